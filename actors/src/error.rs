@@ -1,0 +1,86 @@
+//! The domain layer's one error enum. Dialects map each variant to their own status and body.
+
+use std::collections::BTreeMap;
+
+/// Validation problems keyed by field, each with every message that applies, so that a client
+/// sees all of its mistakes at once (the Firezone 422 shape is exactly this map).
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Why an operation on the identity directory did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The addressed record does not exist in this tenant.
+    #[error("not found")]
+    NotFound,
+    /// The input broke one or more rules; every failing field is listed.
+    #[error("invalid input: {0:?}")]
+    Invalid(FieldErrors),
+    /// The input is valid but collides with the directory's current state.
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
+    /// The credential is missing, unreadable or no longer backed by a live record.
+    #[error("unauthenticated: {0:?}")]
+    Unauthenticated(AuthFailure),
+    /// The caller is known but may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The store failed; the message is for logs, never for clients.
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// A bug or an unavailable worker; the message is for logs, never for clients.
+    #[error("internal failure: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    /// A single-field validation error.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), vec![message.into()]);
+        DomainError::Invalid(errors)
+    }
+}
+
+/// The state a valid request collided with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("username already taken")]
+    UsernameTaken,
+    #[error("email already taken")]
+    EmailTaken,
+    #[error("users already exist")]
+    UsersExist,
+    #[error("cannot delete the last admin")]
+    LastAdmin,
+    #[error("cannot change own role")]
+    OwnRole,
+    #[error("too many API tokens")]
+    TooManyTokens,
+}
+
+/// Why a credential was not accepted, in the detail Firezone's 401 bodies distinguish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No credential was presented.
+    Missing,
+    /// Undecodable, badly signed, foreign-tenant or expired token.
+    InvalidToken,
+    /// A well-formed token whose session or token record is gone, expired or revoked,
+    /// or whose user was deleted.
+    NoResource,
+    /// The user exists but is disabled.
+    Disabled,
+    /// Username/password did not match (unknown user and wrong password look the same).
+    InvalidCredentials,
+}
+
+impl From<crate::store::StoreError> for DomainError {
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match error {
+            StoreError::Conflict(conflict) => DomainError::Conflict(conflict),
+            StoreError::NotFound => DomainError::NotFound,
+            StoreError::Database(message) => DomainError::Storage(message),
+        }
+    }
+}

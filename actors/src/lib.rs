@@ -1,0 +1,18 @@
+//! Tessera's domain: the identity model, the actors that own every operation on it, and the
+//! tenant-scoped SurrealDB store they share. Nothing here knows HTTP; the dialects in the
+//! `tessera` crate translate their wire formats into the messages defined here.
+
+pub mod auth;
+pub mod error;
+pub mod hasher;
+pub mod model;
+pub mod session_actor;
+pub mod store;
+pub mod system;
+pub mod tokens;
+pub mod user_actor;
+pub mod validate;
+
+pub use error::{AuthFailure, Conflict, DomainError, FieldErrors};
+pub use model::{Principal, Role, Session, TenantId, User};
+pub use system::{Domain, DomainSettings};

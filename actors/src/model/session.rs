@@ -1,0 +1,24 @@
+//! Server-side records that back every token, so revoking one rejects the token at once.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A sign-in session: a login JWT is valid only while its session exists and is unexpired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// How the user signed in: `"email"` for password, otherwise a provider id.
+    pub method: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A long-lived API token record (Firezone style): its JWT is valid while the record is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}

@@ -1,0 +1,93 @@
+//! The one user record every dialect reads and writes.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// What a user may do without policies: admins manage the directory, others only themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Unprivileged,
+}
+
+impl Role {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Unprivileged => "unprivileged",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn from_stored(value: &str) -> Option<Self> {
+        match value {
+            "admin" => Some(Role::Admin),
+            "unprivileged" => Some(Role::Unprivileged),
+            _ => None,
+        }
+    }
+}
+
+/// A user of one tenant, as stored. The password hash never leaves the actors crate's
+/// callers through a dialect: renderers pick the public fields.
+#[derive(Clone, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    /// Absent for users created with a username only (SOAT); Firezone then shows the username.
+    pub email: Option<String>,
+    pub role: Role,
+    pub password_hash: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub last_signed_in_at: Option<DateTime<Utc>>,
+    pub last_signed_in_method: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// The address Firezone and sign-in use: the email, or the username where none was given.
+    pub fn email_or_username(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.username)
+    }
+
+    /// Whether sign-in and tokens are refused for this user.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The hash is deliberately left out so that a stray `{:?}` never logs it.
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("disabled_at", &self.disabled_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request to create a user, already translated out of its dialect.
+#[derive(Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    /// The clear password, hashed by the actor before anything is stored; empty means none.
+    pub password: Option<String>,
+    /// Checked only where the dialect requires a confirmation.
+    pub password_confirmation: Option<String>,
+}
+
+/// A partial update: `None` leaves a field unchanged.
+#[derive(Clone, Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub password_confirmation: Option<String>,
+    pub role: Option<Role>,
+}

@@ -1,0 +1,40 @@
+//! Versioned schema files from `schemas/`, applied in order at every start. Each file is
+//! idempotent and its version is recorded, so a newer binary upgrades an older database.
+
+use super::{Store, StoreError};
+
+/// The schema files compiled into the binary, in order.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../schemas/001_core.surql"))];
+
+/// The newest schema version this binary knows.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+impl Store {
+    /// Applies every schema file newer than the recorded version; returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        // The first file defines schema_version itself, so it is always (idempotently) applied.
+        self.db.query(MIGRATIONS[0].1).await?.check()?;
+        let mut response = self.db.query("SELECT VALUE version FROM schema_version").await?;
+        let applied: Vec<i64> = response.take(0)?;
+        let current = applied.into_iter().max().unwrap_or(0);
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::Database(format!(
+                "database schema version {current} is newer than this binary's {SCHEMA_VERSION}"
+            )));
+        }
+        let mut done = Vec::new();
+        for (version, script) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+            self.db
+                .query(*script)
+                .query(
+                    "UPSERT type::record('schema_version', $version) SET version = $version, applied_at = time::now()",
+                )
+                .bind(("version", *version))
+                .await?
+                .check()?;
+            tracing::info!(version, "applied schema");
+            done.push(*version);
+        }
+        Ok(done)
+    }
+}

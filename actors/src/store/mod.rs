@@ -1,0 +1,136 @@
+//! The tenant-scoped SurrealDB store. Every method that touches tenant data takes the tenant,
+//! so no query can forget it; only the actors hold a `Store`.
+
+mod migrate;
+mod rows;
+mod sessions;
+mod settings;
+mod tenants;
+mod users;
+
+use std::future::Future;
+
+use surrealdb::engine::any::Any;
+use surrealdb::opt::auth::Root;
+use surrealdb::Surreal;
+
+use crate::error::Conflict;
+
+pub use migrate::SCHEMA_VERSION;
+pub use users::{AdminGuard, UserPatch};
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or state rule enforced by the database refused the write.
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
+    /// The addressed record does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database failed or is unreachable.
+    #[error("database: {0}")]
+    Database(String),
+}
+
+impl From<surrealdb::Error> for StoreError {
+    fn from(error: surrealdb::Error) -> Self {
+        classify(&error)
+    }
+}
+
+/// Maps the database's refusals onto the rules they enforce.
+fn classify(error: &surrealdb::Error) -> StoreError {
+    let message = error.message();
+    if message.contains("`user_username`") {
+        StoreError::Conflict(Conflict::UsernameTaken)
+    } else if message.contains("`user_email`") {
+        StoreError::Conflict(Conflict::EmailTaken)
+    } else if error.is_thrown() {
+        match message {
+            m if m.contains("users_exist") => StoreError::Conflict(Conflict::UsersExist),
+            m if m.contains("last_admin") => StoreError::Conflict(Conflict::LastAdmin),
+            m if m.contains("too_many_tokens") => StoreError::Conflict(Conflict::TooManyTokens),
+            m if m.contains("not_found") => StoreError::NotFound,
+            other => StoreError::Database(other.to_owned()),
+        }
+    } else {
+        StoreError::Database(message.to_owned())
+    }
+}
+
+/// The first real failure of a multi-statement response. Inside a failed transaction every
+/// other statement reports "not executed", so those are skipped in favour of the cause.
+pub(crate) fn first_failure(mut response: surrealdb::IndexedResults) -> Result<(), surrealdb::Error> {
+    let mut errors: Vec<(usize, surrealdb::Error)> = response.take_errors().into_iter().collect();
+    errors.sort_by_key(|(index, _)| *index);
+    let not_executed = |error: &surrealdb::Error| {
+        matches!(error.query_details(), Some(surrealdb::types::QueryError::NotExecuted))
+            || error.message().contains("not executed")
+    };
+    match errors.iter().position(|(_, error)| !not_executed(error)) {
+        Some(cause) => Err(errors.swap_remove(cause).1),
+        None => errors.into_iter().next().map_or(Ok(()), |(_, error)| Err(error)),
+    }
+}
+
+fn is_transaction_conflict(error: &surrealdb::Error) -> bool {
+    matches!(error.query_details(), Some(surrealdb::types::QueryError::TransactionConflict))
+        || error.message().to_ascii_lowercase().contains("transaction conflict")
+        || error.message().to_ascii_lowercase().contains("read or write conflict")
+}
+
+/// Handle on the database; cheap to clone (one shared connection).
+#[derive(Clone)]
+pub struct Store {
+    db: Surreal<Any>,
+}
+
+/// Where the store lives and how to sign in to it.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `surrealkv://path`, `mem://` or `ws://host:port`.
+    pub endpoint: String,
+    pub namespace: String,
+    pub database: String,
+    /// Root credentials for a remote server; embedded engines need none.
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Store {
+    /// Connects, selects the namespace and database, and applies the schema.
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let db = surrealdb::engine::any::connect(config.endpoint.as_str())
+            .await
+            .map_err(|error| StoreError::Database(format!("cannot open {}: {}", config.endpoint, error.message())))?;
+        if let (Some(username), Some(password)) = (&config.username, &config.password) {
+            db.signin(Root { username: username.clone(), password: password.clone() }).await?;
+        }
+        db.use_ns(config.namespace.as_str()).use_db(config.database.as_str()).await?;
+        let store = Store { db };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Runs `attempt` again when the database reports a transaction conflict, so that of two
+    /// racing writers the loser re-evaluates against the winner's state and gets a precise
+    /// answer (409, "already exists") instead of a generic failure.
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, surrealdb::Error>>,
+    {
+        let mut tries = 0;
+        loop {
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(error) if is_transaction_conflict(&error) && tries < 8 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * tries)).await;
+                }
+                Err(error) => return Err(classify(&error)),
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Storage shapes and their conversion to the domain model.
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::SurrealValue;
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::model::{ApiToken, Role, Session, User};
+
+/// Fields selected for a user (the record id is derived and not read back).
+pub const USER_FIELDS: &str = "uid, username, username_key, email, email_key, role, password_hash, disabled_at, \
+     last_signed_in_at, last_signed_in_method, created_at, updated_at";
+
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub struct UserRow {
+    pub uid: String,
+    pub username: String,
+    pub username_key: String,
+    pub email: Option<String>,
+    pub email_key: String,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub last_signed_in_at: Option<DateTime<Utc>>,
+    pub last_signed_in_method: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The unique-index key for an email, or a placeholder unique to the user when there is none.
+pub fn email_key(user: &User) -> String {
+    match &user.email {
+        Some(email) => crate::validate::unique_key(email),
+        None => format!("\u{0}none:{}", user.id),
+    }
+}
+
+impl UserRow {
+    pub fn from_user(user: &User) -> Self {
+        UserRow {
+            uid: user.id.to_string(),
+            username: user.username.clone(),
+            username_key: crate::validate::unique_key(&user.username),
+            email: user.email.clone(),
+            email_key: email_key(user),
+            role: user.role.as_str().to_owned(),
+            password_hash: user.password_hash.clone(),
+            disabled_at: user.disabled_at,
+            last_signed_in_at: user.last_signed_in_at,
+            last_signed_in_method: user.last_signed_in_method.clone(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+
+    pub fn into_user(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: parse_uuid(&self.uid)?,
+            role: Role::from_stored(&self.role)
+                .ok_or_else(|| StoreError::Database(format!("stored role {:?} is unknown", self.role)))?,
+            username: self.username,
+            email: self.email,
+            password_hash: self.password_hash,
+            disabled_at: self.disabled_at,
+            last_signed_in_at: self.last_signed_in_at,
+            last_signed_in_method: self.last_signed_in_method,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub struct SessionRow {
+    pub sid: String,
+    pub user: String,
+    pub method: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl SessionRow {
+    pub fn into_session(self) -> Result<Session, StoreError> {
+        Ok(Session {
+            id: parse_uuid(&self.sid)?,
+            user_id: parse_uuid(&self.user)?,
+            method: self.method,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub struct ApiTokenRow {
+    pub tid: String,
+    pub user: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ApiTokenRow {
+    pub fn into_token(self) -> Result<ApiToken, StoreError> {
+        Ok(ApiToken {
+            id: parse_uuid(&self.tid)?,
+            user_id: parse_uuid(&self.user)?,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+fn parse_uuid(value: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(value).map_err(|_| StoreError::Database(format!("stored id {value:?} is not a UUID")))
+}

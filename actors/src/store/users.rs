@@ -1,0 +1,228 @@
+//! User records: uniqueness and the last-admin rule are enforced here, inside the database.
+
+use uuid::Uuid;
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::{Object, Value};
+
+use super::rows::{UserRow, USER_FIELDS};
+use super::{Store, StoreError};
+use crate::model::{TenantId, User};
+use crate::validate::unique_key;
+
+/// Whether a write must first take the tenant lock and keep at least one admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminGuard {
+    /// No admin count check.
+    None,
+    /// Refuse the write (`last_admin`) if it would leave the tenant without an admin.
+    KeepOne,
+}
+
+const LOCK: &str = "UPSERT type::record('tenant_lock', $tenant) SET at = time::now();";
+const ADMINS_LEFT: &str = "array::len(SELECT uid FROM user WHERE tenant = $tenant AND role = 'admin' AND uid != $uid)";
+
+impl Store {
+    /// Creates a user; `UsernameTaken`/`EmailTaken` when a unique key is in use.
+    pub async fn create_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            self.db
+                .query("CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE")
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", user.id.to_string()))
+                .bind(("row", with_tenant(tenant, user)))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// Creates the first user of a tenant; `UsersExist` once any user exists. Two racing
+    /// bootstraps both write the tenant lock, so exactly one commits.
+    pub async fn bootstrap_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION; {LOCK}
+             IF array::len(SELECT uid FROM user WHERE tenant = $tenant LIMIT 1) > 0 {{ THROW 'users_exist'; }};
+             CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", user.id.to_string()))
+                .bind(("row", with_tenant(tenant, user)))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// Applies `patch` (only the fields it names) to a stored user and returns the result;
+    /// `NotFound` if it is gone. With `AdminGuard::KeepOne` a demotion that would leave the
+    /// tenant without an admin is refused with `LastAdmin`.
+    pub async fn update_user(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        patch: &UserPatch,
+        guard: AdminGuard,
+    ) -> Result<User, StoreError> {
+        let check = match guard {
+            AdminGuard::None => String::new(),
+            AdminGuard::KeepOne => {
+                format!("{LOCK} IF $patch.role != NONE AND $patch.role != 'admin' AND {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }};")
+            }
+        };
+        let script = format!(
+            "BEGIN TRANSACTION; {check}
+             IF record::exists(type::record('user', [$tenant, $uid])) = false {{ THROW 'not_found'; }};
+             UPDATE type::record('user', [$tenant, $uid]) MERGE $patch RETURN NONE;
+             COMMIT TRANSACTION;"
+        );
+        let patch = patch.to_value();
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", id.to_string()))
+                .bind(("patch", patch.clone()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await?;
+        self.get_user(tenant, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes a user with its sessions, tokens and linked identities, in one transaction;
+    /// `NotFound` if absent, `LastAdmin` if it is the tenant's only admin.
+    pub async fn delete_user(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION; {LOCK}
+             LET $target = (SELECT role FROM ONLY type::record('user', [$tenant, $uid]));
+             IF $target = NONE {{ THROW 'not_found'; }};
+             IF $target.role = 'admin' AND {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }};
+             DELETE type::record('user', [$tenant, $uid]);
+             DELETE session WHERE tenant = $tenant AND user = $uid;
+             DELETE api_token WHERE tenant = $tenant AND user = $uid;
+             DELETE identity WHERE tenant = $tenant AND user = $uid;
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", id.to_string()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// The user with this id, if it exists in this tenant.
+    pub async fn get_user(&self, tenant: &TenantId, id: Uuid) -> Result<Option<User>, StoreError> {
+        let query = format!("SELECT {USER_FIELDS} FROM type::record('user', [$tenant, $uid])");
+        let mut response =
+            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("uid", id.to_string())).await?;
+        let rows: Vec<UserRow> = response.take(0)?;
+        rows.into_iter().next().map(UserRow::into_user).transpose()
+    }
+
+    /// The user with this username (case-insensitive).
+    pub async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<User>, StoreError> {
+        self.find_one("username_key = $key", tenant, unique_key(username)).await
+    }
+
+    /// The user with this email (case-insensitive); a user without an email is matched by
+    /// username, which is how Firezone addresses users created through SOAT.
+    pub async fn find_user_by_email(&self, tenant: &TenantId, email: &str) -> Result<Option<User>, StoreError> {
+        self.find_one("(email_key = $key OR (email = NONE AND username_key = $key))", tenant, unique_key(email)).await
+    }
+
+    async fn find_one(&self, condition: &str, tenant: &TenantId, key: String) -> Result<Option<User>, StoreError> {
+        let query = format!("SELECT {USER_FIELDS} FROM user WHERE tenant = $tenant AND {condition} LIMIT 1");
+        let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("key", key)).await?;
+        let rows: Vec<UserRow> = response.take(0)?;
+        rows.into_iter().next().map(UserRow::into_user).transpose()
+    }
+
+    /// Every user of the tenant, oldest first.
+    pub async fn list_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
+        let query = format!("SELECT {USER_FIELDS} FROM user WHERE tenant = $tenant ORDER BY created_at, uid");
+        let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
+        let rows: Vec<UserRow> = response.take(0)?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+}
+
+/// The stored row, with its tenant, as one object to bind.
+fn with_tenant(tenant: &TenantId, user: &User) -> Value {
+    use surrealdb::types::SurrealValue;
+    let mut value = UserRow::from_user(user).into_value();
+    if let Value::Object(object) = &mut value {
+        object.insert("tenant".to_owned(), Value::String(tenant.as_str().to_owned()));
+    }
+    value
+}
+
+/// The fields of a user to change; unset fields are left as stored.
+#[derive(Debug, Default, Clone)]
+pub struct UserPatch {
+    pub username: Option<String>,
+    /// `Some(None)` removes the email.
+    pub email: Option<Option<String>>,
+    pub role: Option<crate::model::Role>,
+    pub password_hash: Option<String>,
+    pub disabled_at: Option<Option<DateTime<Utc>>>,
+    pub last_signed_in: Option<(DateTime<Utc>, String)>,
+    /// The user's id, needed for the placeholder email key when the email is removed.
+    pub uid: Uuid,
+}
+
+impl UserPatch {
+    /// Whether the patch changes nothing (a no-op update leaves `updated_at` alone).
+    pub fn is_empty(&self) -> bool {
+        self.username.is_none()
+            && self.email.is_none()
+            && self.role.is_none()
+            && self.password_hash.is_none()
+            && self.disabled_at.is_none()
+            && self.last_signed_in.is_none()
+    }
+
+    /// The MERGE object: derived keys and `updated_at` included.
+    fn to_value(&self) -> Value {
+        let mut object = Object::new();
+        let mut set = |key: &str, value: Value| {
+            object.insert(key.to_owned(), value);
+        };
+        if let Some(username) = &self.username {
+            set("username", Value::String(username.clone()));
+            set("username_key", Value::String(unique_key(username)));
+        }
+        if let Some(email) = &self.email {
+            set("email", email.clone().map(Value::String).unwrap_or(Value::None));
+            let key = match email {
+                Some(email) => unique_key(email),
+                None => format!("\u{0}none:{}", self.uid),
+            };
+            set("email_key", Value::String(key));
+        }
+        if let Some(role) = self.role {
+            set("role", Value::String(role.as_str().to_owned()));
+        }
+        if let Some(hash) = &self.password_hash {
+            set("password_hash", Value::String(hash.clone()));
+        }
+        if let Some(disabled_at) = self.disabled_at {
+            set("disabled_at", disabled_at.map(|at| Value::Datetime(at.into())).unwrap_or(Value::None));
+        }
+        if let Some((at, method)) = &self.last_signed_in {
+            set("last_signed_in_at", Value::Datetime((*at).into()));
+            set("last_signed_in_method", Value::String(method.clone()));
+        } else {
+            set("updated_at", Value::Datetime(Utc::now().into()));
+        }
+        Value::Object(object)
+    }
+}

@@ -1,0 +1,115 @@
+//! Starts the domain: opens the store, spawns the actors and applies start-up seeding.
+
+use actix::{Actor, Addr, SyncArbiter};
+use chrono::Duration;
+use rand::RngCore;
+
+use crate::error::{Conflict, DomainError};
+use crate::hasher::{HashParams, PasswordHasher};
+use crate::model::{NewUser, Role, TenantId};
+use crate::session_actor::SessionActor;
+use crate::store::{Store, StoreConfig};
+use crate::tokens::TokenKeys;
+use crate::user_actor::{BootstrapUser, PasswordCheck, UserActor};
+use crate::validate::PasswordRules;
+
+/// Everything the domain needs from configuration.
+#[derive(Debug, Clone)]
+pub struct DomainSettings {
+    pub store: StoreConfig,
+    pub hash: HashParams,
+    /// Hashing threads; 0 means one per core.
+    pub hasher_threads: usize,
+    pub session_lifetime: Duration,
+    /// Token signing secret; when absent one is generated once and kept in the database.
+    pub token_secret: Option<String>,
+    /// An admin to create at start if the default tenant has no users yet (SOAT's
+    /// `SOAT_ADMIN_USERNAME` / `SOAT_ADMIN_PASSWORD`).
+    pub bootstrap_admin: Option<(String, String)>,
+    /// Tenants that must exist besides the default one.
+    pub tenants: Vec<TenantId>,
+}
+
+/// Addresses of the running actors; cheap to clone into every request.
+#[derive(Clone)]
+pub struct Domain {
+    pub users: Addr<UserActor>,
+    pub sessions: Addr<SessionActor>,
+    store: Store,
+}
+
+impl Domain {
+    /// Opens the store (applying the schema), starts the actors and seeds tenants and the
+    /// bootstrap admin. Must run inside an actix system.
+    pub async fn start(settings: DomainSettings) -> Result<Self, DomainError> {
+        let store = Store::open(&settings.store).await?;
+        let hash = settings.hash;
+        hash.argon2().map_err(DomainError::Internal)?;
+        let threads = match settings.hasher_threads {
+            0 => std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+            n => n,
+        };
+        let hasher = SyncArbiter::start(threads, move || {
+            PasswordHasher::new(hash).expect("argon2 parameters were validated before start")
+        });
+        let secret = match settings.token_secret {
+            Some(secret) => secret,
+            None => store.setting_or_init("token_secret", random_secret).await?,
+        };
+        if secret.len() < 32 {
+            return Err(DomainError::Internal("the token secret must be at least 32 bytes".into()));
+        }
+        let keys = TokenKeys::new(secret.as_bytes());
+        let users = UserActor::new(store.clone(), hasher.clone()).start();
+        let sessions = SessionActor::new(store.clone(), hasher, keys, settings.session_lifetime).start();
+        let domain = Domain { users, sessions, store };
+        domain.store.ensure_tenant(&TenantId::default_tenant()).await?;
+        for tenant in &settings.tenants {
+            domain.store.ensure_tenant(tenant).await?;
+        }
+        if let Some((username, password)) = settings.bootstrap_admin {
+            domain.bootstrap_admin(username, password).await?;
+        }
+        Ok(domain)
+    }
+
+    /// Whether the tenant exists.
+    pub async fn tenant_exists(&self, tenant: &TenantId) -> Result<bool, DomainError> {
+        Ok(self.store.list_tenants().await?.iter().any(|name| name == tenant.as_str()))
+    }
+
+    /// Names of every tenant.
+    pub async fn tenants(&self) -> Result<Vec<String>, DomainError> {
+        Ok(self.store.list_tenants().await?)
+    }
+
+    async fn bootstrap_admin(&self, username: String, password: String) -> Result<(), DomainError> {
+        let message = BootstrapUser {
+            tenant: TenantId::default_tenant(),
+            user: NewUser {
+                username,
+                email: None,
+                role: Role::Admin,
+                password: Some(password),
+                password_confirmation: None,
+            },
+            check: PasswordCheck { rules: PasswordRules::SOAT, confirmation_required: false },
+        };
+        match self.users.send(message).await.map_err(|error| DomainError::Internal(error.to_string()))? {
+            Ok(_) => Ok(()),
+            Err(DomainError::Conflict(Conflict::UsersExist)) => {
+                tracing::info!("bootstrap admin from the environment skipped: users already exist");
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// 48 random bytes, base64: the token secret when none is configured.
+fn random_secret() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 48];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
+}

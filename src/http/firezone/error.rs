@@ -1,0 +1,96 @@
+//! Firezone's error bodies, exactly as its clients match them.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+use tessera_actors::{AuthFailure, Conflict, DomainError, FieldErrors};
+
+/// An error as Firezone clients expect it.
+#[derive(Debug, thiserror::Error)]
+pub enum FirezoneError {
+    /// 401 `{"errors":{"auth":"<reason>"}}`
+    #[error("unauthenticated: {0}")]
+    Auth(&'static str),
+    /// 401 `{"error":"Unauthorized"}`: authenticated but not allowed.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// 404 `{"error":"not_found"}`
+    #[error("not_found")]
+    NotFound,
+    /// 400 `{"error":"Bad Request"}` (or a more precise message for unparsable JSON).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 422 `{"errors":{field:[messages]}}`
+    #[error("unprocessable")]
+    Unprocessable(FieldErrors),
+    #[error("Internal server error")]
+    Internal,
+}
+
+impl FirezoneError {
+    /// One field's 422.
+    pub fn field(field: &str, message: &str) -> Self {
+        FirezoneError::Unprocessable(FieldErrors::from([(field.to_owned(), vec![message.to_owned()])]))
+    }
+}
+
+impl From<DomainError> for FirezoneError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::NotFound => FirezoneError::NotFound,
+            DomainError::Invalid(fields) => FirezoneError::Unprocessable(fields),
+            DomainError::Conflict(Conflict::EmailTaken | Conflict::UsernameTaken) => {
+                FirezoneError::field("email", "has already been taken")
+            }
+            DomainError::Conflict(Conflict::LastAdmin) => FirezoneError::field("base", "can't delete the last admin"),
+            DomainError::Conflict(Conflict::OwnRole) => FirezoneError::field("role", "You cannot change your own role"),
+            DomainError::Conflict(Conflict::UsersExist) => FirezoneError::field("base", "users already exist"),
+            DomainError::Conflict(Conflict::TooManyTokens) => FirezoneError::field("base", "too many tokens"),
+            DomainError::Unauthenticated(failure) => failure.into(),
+            DomainError::Forbidden => FirezoneError::Unauthorized,
+            DomainError::Storage(message) | DomainError::Internal(message) => {
+                tracing::error!(%message, "request failed");
+                FirezoneError::Internal
+            }
+        }
+    }
+}
+
+impl From<AuthFailure> for FirezoneError {
+    fn from(failure: AuthFailure) -> Self {
+        FirezoneError::Auth(match failure {
+            AuthFailure::Missing => "unauthenticated",
+            AuthFailure::InvalidToken | AuthFailure::InvalidCredentials => "invalid_token",
+            AuthFailure::NoResource | AuthFailure::Disabled => "no_resource_found",
+        })
+    }
+}
+
+impl ResponseError for FirezoneError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            FirezoneError::Auth(_) | FirezoneError::Unauthorized => StatusCode::UNAUTHORIZED,
+            FirezoneError::NotFound => StatusCode::NOT_FOUND,
+            FirezoneError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            FirezoneError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FirezoneError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            FirezoneError::Auth(reason) => json!({"errors": {"auth": reason}}),
+            FirezoneError::Unprocessable(fields) => json!({"errors": fields}),
+            other => json!({"error": other.to_string()}),
+        };
+        HttpResponse::build(self.status_code()).json(body)
+    }
+}
+
+impl actix_web::Responder for FirezoneError {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _: &actix_web::HttpRequest) -> HttpResponse {
+        self.error_response()
+    }
+}

@@ -1,0 +1,56 @@
+//! The HTTP surface: one module per dialect, each translating its wire format to domain
+//! messages and domain errors back to its own status codes and bodies.
+
+mod body;
+mod caller;
+mod dialect;
+mod firezone;
+mod health;
+mod ids;
+mod soat;
+mod tenant;
+
+use std::collections::HashSet;
+
+use actix::dev::ToEnvelope;
+use actix::{Actor, Addr, Handler, Message};
+use actix_web::web;
+use tessera_actors::{Domain, DomainError};
+
+pub use dialect::json_error_bodies;
+pub use ids::{soat_session_id, soat_user_id};
+pub use tenant::check_tenant;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub domain: Domain,
+    /// Tenants that exist; requests under `/t/{tenant}/` for any other get 404.
+    pub tenants: HashSet<String>,
+}
+
+/// Registers every dialect, at the root (default tenant) and under `/t/{tenant}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").to(health::healthz))
+        .service(web::scope("/t/{tenant}").wrap(actix_web::middleware::from_fn(check_tenant)).configure(dialects))
+        .configure(dialects);
+}
+
+fn dialects(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/api/v1").configure(soat::routes)).service(web::scope("/v0").configure(firezone::routes));
+}
+
+/// The 404 for a path outside every route, in the dialect the path belongs to.
+pub fn not_found_for(path: &str) -> actix_web::HttpResponse {
+    dialect::Dialect::of(path).not_found("Not found")
+}
+
+/// Sends a domain message and folds a dead mailbox into an internal error.
+pub async fn ask<A, M, T>(addr: &Addr<A>, message: M) -> Result<T, DomainError>
+where
+    A: Actor + Handler<M>,
+    A::Context: ToEnvelope<A, M>,
+    M: Message<Result = Result<T, DomainError>> + Send + 'static,
+    T: Send + 'static,
+{
+    addr.send(message).await.map_err(|error| DomainError::Internal(format!("actor unavailable: {error}")))?
+}

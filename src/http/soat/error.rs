@@ -1,0 +1,87 @@
+//! SOAT's error shape: `{"error": "<message>"}` with 400/401/403/404/409.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+use tessera_actors::{AuthFailure, Conflict, DomainError};
+
+/// An error as SOAT clients expect it.
+#[derive(Debug, thiserror::Error)]
+pub enum SoatError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("Forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("Internal server error")]
+    Internal,
+}
+
+impl SoatError {
+    /// Maps a domain error, naming the missing thing for 404s.
+    pub fn from_domain(error: DomainError, missing: &'static str) -> Self {
+        match error {
+            DomainError::NotFound => SoatError::NotFound(missing),
+            DomainError::Invalid(fields) => SoatError::BadRequest(
+                fields
+                    .iter()
+                    .flat_map(|(field, messages)| messages.iter().map(move |message| format!("{field}: {message}")))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            DomainError::Conflict(conflict) => SoatError::Conflict(match conflict {
+                Conflict::UsernameTaken | Conflict::EmailTaken => "Username already exists",
+                Conflict::UsersExist => "Users already exist",
+                Conflict::LastAdmin => "Cannot remove the last admin",
+                Conflict::OwnRole => "You cannot change your own role",
+                Conflict::TooManyTokens => "Too many tokens",
+            }),
+            DomainError::Unauthenticated(failure) => failure.into(),
+            DomainError::Forbidden => SoatError::Forbidden,
+            DomainError::Storage(message) | DomainError::Internal(message) => {
+                tracing::error!(%message, "request failed");
+                SoatError::Internal
+            }
+        }
+    }
+}
+
+impl From<AuthFailure> for SoatError {
+    fn from(failure: AuthFailure) -> Self {
+        SoatError::Unauthorized(match failure {
+            AuthFailure::InvalidCredentials => "Invalid credentials",
+            AuthFailure::Disabled => "User is disabled",
+            AuthFailure::Missing | AuthFailure::InvalidToken | AuthFailure::NoResource => "Unauthorized",
+        })
+    }
+}
+
+impl ResponseError for SoatError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            SoatError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            SoatError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            SoatError::Forbidden => StatusCode::FORBIDDEN,
+            SoatError::NotFound(_) => StatusCode::NOT_FOUND,
+            SoatError::Conflict(_) => StatusCode::CONFLICT,
+            SoatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(json!({"error": self.to_string()}))
+    }
+}
+
+impl actix_web::Responder for SoatError {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _: &actix_web::HttpRequest) -> HttpResponse {
+        self.error_response()
+    }
+}

@@ -1,0 +1,75 @@
+//! `tessera`: the identity server binary and its command line.
+
+mod cli;
+mod client;
+mod http;
+mod server;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tessera_actors::session_actor::CreateApiToken;
+use tessera_actors::{Domain, TenantId};
+
+use cli::{Cli, Command};
+use settings::{LogFormat, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Serve | Command::Migrate | Command::CreateApiToken { .. } => operate(cli),
+        command => client_verb(command),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("tessera: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Commands that run the domain in this process.
+fn operate(cli: Cli) -> anyhow::Result<bool> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    init_logging(&settings);
+    actix_web::rt::System::new().block_on(async move {
+        match cli.command {
+            Command::Serve => server::serve(settings).await.map(|()| true),
+            Command::Migrate => {
+                let store = tessera_actors::store::Store::open(&settings.store()).await?;
+                let applied = store.migrate().await?;
+                println!("schema at version {} (applied now: {applied:?})", tessera_actors::store::SCHEMA_VERSION);
+                Ok(true)
+            }
+            Command::CreateApiToken { email, expires_in, tenant } => {
+                let tenant = TenantId::parse(&tenant)
+                    .ok_or_else(|| anyhow::anyhow!("--tenant {tenant:?} is not a tenant name"))?;
+                let mut domain_settings = settings.domain();
+                domain_settings.bootstrap_admin = None;
+                let domain = Domain::start(domain_settings).await?;
+                let issued = domain.sessions.send(CreateApiToken { tenant, email, days: expires_in }).await??;
+                println!("{}", issued.token);
+                Ok(true)
+            }
+            _ => unreachable!("client verbs are dispatched elsewhere"),
+        }
+    })
+}
+
+/// Client verbs: plain HTTP, no domain.
+fn client_verb(command: Command) -> anyhow::Result<bool> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(client::run(command))
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

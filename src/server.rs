@@ -1,0 +1,39 @@
+//! `tessera serve`: the HTTP server over the running domain.
+
+use std::collections::HashSet;
+
+use actix_web::{middleware, web, App, HttpServer};
+use tessera_actors::Domain;
+
+use crate::http::{self, AppState};
+use crate::settings::Settings;
+
+/// Starts the domain and serves HTTP until a shutdown signal.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let domain = Domain::start(settings.domain()).await?;
+    let tenants: HashSet<String> = domain.tenants().await?.into_iter().collect();
+    let state = web::Data::new(AppState { domain, tenants });
+    let max_body = settings.server.max_body_bytes;
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .wrap(middleware::from_fn(http::json_error_bodies))
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .configure(http::configure)
+            .default_service(web::to(
+                |req: actix_web::HttpRequest| async move { crate::http::not_found_for(req.path()) },
+            ))
+    })
+    .workers(workers)
+    .bind(settings.server.bind)?;
+    for address in server.addrs() {
+        tracing::info!(%address, database = %settings.database.endpoint, "tessera listening");
+    }
+    server.run().await?;
+    Ok(())
+}

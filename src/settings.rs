@@ -1,0 +1,176 @@
+//! Configuration: `config/default.toml` (compiled in) < `--config FILE` < `TESSERA__SECTION__KEY`.
+//! Unknown keys and bad values stop the start with a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use tessera_actors::hasher::HashParams;
+use tessera_actors::store::StoreConfig;
+use tessera_actors::{DomainSettings, TenantId};
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Every setting Tessera reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    pub external_url: String,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    pub tenants: Vec<String>,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub endpoint: String,
+    pub namespace: String,
+    pub database: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub session_lifetime_minutes: i64,
+    pub token_secret: String,
+    pub hasher_threads: usize,
+    pub argon2: Argon2Settings,
+}
+
+/// `[auth.argon2]`
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2Settings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct SettingsError(String);
+
+impl Settings {
+    /// Loads the layered configuration and checks every value.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(SettingsError(format!("--config {}: no such file", file.display())));
+            }
+            builder = builder.add_source(File::from(file).required(true));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("TESSERA")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("server.tenants"),
+        );
+        let settings: Settings =
+            builder.build().and_then(Config::try_deserialize).map_err(|error| SettingsError(error.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        let fail = |key: &str, why: &str| Err(SettingsError(format!("{key}: {why}")));
+        let endpoint = &self.database.endpoint;
+        if !["surrealkv://", "mem://", "ws://", "wss://"].iter().any(|scheme| endpoint.starts_with(scheme)) {
+            return fail("database.endpoint", "must start with surrealkv://, mem://, ws:// or wss://");
+        }
+        if !self.server.external_url.starts_with("http://") && !self.server.external_url.starts_with("https://") {
+            return fail("server.external_url", "must be an http:// or https:// URL");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.auth.session_lifetime_minutes < 1 {
+            return fail("auth.session_lifetime_minutes", "must be at least 1");
+        }
+        if !self.auth.token_secret.is_empty() && self.auth.token_secret.len() < 32 {
+            return fail("auth.token_secret", "must be empty or at least 32 bytes");
+        }
+        if let Err(why) = self.hash_params().argon2() {
+            return fail("auth.argon2", &why);
+        }
+        for tenant in &self.server.tenants {
+            if TenantId::parse(tenant).is_none() {
+                return fail("server.tenants", &format!("{tenant:?} is not a tenant name ([a-z0-9][a-z0-9-]*)"));
+            }
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return fail("log.level", "is not a valid tracing filter");
+        }
+        Ok(())
+    }
+
+    fn hash_params(&self) -> HashParams {
+        let argon2 = self.auth.argon2;
+        HashParams { memory_kib: argon2.memory_kib, iterations: argon2.iterations, parallelism: argon2.parallelism }
+    }
+
+    /// The store connection settings.
+    pub fn store(&self) -> StoreConfig {
+        let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+        StoreConfig {
+            endpoint: self.database.endpoint.clone(),
+            namespace: self.database.namespace.clone(),
+            database: self.database.database.clone(),
+            username: non_empty(&self.database.username),
+            password: non_empty(&self.database.password),
+        }
+    }
+
+    /// What the domain needs, with the bootstrap admin read from SOAT's variables.
+    pub fn domain(&self) -> DomainSettings {
+        let admin = match (std::env::var("SOAT_ADMIN_USERNAME"), std::env::var("SOAT_ADMIN_PASSWORD")) {
+            (Ok(username), Ok(password)) if !username.is_empty() && !password.is_empty() => Some((username, password)),
+            _ => None,
+        };
+        DomainSettings {
+            store: self.store(),
+            hash: self.hash_params(),
+            hasher_threads: self.auth.hasher_threads,
+            session_lifetime: chrono::Duration::minutes(self.auth.session_lifetime_minutes),
+            token_secret: (!self.auth.token_secret.is_empty()).then(|| self.auth.token_secret.clone()),
+            bootstrap_admin: admin,
+            tenants: self.server.tenants.iter().filter_map(|name| TenantId::parse(name)).collect(),
+        }
+    }
+}

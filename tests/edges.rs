@@ -1,0 +1,120 @@
+//! The edges: health, body limits, malformed JSON, unknown routes and methods, bad config.
+
+mod common;
+
+use common::{run_cli, Server};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_answers() {
+    let server = Server::start().await;
+    let reply = server.get("/healthz", None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_in_each_dialect() {
+    let server = Server::start_with(&[("TESSERA__SERVER__MAX_BODY_BYTES", "4096")]).await;
+    let token = server.admin_token().await;
+    let big = json!({"username": "x".repeat(5000), "password": "supersecret"});
+    let soat = server.post("/api/v1/users", Some(&token), big.clone()).await;
+    assert_eq!(soat.status, 413);
+    assert_eq!(soat.body, json!({"error": "Request body too large"}));
+    let firezone = server.post("/v0/users", Some(&token), json!({"user": big})).await;
+    assert_eq!(firezone.status, 413);
+    assert_eq!(firezone.body["error"], "Request body too large");
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_in_each_dialect() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    for body in [&b"{not json"[..], b"", b"\"str\"", b"{\"username\": \"a\", \"password\": "] {
+        let soat = server.raw(Method::POST, "/api/v1/users", Some(&token), body.to_vec()).await;
+        assert_eq!(soat.status, 400, "{body:?}");
+        assert!(soat.body["error"].as_str().is_some_and(|m| !m.is_empty()), "{:?}", soat.text);
+        let login = server.raw(Method::POST, "/api/v1/users/login", None, body.to_vec()).await;
+        assert_eq!(login.status, 400);
+        let firezone = server.raw(Method::POST, "/v0/users", Some(&token), body.to_vec()).await;
+        assert_eq!(firezone.status, 400);
+        assert!(firezone.body["error"].as_str().unwrap().starts_with("Bad Request"));
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_dialect_shape() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let soat = server.get("/api/v1/nothing", Some(&token)).await;
+    assert_eq!((soat.status.as_u16(), soat.body), (404, json!({"error": "Not found"})));
+    let firezone = server.get("/v0/nothing", Some(&token)).await;
+    assert_eq!((firezone.status.as_u16(), firezone.body), (404, json!({"error": "not_found"})));
+    let elsewhere = server.get("/nothing/at/all", None).await;
+    assert_eq!(elsewhere.status, 404);
+    assert!(elsewhere.body.is_object());
+    let method = server.call(Method::PATCH, "/api/v1/users", Some(&token), None).await;
+    assert_eq!(method.status, 405);
+    assert_eq!(method.body, json!({"error": "Method not allowed"}));
+    let firezone_method = server.call(Method::POST, "/v0/users/someone@test", Some(&token), None).await;
+    assert_eq!(firezone_method.status, 405);
+    assert!(firezone_method.body["error"].is_string());
+    let bad_query = server.get("/api/v1/sessions?user_id=usr_zz", Some(&token)).await;
+    assert_eq!(bad_query.status, 404);
+}
+
+#[tokio::test]
+async fn strange_inputs_never_cause_5xx() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let paths = [
+        "/api/v1/users/%00",
+        "/api/v1/users/usr_%F0%9F%92%A9",
+        "/v0/users/%25%25",
+        "/v0/users/a%40b",
+        "/v0/users/00000000-0000-0000-0000-000000000000",
+        "/api/v1/users/usr_00000000000000000000000000000000",
+    ];
+    for path in paths {
+        for method in [Method::GET, Method::DELETE, Method::PATCH] {
+            let reply = server.call(method.clone(), path, Some(&token), Some(json!({"user": {}}))).await;
+            assert!(reply.status.is_client_error() || reply.status.is_success(), "{method} {path}: {}", reply.status);
+        }
+    }
+    let odd_bodies = [
+        json!({"user": {"email": "x@y", "password": 12, "password_confirmation": ["a"]}}),
+        json!({"user": {"email": "\u{0}@\u{0}"}}),
+        json!({"user": {"email": format!("{}@x", "a".repeat(300))}}),
+        json!({"username": "\u{202e}evil", "password": "p".repeat(2000)}),
+    ];
+    for body in odd_bodies {
+        for path in ["/v0/users", "/api/v1/users", "/api/v1/users/login", "/api/v1/users/bootstrap"] {
+            let reply = server.post(path, Some(&token), body.clone()).await;
+            assert!(reply.status.is_client_error(), "{path} {body}: {}", reply.status);
+        }
+    }
+}
+
+#[test]
+fn bad_configuration_fails_at_start_naming_the_key() {
+    let cases = [
+        ("TESSERA__SERVER__BIND", "not-an-address", "bind"),
+        ("TESSERA__DATABASE__ENDPOINT", "postgres://x", "database.endpoint"),
+        ("TESSERA__SERVER__NO_SUCH_KEY", "1", "no_such_key"),
+        ("TESSERA__AUTH__ARGON2__MEMORY_KIB", "1", "auth.argon2"),
+        ("TESSERA__AUTH__TOKEN_SECRET", "short", "auth.token_secret"),
+    ];
+    for (key, value, named) in cases {
+        let (ok, _, stderr) = run_cli(&["serve"], &[(key, value)], None);
+        assert!(!ok, "{key}={value} was accepted");
+        assert!(stderr.contains(named), "{key}={value}: {stderr}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[server]\nbnid = \"127.0.0.1:1\"\n").unwrap();
+    let (ok, _, stderr) = run_cli(&["--config", file.to_str().unwrap(), "serve"], &[], None);
+    assert!(!ok && stderr.contains("bnid"), "{stderr}");
+    let (ok, _, stderr) = run_cli(&["--config", "/no/such/file.toml", "serve"], &[], None);
+    assert!(!ok && stderr.contains("no such file"), "{stderr}");
+}

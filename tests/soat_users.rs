@@ -1,0 +1,200 @@
+//! The SOAT users contract (soat-api.md "Users"), row by row, over HTTP.
+
+mod common;
+
+use common::Server;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn bootstrap_creates_one_admin_then_409() {
+    let server = Server::start().await;
+    let reply =
+        server.post("/api/v1/users/bootstrap", None, json!({"username": "admin", "password": "supersecret"})).await;
+    assert_eq!(reply.status, 201);
+    let user = &reply.body;
+    assert!(user["id"].as_str().unwrap().starts_with("usr_"));
+    assert_eq!(user["username"], "admin");
+    assert_eq!(user["role"], "admin");
+    assert!(user["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(user["updated_at"].is_string());
+    assert!(user.get("password").is_none() && user.get("password_hash").is_none());
+
+    let again =
+        server.post("/api/v1/users/bootstrap", None, json!({"username": "other", "password": "supersecret"})).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body, json!({"error": "Users already exist"}));
+}
+
+#[tokio::test]
+async fn login_returns_a_token_and_hides_which_part_was_wrong() {
+    let server = Server::start().await;
+    server.admin_token().await;
+    let reply = server.post("/api/v1/users/login", None, json!({"username": "admin", "password": "supersecret"})).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["username"], "admin");
+    assert_eq!(reply.body["role"], "admin");
+    assert!(reply.body["id"].as_str().unwrap().starts_with("usr_"));
+    assert!(reply.body["token"].as_str().unwrap().len() > 20);
+
+    let wrong_password =
+        server.post("/api/v1/users/login", None, json!({"username": "admin", "password": "nope-nope"})).await;
+    let unknown_user =
+        server.post("/api/v1/users/login", None, json!({"username": "ghost", "password": "supersecret"})).await;
+    for reply in [wrong_password, unknown_user] {
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.body, json!({"error": "Invalid credentials"}));
+    }
+    // Usernames are case-insensitive.
+    let upper = server.post("/api/v1/users/login", None, json!({"username": "ADMIN", "password": "supersecret"})).await;
+    assert_eq!(upper.status, 200);
+}
+
+#[tokio::test]
+async fn me_needs_a_valid_token() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let me = server.get("/api/v1/users/me", Some(&token)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["username"], "admin");
+    assert_eq!(me.body["role"], "admin");
+    assert_eq!(me.body.as_object().unwrap().len(), 3);
+
+    for token in [None, Some("garbage"), Some("eyJhbGciOiJIUzI1NiJ9.e30.x")] {
+        let reply = server.get("/api/v1/users/me", token).await;
+        assert_eq!(reply.status, 401);
+        assert!(reply.body["error"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn admin_creates_lists_gets_and_deletes_users() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+
+    let alice = server.post("/api/v1/users", Some(&token), json!({"username": "alice", "password": "alicepass"})).await;
+    assert_eq!(alice.status, 201);
+    assert_eq!(alice.body["role"], "user");
+    let alice_id = alice.body["id"].as_str().unwrap().to_owned();
+
+    let bob = server
+        .post("/api/v1/users", Some(&token), json!({"username": "bob", "password": "bobspassword", "role": "admin"}))
+        .await;
+    assert_eq!(bob.status, 201);
+    assert_eq!(bob.body["role"], "admin");
+
+    let list = server.get("/api/v1/users", Some(&token)).await;
+    assert_eq!(list.status, 200);
+    let names: Vec<&str> = list.body.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["admin", "alice", "bob"]);
+
+    let got = server.get(&format!("/api/v1/users/{alice_id}"), Some(&token)).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body, alice.body);
+
+    let deleted = server.delete(&format!("/api/v1/users/{alice_id}"), Some(&token)).await;
+    assert_eq!(deleted.status, 204);
+    assert!(deleted.text.is_empty());
+    let gone = server.get(&format!("/api/v1/users/{alice_id}"), Some(&token)).await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(gone.body, json!({"error": "User not found"}));
+    let again = server.delete(&format!("/api/v1/users/{alice_id}"), Some(&token)).await;
+    assert_eq!(again.status, 404);
+    for bad in ["usr_nothex", "12", "pol_0123456789abcdef0123456789abcdef"] {
+        assert_eq!(server.get(&format!("/api/v1/users/{bad}"), Some(&token)).await.status, 404);
+    }
+}
+
+#[tokio::test]
+async fn create_rejects_duplicates_and_bad_input() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let first = server.post("/api/v1/users", Some(&token), json!({"username": "alice", "password": "alicepass"})).await;
+    assert_eq!(first.status, 201);
+    let duplicate =
+        server.post("/api/v1/users", Some(&token), json!({"username": "ALICE", "password": "alicepass"})).await;
+    assert_eq!(duplicate.status, 409);
+    assert_eq!(duplicate.body, json!({"error": "Username already exists"}));
+
+    let cases = [
+        json!({"password": "alicepass"}),
+        json!({"username": "x"}),
+        json!({"username": 5, "password": "alicepass"}),
+        json!({"username": "carol", "password": "short"}),
+        json!({"username": "", "password": "alicepass"}),
+        json!({"username": "white space", "password": "alicepass"}),
+        json!({"username": "carol", "password": "alicepass", "role": "root"}),
+        json!([1, 2]),
+    ];
+    for body in cases {
+        let reply = server.post("/api/v1/users", Some(&token), body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}: {:?}", reply.body);
+        assert!(reply.body["error"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn non_admins_get_403_and_anonymous_401() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let created =
+        server.post("/api/v1/users", Some(&token), json!({"username": "alice", "password": "alicepass"})).await;
+    let alice_id = created.body["id"].as_str().unwrap().to_owned();
+    let alice = server.login("alice", "alicepass").await;
+
+    assert_eq!(server.get("/api/v1/users/me", Some(&alice)).await.body["role"], "user");
+    let forbidden = [
+        server.get("/api/v1/users", Some(&alice)).await,
+        server.post("/api/v1/users", Some(&alice), json!({"username": "eve", "password": "evepassword"})).await,
+        server.get(&format!("/api/v1/users/{alice_id}"), Some(&alice)).await,
+        server.delete(&format!("/api/v1/users/{alice_id}"), Some(&alice)).await,
+    ];
+    for reply in forbidden {
+        assert_eq!(reply.status, 403);
+        assert_eq!(reply.body, json!({"error": "Forbidden"}));
+    }
+    let anonymous = [
+        server.get("/api/v1/users", None).await,
+        server.post("/api/v1/users", None, json!({"username": "eve", "password": "evepassword"})).await,
+        server.get(&format!("/api/v1/users/{alice_id}"), None).await,
+        server.call(Method::DELETE, &format!("/api/v1/users/{alice_id}"), None, None).await,
+    ];
+    for reply in anonymous {
+        assert_eq!(reply.status, 401);
+    }
+}
+
+#[tokio::test]
+async fn deleted_users_tokens_stop_at_once_and_role_is_read_live() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let created =
+        server.post("/api/v1/users", Some(&token), json!({"username": "alice", "password": "alicepass"})).await;
+    let alice_id = created.body["id"].as_str().unwrap().to_owned();
+    let alice = server.login("alice", "alicepass").await;
+    assert_eq!(server.get("/api/v1/users/me", Some(&alice)).await.status, 200);
+    assert_eq!(server.delete(&format!("/api/v1/users/{alice_id}"), Some(&token)).await.status, 204);
+    assert_eq!(server.get("/api/v1/users/me", Some(&alice)).await.status, 401);
+    // Recreating the same username does not revive the old token.
+    server.post("/api/v1/users", Some(&token), json!({"username": "alice", "password": "alicepass"})).await;
+    assert_eq!(server.get("/api/v1/users/me", Some(&alice)).await.status, 401);
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_be_deleted() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let me = server.get("/api/v1/users/me", Some(&token)).await;
+    let reply = server.delete(&format!("/api/v1/users/{}", me.body["id"].as_str().unwrap()), Some(&token)).await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(reply.body, json!({"error": "Cannot remove the last admin"}));
+}
+
+#[tokio::test]
+async fn environment_bootstraps_an_admin_at_start() {
+    let server = Server::start_with(&[("SOAT_ADMIN_USERNAME", "root"), ("SOAT_ADMIN_PASSWORD", "rootpassword")]).await;
+    let token = server.login("root", "rootpassword").await;
+    assert_eq!(server.get("/api/v1/users/me", Some(&token)).await.body["role"], "admin");
+    let late = server.post("/api/v1/users/bootstrap", None, json!({"username": "x", "password": "supersecret"})).await;
+    assert_eq!(late.status, 409);
+}
