@@ -9,7 +9,7 @@ mod settings;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tessera_actors::session_actor::CreateApiToken;
+use tessera_actors::user_actor::CreateApiToken;
 use tessera_actors::{Domain, TenantId};
 
 use cli::{Cli, Command};
@@ -50,8 +50,8 @@ fn operate(cli: Cli) -> anyhow::Result<bool> {
                 let mut domain_settings = settings.domain();
                 domain_settings.bootstrap_admin = None;
                 let domain = Domain::start(domain_settings).await?;
-                let issued = domain.sessions.send(CreateApiToken { tenant, email, days: expires_in }).await??;
-                println!("{}", issued.token);
+                let issued = domain.users.send(CreateApiToken { tenant, email, days: expires_in }).await??;
+                println!("{}", issued.raw);
                 Ok(true)
             }
             _ => unreachable!("client verbs are dispatched elsewhere"),

@@ -92,6 +92,9 @@ async fn tenants_are_separate_directories() {
     assert_eq!(server.get("/t/acme/v0/users", Some(&acme_admin)).await.body["data"].as_array().unwrap().len(), 2);
     let acme_id = acme_alice.body["id"].as_str().unwrap();
     assert_eq!(server.get(&format!("/api/v1/users/{acme_id}"), Some(&default_admin)).await.status, 404);
+    // Routes with an id segment work under the tenant prefix.
+    assert_eq!(server.get(&format!("/t/acme/api/v1/users/{acme_id}"), Some(&acme_admin)).await.body, acme_alice.body);
+    assert_eq!(server.get("/t/acme/v0/users/alice", Some(&acme_admin)).await.body["data"]["email"], "alice");
 
     // Tokens are valid only in their own tenant.
     assert_eq!(server.get("/t/acme/api/v1/users/me", Some(&default_admin)).await.status, 401);

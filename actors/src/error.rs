@@ -12,6 +12,12 @@ pub enum DomainError {
     /// The addressed record does not exist in this tenant.
     #[error("not found")]
     NotFound,
+    /// A record the request refers to (a policy to attach, a member to add) does not exist.
+    #[error("missing {0:?}")]
+    Missing(crate::model::Kind),
+    /// A policy document broke the rules; one message per problem.
+    #[error("invalid policy document: {0:?}")]
+    InvalidPolicy(Vec<String>),
     /// The input broke one or more rules; every failing field is listed.
     #[error("invalid input: {0:?}")]
     Invalid(FieldErrors),
@@ -54,8 +60,10 @@ pub enum Conflict {
     LastAdmin,
     #[error("cannot change own role")]
     OwnRole,
-    #[error("too many API tokens")]
-    TooManyTokens,
+    #[error("too many API keys")]
+    TooManyKeys,
+    #[error("group name already taken")]
+    GroupNameTaken,
 }
 
 /// Why a credential was not accepted, in the detail Firezone's 401 bodies distinguish.
@@ -80,6 +88,7 @@ impl From<crate::store::StoreError> for DomainError {
         match error {
             StoreError::Conflict(conflict) => DomainError::Conflict(conflict),
             StoreError::NotFound => DomainError::NotFound,
+            StoreError::Missing(kind) => DomainError::Missing(kind),
             StoreError::Database(message) => DomainError::Storage(message),
         }
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod hasher;
 pub mod model;
+pub mod policy;
 pub mod session_actor;
 pub mod store;
 pub mod system;

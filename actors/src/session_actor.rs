@@ -4,17 +4,14 @@ use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, ResponseFuture
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
+use subtle::ConstantTimeEq;
+
+use crate::auth::authorize;
 use crate::error::{AuthFailure, DomainError};
 use crate::hasher::{PasswordHasher, VerifyPassword, MAX_PASSWORD_BYTES};
-use crate::model::{ApiToken, CredentialKind, Principal, Session, TenantId, User};
-use crate::store::{Store, UserPatch};
-use crate::tokens::TokenKeys;
-use crate::user_actor::{resolve, UserRef};
-
-/// Bounds on Firezone-style API tokens.
-pub const MAX_TOKENS_PER_USER: usize = 25;
-/// Allowed API token lifetimes, in days.
-pub const TOKEN_DAYS: std::ops::RangeInclusive<i64> = 1..=90;
+use crate::model::{ApiKey, CredentialKind, Kind, Permissions, Principal, Role, Session, TenantId, User};
+use crate::store::{Store, StoreError, UserPatch};
+use crate::tokens::{TokenKeys, API_KEY_PREFIX};
 
 /// Owns sessions and tokens.
 pub struct SessionActor {
@@ -72,22 +69,6 @@ pub struct PasswordLogin {
 pub struct Authenticate {
     pub tenant: TenantId,
     pub token: String,
-}
-
-/// Issue a Firezone-style API token for a user (an operator command, so no caller).
-#[derive(Message)]
-#[rtype(result = "Result<IssuedApiToken, DomainError>")]
-pub struct CreateApiToken {
-    pub tenant: TenantId,
-    pub email: String,
-    pub days: i64,
-}
-
-/// A newly issued API token: the bearer value is shown once and not stored.
-#[derive(Debug, Clone)]
-pub struct IssuedApiToken {
-    pub token: String,
-    pub record: ApiToken,
 }
 
 /// List sessions: the caller's own, or (admins only) another user's or everyone's.
@@ -168,9 +149,7 @@ pub(crate) async fn open_session(
     store.create_session(tenant, &session).await?;
     let patch = UserPatch { uid: user.id, last_signed_in: Some((now, method.to_owned())), ..UserPatch::default() };
     let user = store.update_user(tenant, user.id, &patch, crate::store::AdminGuard::None).await?;
-    let token = keys
-        .issue(tenant, user.id, CredentialKind::Session(session.id), session.expires_at)
-        .map_err(DomainError::Internal)?;
+    let token = keys.issue(tenant, user.id, session.id, session.expires_at).map_err(DomainError::Internal)?;
     Ok(SignedIn { user, session, token })
 }
 
@@ -180,62 +159,72 @@ impl Handler<Authenticate> for SessionActor {
     fn handle(&mut self, message: Authenticate, _: &mut Context<Self>) -> Self::Result {
         let (store, keys) = (self.store.clone(), self.keys.clone());
         Box::pin(async move {
-            let subject = keys.verify(&message.tenant, &message.token).ok_or(AuthFailure::InvalidToken)?;
-            let tenant = &message.tenant;
-            let lookup_failed = |error| {
-                tracing::error!(%error, "token lookup failed");
-                AuthFailure::NoResource
-            };
-            let (owner, expires_at) = match subject.credential {
-                CredentialKind::Session(id) => {
-                    let session = store.get_session(tenant, id).await.map_err(lookup_failed)?;
-                    session.map(|s| (s.user_id, s.expires_at)).ok_or(AuthFailure::NoResource)?
+            let tenant = message.tenant;
+            let (user_id, credential, key) = if message.token.starts_with(API_KEY_PREFIX) {
+                let key = api_key_of(&store, &keys, &tenant, &message.token).await?;
+                (key.user_id, CredentialKind::ApiKey(key.id), Some(key))
+            } else {
+                let subject = keys.verify(&tenant, &message.token).ok_or(AuthFailure::InvalidToken)?;
+                let session = store.get_session(&tenant, subject.session_id).await.map_err(lookup_failed)?;
+                let session = session.ok_or(AuthFailure::NoResource)?;
+                if session.user_id != subject.user_id {
+                    return Err(AuthFailure::InvalidToken);
                 }
-                CredentialKind::ApiToken(id) => {
-                    let token = store.get_api_token(tenant, id).await.map_err(lookup_failed)?;
-                    token.map(|t| (t.user_id, t.expires_at)).ok_or(AuthFailure::NoResource)?
+                if session.expires_at <= Utc::now() {
+                    return Err(AuthFailure::NoResource);
                 }
+                (session.user_id, CredentialKind::Session(session.id), None)
             };
-            if owner != subject.user_id {
-                return Err(AuthFailure::InvalidToken);
-            }
-            if expires_at <= Utc::now() {
-                return Err(AuthFailure::NoResource);
-            }
-            let user = store.get_user(tenant, owner).await.map_err(lookup_failed)?.ok_or(AuthFailure::NoResource)?;
+            let user = store.get_user(&tenant, user_id).await.map_err(lookup_failed)?.ok_or(AuthFailure::NoResource)?;
             if user.is_disabled() {
                 return Err(AuthFailure::Disabled);
             }
-            Ok(Principal { tenant: tenant.clone(), user, credential: subject.credential })
+            let permissions = permissions(&store, &tenant, &user, key.as_ref()).await.map_err(lookup_failed)?;
+            Ok(Principal { tenant, user, credential, permissions })
         })
     }
 }
 
-impl Handler<CreateApiToken> for SessionActor {
-    type Result = ResponseFuture<Result<IssuedApiToken, DomainError>>;
+fn lookup_failed(error: StoreError) -> AuthFailure {
+    tracing::error!(%error, "credential lookup failed");
+    AuthFailure::NoResource
+}
 
-    fn handle(&mut self, message: CreateApiToken, _: &mut Context<Self>) -> Self::Result {
-        let (store, keys) = (self.store.clone(), self.keys.clone());
-        Box::pin(async move {
-            if !TOKEN_DAYS.contains(&message.days) {
-                return Err(DomainError::field("expires_in", "must be between 1 and 90 days"));
-            }
-            let user = resolve(&store, &message.tenant, &UserRef::Email(message.email)).await?;
-            let now = Utc::now();
-            let record = ApiToken {
-                id: Uuid::new_v4(),
-                user_id: user.id,
-                created_at: now,
-                expires_at: now + Duration::days(message.days),
-            };
-            store.create_api_token(&message.tenant, &record, MAX_TOKENS_PER_USER).await?;
-            let token = keys
-                .issue(&message.tenant, user.id, CredentialKind::ApiToken(record.id), record.expires_at)
-                .map_err(DomainError::Internal)?;
-            tracing::info!(tenant = %message.tenant, user = %user.id, token = %record.id, "issued API token");
-            Ok(IssuedApiToken { token, record })
-        })
+/// The live key a raw `sk_…` value names; malformed, unknown or expired → `NoResource`. The stored hash is compared in constant time.
+async fn api_key_of(store: &Store, keys: &TokenKeys, tenant: &TenantId, raw: &str) -> Result<ApiKey, AuthFailure> {
+    if !TokenKeys::is_api_key_shaped(raw) {
+        // No key can have this value: answer as for an unknown key, without a lookup.
+        return Err(AuthFailure::NoResource);
     }
+    let hash = keys.api_key_hash(raw);
+    let (key, stored) =
+        store.find_api_key_by_hash(tenant, &hash).await.map_err(lookup_failed)?.ok_or(AuthFailure::NoResource)?;
+    if !bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) || !key.is_live(Utc::now()) {
+        return Err(AuthFailure::NoResource);
+    }
+    Ok(key)
+}
+
+/// The policies deciding for this caller: none are needed for admins unless a key narrows them.
+async fn permissions(
+    store: &Store,
+    tenant: &TenantId,
+    user: &User,
+    key: Option<&ApiKey>,
+) -> Result<Permissions, StoreError> {
+    let owner = match user.role {
+        Role::Admin => Vec::new(),
+        Role::Unprivileged => {
+            store.user_policy_documents(tenant, user).await?.into_iter().map(|p| p.document).collect()
+        }
+    };
+    let key = match key {
+        Some(key) if key.narrowed => {
+            Some(store.get_policies(tenant, &key.policy_ids).await?.into_iter().map(|p| p.document).collect())
+        }
+        _ => None,
+    };
+    Ok(Permissions { owner, key })
 }
 
 impl Handler<ListSessions> for SessionActor {
@@ -244,11 +233,12 @@ impl Handler<ListSessions> for SessionActor {
     fn handle(&mut self, message: ListSessions, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
         Box::pin(async move {
+            let by = &message.by;
             let user = match message.user {
-                None => Some(message.by.user.id),
-                Some(user) if user == Some(message.by.user.id) => user,
+                None => Some(by.user.id),
+                Some(user) if user == Some(by.user.id) => user,
                 Some(user) => {
-                    crate::auth::require_admin(&message.by)?;
+                    authorize(by, "sessions:ListSessions", &Kind::Session.srn_all(&message.tenant))?;
                     user
                 }
             };
@@ -264,7 +254,9 @@ impl Handler<RevokeSession> for SessionActor {
         let store = self.store.clone();
         Box::pin(async move {
             let session = store.get_session(&message.tenant, message.session).await?.ok_or(DomainError::NotFound)?;
-            if session.user_id != message.by.user.id && !message.by.is_admin() {
+            let srn = Kind::Session.srn(&message.tenant, session.id);
+            if session.user_id != message.by.user.id && authorize(&message.by, "sessions:RevokeSession", &srn).is_err()
+            {
                 // Another user's session is reported as absent, so ids cannot be probed.
                 return Err(DomainError::NotFound);
             }

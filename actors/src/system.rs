@@ -60,7 +60,7 @@ impl Domain {
             return Err(DomainError::Internal("the token secret must be at least 32 bytes".into()));
         }
         let keys = TokenKeys::new(secret.as_bytes());
-        let users = UserActor::new(store.clone(), hasher.clone()).start();
+        let users = UserActor::new(store.clone(), hasher.clone(), keys.clone()).start();
         let sessions = SessionActor::new(store.clone(), hasher, keys, settings.session_lifetime).start();
         let domain = Domain { users, sessions, store };
         domain.store.ensure_tenant(&TenantId::default_tenant()).await?;

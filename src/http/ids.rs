@@ -1,22 +1,7 @@
-//! Public id forms. One record id (a UUID) is shown as `usr_<32 hex>` by SOAT and as the
-//! hyphenated UUID by Firezone; both forms are parsed back here and nowhere else.
+//! Firezone's id form. A record id is a UUID; SOAT shows it with a type prefix (defined in the
+//! domain, `tessera_actors::model::Kind`), Firezone as the hyphenated UUID, parsed here.
 
 use uuid::Uuid;
-
-/// SOAT's user id for a record id.
-pub fn soat_user_id(id: Uuid) -> String {
-    format!("usr_{}", id.simple())
-}
-
-/// SOAT-style session id.
-pub fn soat_session_id(id: Uuid) -> String {
-    format!("ses_{}", id.simple())
-}
-
-/// Parses `<prefix><uuid>`; `None` for anything else.
-pub fn parse_prefixed(prefix: &str, value: &str) -> Option<Uuid> {
-    value.strip_prefix(prefix).and_then(|rest| Uuid::try_parse(rest).ok())
-}
 
 /// Firezone addresses a user by a UUID of canonical 8-4-4-4-12 shape, or else by email.
 pub fn parse_firezone_uuid(value: &str) -> Option<Uuid> {
@@ -27,14 +12,6 @@ pub fn parse_firezone_uuid(value: &str) -> Option<Uuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn soat_ids_round_trip() {
-        let id = Uuid::new_v4();
-        assert_eq!(parse_prefixed("usr_", &soat_user_id(id)), Some(id));
-        assert_eq!(parse_prefixed("usr_", "pol_x"), None);
-        assert_eq!(parse_prefixed("usr_", "usr_nothex"), None);
-    }
 
     #[test]
     fn firezone_ids_need_the_canonical_shape() {

@@ -7,6 +7,7 @@ mod dialect;
 mod firezone;
 mod health;
 mod ids;
+mod path_id;
 mod soat;
 mod tenant;
 
@@ -18,7 +19,6 @@ use actix_web::web;
 use tessera_actors::{Domain, DomainError};
 
 pub use dialect::json_error_bodies;
-pub use ids::{soat_session_id, soat_user_id};
 pub use tenant::check_tenant;
 
 /// What every handler can reach.

@@ -1,11 +1,15 @@
-//! The identity model shared by every dialect: one user record, its sessions and tokens.
+//! The identity model shared by every dialect: one user record, its sessions, keys and policies.
 
+mod iam;
+mod ids;
 mod principal;
 mod session;
 mod tenant;
 mod user;
 
+pub use iam::{ApiKey, Group, Permissions, Policy};
+pub use ids::Kind;
 pub use principal::{CredentialKind, Principal};
-pub use session::{ApiToken, Session};
+pub use session::Session;
 pub use tenant::TenantId;
 pub use user::{NewUser, Role, User, UserChanges};

@@ -13,12 +13,3 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
-
-/// A long-lived API token record (Firezone style): its JWT is valid while the record is.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiToken {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}

@@ -42,6 +42,8 @@ pub struct User {
     pub disabled_at: Option<DateTime<Utc>>,
     pub last_signed_in_at: Option<DateTime<Utc>>,
     pub last_signed_in_method: Option<String>,
+    /// Policies attached directly to the user.
+    pub policy_ids: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -1,7 +1,10 @@
 //! The tenant-scoped SurrealDB store. Every method that touches tenant data takes the tenant,
 //! so no query can forget it; only the actors hold a `Store`.
 
+mod api_keys;
+mod groups;
 mod migrate;
+mod policies;
 mod rows;
 mod sessions;
 mod settings;
@@ -16,7 +19,9 @@ use surrealdb::Surreal;
 
 use crate::error::Conflict;
 
+pub use groups::GroupPatch;
 pub use migrate::SCHEMA_VERSION;
+pub use policies::Holder;
 pub use users::{AdminGuard, UserPatch};
 
 /// Why a store call failed.
@@ -28,6 +33,9 @@ pub enum StoreError {
     /// The addressed record does not exist.
     #[error("not found")]
     NotFound,
+    /// A record the request refers to (not the one it addresses) does not exist.
+    #[error("missing {0:?}")]
+    Missing(crate::model::Kind),
     /// The database failed or is unreachable.
     #[error("database: {0}")]
     Database(String),
@@ -46,11 +54,15 @@ fn classify(error: &surrealdb::Error) -> StoreError {
         StoreError::Conflict(Conflict::UsernameTaken)
     } else if message.contains("`user_email`") {
         StoreError::Conflict(Conflict::EmailTaken)
+    } else if message.contains("`group_name`") {
+        StoreError::Conflict(Conflict::GroupNameTaken)
     } else if error.is_thrown() {
         match message {
             m if m.contains("users_exist") => StoreError::Conflict(Conflict::UsersExist),
             m if m.contains("last_admin") => StoreError::Conflict(Conflict::LastAdmin),
-            m if m.contains("too_many_tokens") => StoreError::Conflict(Conflict::TooManyTokens),
+            m if m.contains("too_many_keys") => StoreError::Conflict(Conflict::TooManyKeys),
+            m if m.contains("missing_policy") => StoreError::Missing(crate::model::Kind::Policy),
+            m if m.contains("missing_user") => StoreError::Missing(crate::model::Kind::User),
             m if m.contains("not_found") => StoreError::NotFound,
             other => StoreError::Database(other.to_owned()),
         }

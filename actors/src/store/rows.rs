@@ -5,11 +5,11 @@ use surrealdb::types::SurrealValue;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::model::{ApiToken, Role, Session, User};
+use crate::model::{ApiKey, Group, Policy, Role, Session, User};
 
 /// Fields selected for a user (the record id is derived and not read back).
 pub const USER_FIELDS: &str = "uid, username, username_key, email, email_key, role, password_hash, disabled_at, \
-     last_signed_in_at, last_signed_in_method, created_at, updated_at";
+     last_signed_in_at, last_signed_in_method, policy_ids, created_at, updated_at";
 
 #[derive(Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
@@ -24,6 +24,7 @@ pub struct UserRow {
     pub disabled_at: Option<DateTime<Utc>>,
     pub last_signed_in_at: Option<DateTime<Utc>>,
     pub last_signed_in_method: Option<String>,
+    pub policy_ids: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -49,6 +50,7 @@ impl UserRow {
             disabled_at: user.disabled_at,
             last_signed_in_at: user.last_signed_in_at,
             last_signed_in_method: user.last_signed_in_method.clone(),
+            policy_ids: Some(uuid_strings(&user.policy_ids)),
             created_at: user.created_at,
             updated_at: user.updated_at,
         }
@@ -65,6 +67,7 @@ impl UserRow {
             disabled_at: self.disabled_at,
             last_signed_in_at: self.last_signed_in_at,
             last_signed_in_method: self.last_signed_in_method,
+            policy_ids: parse_uuids(self.policy_ids.unwrap_or_default())?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -95,22 +98,96 @@ impl SessionRow {
 
 #[derive(Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
-pub struct ApiTokenRow {
-    pub tid: String,
-    pub user: String,
+pub struct PolicyRow {
+    pub pid: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub document: String,
     pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
-impl ApiTokenRow {
-    pub fn into_token(self) -> Result<ApiToken, StoreError> {
-        Ok(ApiToken {
-            id: parse_uuid(&self.tid)?,
-            user_id: parse_uuid(&self.user)?,
+impl PolicyRow {
+    pub fn into_policy(self) -> Result<Policy, StoreError> {
+        Ok(Policy {
+            id: parse_uuid(&self.pid)?,
+            document: serde_json::from_str(&self.document)
+                .map_err(|error| StoreError::Database(format!("stored policy {} is unreadable: {error}", self.pid)))?,
+            name: self.name,
+            description: self.description,
             created_at: self.created_at,
-            expires_at: self.expires_at,
+            updated_at: self.updated_at,
         })
     }
+}
+
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub struct GroupRow {
+    pub gid: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub external_id: Option<String>,
+    pub members: Vec<String>,
+    pub policy_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl GroupRow {
+    pub fn into_group(self) -> Result<Group, StoreError> {
+        Ok(Group {
+            id: parse_uuid(&self.gid)?,
+            name: self.name,
+            description: self.description,
+            external_id: self.external_id,
+            members: parse_uuids(self.members)?,
+            policy_ids: parse_uuids(self.policy_ids)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub struct ApiKeyRow {
+    pub kid: String,
+    pub user: String,
+    pub name: String,
+    pub key_prefix: String,
+    pub policy_ids: Vec<String>,
+    pub narrowed: bool,
+    /// Read only by the key lookup.
+    pub key_hash: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ApiKeyRow {
+    pub fn into_key(self) -> Result<ApiKey, StoreError> {
+        Ok(ApiKey {
+            id: parse_uuid(&self.kid)?,
+            user_id: parse_uuid(&self.user)?,
+            name: self.name,
+            key_prefix: self.key_prefix,
+            policy_ids: parse_uuids(self.policy_ids)?,
+            narrowed: self.narrowed,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// Record ids as stored.
+pub fn uuid_strings(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
+}
+
+fn parse_uuids(values: Vec<String>) -> Result<Vec<Uuid>, StoreError> {
+    values.iter().map(|value| parse_uuid(value)).collect()
 }
 
 fn parse_uuid(value: &str) -> Result<Uuid, StoreError> {

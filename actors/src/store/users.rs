@@ -104,7 +104,8 @@ impl Store {
              IF $target.role = 'admin' AND {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }};
              DELETE type::record('user', [$tenant, $uid]);
              DELETE session WHERE tenant = $tenant AND user = $uid;
-             DELETE api_token WHERE tenant = $tenant AND user = $uid;
+             DELETE api_key WHERE tenant = $tenant AND user = $uid;
+             UPDATE user_group SET members -= $uid WHERE tenant = $tenant AND members CONTAINS $uid;
              DELETE identity WHERE tenant = $tenant AND user = $uid;
              COMMIT TRANSACTION;"
         );

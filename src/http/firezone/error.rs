@@ -37,7 +37,10 @@ impl FirezoneError {
 impl From<DomainError> for FirezoneError {
     fn from(error: DomainError) -> Self {
         match error {
-            DomainError::NotFound => FirezoneError::NotFound,
+            DomainError::NotFound | DomainError::Missing(_) => FirezoneError::NotFound,
+            DomainError::InvalidPolicy(problems) => {
+                FirezoneError::Unprocessable(FieldErrors::from([("document".to_owned(), problems)]))
+            }
             DomainError::Invalid(fields) => FirezoneError::Unprocessable(fields),
             DomainError::Conflict(Conflict::EmailTaken | Conflict::UsernameTaken) => {
                 FirezoneError::field("email", "has already been taken")
@@ -45,7 +48,8 @@ impl From<DomainError> for FirezoneError {
             DomainError::Conflict(Conflict::LastAdmin) => FirezoneError::field("base", "can't delete the last admin"),
             DomainError::Conflict(Conflict::OwnRole) => FirezoneError::field("role", "You cannot change your own role"),
             DomainError::Conflict(Conflict::UsersExist) => FirezoneError::field("base", "users already exist"),
-            DomainError::Conflict(Conflict::TooManyTokens) => FirezoneError::field("base", "too many tokens"),
+            DomainError::Conflict(Conflict::TooManyKeys) => FirezoneError::field("base", "too many API keys"),
+            DomainError::Conflict(Conflict::GroupNameTaken) => FirezoneError::field("name", "has already been taken"),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden => FirezoneError::Unauthorized,
             DomainError::Storage(message) | DomainError::Internal(message) => {

@@ -13,6 +13,7 @@ use super::FirezoneError;
 use crate::http::body::parse_json;
 use crate::http::caller::Caller;
 use crate::http::ids::parse_firezone_uuid;
+use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 
@@ -120,7 +121,7 @@ pub async fn get(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, FirezoneError> {
     let user = ask(&state.domain.users, GetUser { tenant, by: caller?, user: user_ref(&path) }).await?;
     Ok(HttpResponse::Ok().json(data(&user)))
@@ -131,7 +132,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
-    path: web::Path<String>,
+    path: PathId,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, FirezoneError> {
     let by = caller?;
@@ -152,7 +153,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, FirezoneError> {
     ask(&state.domain.users, DeleteUser { tenant, by: caller?, user: user_ref(&path) }).await?;
     Ok(HttpResponse::NoContent().insert_header((header::CONTENT_TYPE, "application/json; charset=utf-8")).finish())

@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
+use tessera_actors::model::Kind;
 use tessera_actors::{AuthFailure, Conflict, DomainError};
 
 /// An error as SOAT clients expect it.
@@ -18,6 +19,9 @@ pub enum SoatError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// 400 for a policy document, with one line per problem.
+    #[error("Invalid policy document")]
+    InvalidPolicy(Vec<String>),
     #[error("Internal server error")]
     Internal,
 }
@@ -27,6 +31,14 @@ impl SoatError {
     pub fn from_domain(error: DomainError, missing: &'static str) -> Self {
         match error {
             DomainError::NotFound => SoatError::NotFound(missing),
+            DomainError::Missing(kind) => SoatError::NotFound(match kind {
+                Kind::User => "User not found",
+                Kind::Policy => "Policy not found",
+                Kind::ApiKey => "API key not found",
+                Kind::Group => "Group not found",
+                Kind::Session => "Session not found",
+            }),
+            DomainError::InvalidPolicy(problems) => SoatError::InvalidPolicy(problems),
             DomainError::Invalid(fields) => SoatError::BadRequest(
                 fields
                     .iter()
@@ -39,7 +51,8 @@ impl SoatError {
                 Conflict::UsersExist => "Users already exist",
                 Conflict::LastAdmin => "Cannot remove the last admin",
                 Conflict::OwnRole => "You cannot change your own role",
-                Conflict::TooManyTokens => "Too many tokens",
+                Conflict::TooManyKeys => "Too many API keys",
+                Conflict::GroupNameTaken => "Group already exists",
             }),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden => SoatError::Forbidden,
@@ -64,7 +77,7 @@ impl From<AuthFailure> for SoatError {
 impl ResponseError for SoatError {
     fn status_code(&self) -> StatusCode {
         match self {
-            SoatError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            SoatError::BadRequest(_) | SoatError::InvalidPolicy(_) => StatusCode::BAD_REQUEST,
             SoatError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             SoatError::Forbidden => StatusCode::FORBIDDEN,
             SoatError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -74,7 +87,13 @@ impl ResponseError for SoatError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(json!({"error": self.to_string()}))
+        let body = match self {
+            SoatError::InvalidPolicy(problems) => {
+                json!({"error": format!("Invalid policy document\n{}", problems.join("\n")), "details": problems})
+            }
+            other => json!({"error": other.to_string()}),
+        };
+        HttpResponse::build(self.status_code()).json(body)
     }
 }
 

@@ -7,9 +7,10 @@ use tessera_actors::session_actor::{ListSessions, RevokeSession};
 use super::render::SessionRecord;
 use super::SoatError;
 use crate::http::caller::Caller;
-use crate::http::ids::parse_prefixed;
+use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
+use tessera_actors::model::Kind;
 
 const SESSION_NOT_FOUND: &str = "Session not found";
 
@@ -30,7 +31,7 @@ pub async fn list(
     let user = match query.user_id.as_deref() {
         None => None,
         Some("all") => Some(None),
-        Some(id) => Some(Some(parse_prefixed("usr_", id).ok_or(SoatError::NotFound("User not found"))?)),
+        Some(id) => Some(Some(Kind::User.parse(id).ok_or(SoatError::NotFound("User not found"))?)),
     };
     let sessions = ask(&state.domain.sessions, ListSessions { tenant, by, user })
         .await
@@ -43,10 +44,10 @@ pub async fn revoke(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    let session = parse_prefixed("ses_", &path).ok_or(SoatError::NotFound(SESSION_NOT_FOUND))?;
+    let session = Kind::Session.parse(&path).ok_or(SoatError::NotFound(SESSION_NOT_FOUND))?;
     ask(&state.domain.sessions, RevokeSession { tenant, by, session })
         .await
         .map_err(|error| SoatError::from_domain(error, SESSION_NOT_FOUND))?;

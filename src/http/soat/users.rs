@@ -13,9 +13,10 @@ use super::render::{role, UserRecord};
 use super::SoatError;
 use crate::http::body::parse_json;
 use crate::http::caller::Caller;
-use crate::http::ids::parse_prefixed;
+use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
-use crate::http::{ask, soat_user_id, AppState};
+use crate::http::{ask, AppState};
+use tessera_actors::model::Kind;
 
 const CHECK: PasswordCheck = PasswordCheck { rules: PasswordRules::SOAT, confirmation_required: false };
 const USER_NOT_FOUND: &str = "User not found";
@@ -66,7 +67,7 @@ pub async fn login(
         .await
         .map_err(domain(USER_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(json!({
-        "id": soat_user_id(signed_in.user.id),
+        "id": Kind::User.public_id(signed_in.user.id),
         "username": signed_in.user.username,
         "role": role(signed_in.user.role),
         "token": signed_in.token,
@@ -77,7 +78,7 @@ pub async fn login(
 pub async fn me(Caller(caller): Caller) -> Result<HttpResponse, SoatError> {
     let user = caller?.user;
     Ok(HttpResponse::Ok()
-        .json(json!({"id": soat_user_id(user.id), "username": user.username, "role": role(user.role)})))
+        .json(json!({"id": Kind::User.public_id(user.id), "username": user.username, "role": role(user.role)})))
 }
 
 /// `GET /users`
@@ -115,7 +116,7 @@ pub async fn get(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let user = user_ref(&path)?;
@@ -128,7 +129,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let user = user_ref(&path)?;
@@ -137,5 +138,5 @@ pub async fn delete(
 }
 
 fn user_ref(id: &str) -> Result<UserRef, SoatError> {
-    parse_prefixed("usr_", id).map(UserRef::Id).ok_or(SoatError::NotFound(USER_NOT_FOUND))
+    Kind::User.parse(id).map(UserRef::Id).ok_or(SoatError::NotFound(USER_NOT_FOUND))
 }

@@ -1,41 +1,16 @@
-//! UserActor: every read and write of user records, with validation, uniqueness and the
-//! permission check for the caller.
+//! User records: create, read, update, delete.
 
-use actix::{Actor, Addr, Context, Handler, Message, ResponseFuture};
+use actix::{Addr, Context, Handler, Message, ResponseFuture};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::auth::require_admin;
+use super::{add, hash, resolve_authorized, PasswordCheck, UserActor, UserRef};
+use crate::auth::{authorize, require_admin};
 use crate::error::{DomainError, FieldErrors};
-use crate::hasher::{HashPassword, PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::model::{NewUser, Principal, Role, TenantId, User, UserChanges};
-use crate::store::{AdminGuard, Store, UserPatch};
-use crate::validate::{self, PasswordRules};
-
-/// Owns user records; handlers run concurrently and the database arbitrates races.
-pub struct UserActor {
-    store: Store,
-    hasher: Addr<PasswordHasher>,
-}
-
-impl UserActor {
-    /// An actor over `store`, hashing on `hasher`.
-    pub fn new(store: Store, hasher: Addr<PasswordHasher>) -> Self {
-        UserActor { store, hasher }
-    }
-}
-
-impl Actor for UserActor {
-    type Context = Context<Self>;
-}
-
-/// How a dialect wants a new password checked.
-#[derive(Debug, Clone, Copy)]
-pub struct PasswordCheck {
-    pub rules: PasswordRules,
-    /// Firezone asks for `password_confirmation` whenever a password is sent.
-    pub confirmation_required: bool,
-}
+use crate::hasher::{PasswordHasher, MAX_PASSWORD_BYTES};
+use crate::model::{Kind, NewUser, Principal, Role, TenantId, User, UserChanges};
+use crate::store::{AdminGuard, UserPatch};
+use crate::validate;
 
 /// Create the first user of a tenant as admin; refused once any user exists.
 #[derive(Message)]
@@ -57,14 +32,6 @@ pub struct CreateUser {
     /// Problems the dialect already found while parsing (e.g. an unknown role), reported
     /// together with the domain's own.
     pub parse_errors: FieldErrors,
-}
-
-/// How a request names a user.
-#[derive(Debug, Clone)]
-pub enum UserRef {
-    Id(Uuid),
-    /// Email (or, for users without one, username), case-insensitive.
-    Email(String),
 }
 
 /// Read one user.
@@ -127,7 +94,11 @@ impl Handler<CreateUser> for UserActor {
     fn handle(&mut self, message: CreateUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
         Box::pin(async move {
-            require_admin(&message.by)?;
+            let srn = Kind::User.srn_all(&message.tenant);
+            match message.user.role {
+                Role::Admin => require_admin(&message.by, "users:CreateUser", &srn)?,
+                Role::Unprivileged => authorize(&message.by, "users:CreateUser", &srn)?,
+            }
             let user = prepare(&hasher, message.user, message.check, message.parse_errors).await?;
             store.create_user(&message.tenant, &user).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "created user");
@@ -142,8 +113,7 @@ impl Handler<GetUser> for UserActor {
     fn handle(&mut self, message: GetUser, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
         Box::pin(async move {
-            require_admin(&message.by)?;
-            resolve(&store, &message.tenant, &message.user).await
+            resolve_authorized(&store, &message.tenant, &message.by, &message.user, "users:GetUser").await
         })
     }
 }
@@ -154,7 +124,7 @@ impl Handler<ListUsers> for UserActor {
     fn handle(&mut self, message: ListUsers, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
         Box::pin(async move {
-            require_admin(&message.by)?;
+            authorize(&message.by, "users:ListUsers", &Kind::User.srn_all(&message.tenant))?;
             Ok(store.list_users(&message.tenant).await?)
         })
     }
@@ -166,8 +136,8 @@ impl Handler<UpdateUser> for UserActor {
     fn handle(&mut self, message: UpdateUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
         Box::pin(async move {
-            require_admin(&message.by)?;
-            let current = resolve(&store, &message.tenant, &message.user).await?;
+            let by = &message.by;
+            let current = resolve_authorized(&store, &message.tenant, by, &message.user, "users:UpdateUser").await?;
             let changes = message.changes;
             let mut errors = message.parse_errors;
             let mut patch = UserPatch { uid: current.id, ..UserPatch::default() };
@@ -185,7 +155,8 @@ impl Handler<UpdateUser> for UserActor {
             }
             if let Some(role) = changes.role {
                 if role != current.role {
-                    if current.id == message.by.user.id {
+                    require_admin(by, "users:UpdateUser", &Kind::User.srn(&message.tenant, current.id))?;
+                    if current.id == by.user.id {
                         add(&mut errors, "role", vec!["You cannot change your own role".to_owned()]);
                     }
                     patch.role = Some(role);
@@ -217,22 +188,13 @@ impl Handler<DeleteUser> for UserActor {
     fn handle(&mut self, message: DeleteUser, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
         Box::pin(async move {
-            require_admin(&message.by)?;
-            let user = resolve(&store, &message.tenant, &message.user).await?;
+            let user =
+                resolve_authorized(&store, &message.tenant, &message.by, &message.user, "users:DeleteUser").await?;
             store.delete_user(&message.tenant, user.id).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "deleted user");
             Ok(())
         })
     }
-}
-
-/// Looks a user up by id or email.
-pub(crate) async fn resolve(store: &Store, tenant: &TenantId, user: &UserRef) -> Result<User, DomainError> {
-    let found = match user {
-        UserRef::Id(id) => store.get_user(tenant, *id).await?,
-        UserRef::Email(email) => store.find_user_by_email(tenant, email.trim()).await?,
-    };
-    found.ok_or(DomainError::NotFound)
 }
 
 /// Validates a new user and hashes its password, returning the record to store.
@@ -269,6 +231,7 @@ async fn prepare(
         disabled_at: None,
         last_signed_in_at: None,
         last_signed_in_method: None,
+        policy_ids: Vec::new(),
         created_at: now,
         updated_at: now,
     })
@@ -282,21 +245,5 @@ fn check_password(errors: &mut FieldErrors, password: &str, confirmation: Option
     add(errors, "password", messages);
     if check.confirmation_required {
         add(errors, "password_confirmation", validate::password_confirmation(password, confirmation));
-    }
-}
-
-async fn hash(hasher: &Addr<PasswordHasher>, password: String) -> Result<String, DomainError> {
-    hasher
-        .send(HashPassword(password))
-        .await
-        .map_err(|error| DomainError::Internal(format!("hasher unavailable: {error}")))?
-        .map_err(DomainError::Internal)
-}
-
-/// Records a field's messages, unless the dialect already flagged that field (a value of the
-/// wrong type is reported once, as "is invalid", not also as blank).
-fn add(errors: &mut FieldErrors, field: &str, messages: Vec<String>) {
-    if !messages.is_empty() && !errors.contains_key(field) {
-        errors.entry(field.to_owned()).or_default().extend(messages);
     }
 }

@@ -1,0 +1,137 @@
+//! API keys: looked up by the keyed hash of the presented `sk_…` value; capped per user.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::policies::CHECK_POLICIES;
+use super::rows::{uuid_strings, ApiKeyRow};
+use super::{Store, StoreError};
+use crate::model::{ApiKey, TenantId};
+
+const KEY_FIELDS: &str = "kid, user, name, key_prefix, policy_ids, narrowed, expires_at, created_at, updated_at";
+
+impl Store {
+    /// Stores a key (with the hash of its raw value) unless its owner already holds `max`
+    /// live keys (`TooManyKeys`) or a policy id is unknown (`Missing(Policy)`).
+    pub async fn create_api_key(
+        &self,
+        tenant: &TenantId,
+        key: &ApiKey,
+        hash: &str,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             UPSERT type::record('tenant_lock', $tenant) SET at = time::now();
+             IF array::len(SELECT kid FROM api_key WHERE tenant = $tenant AND user = $user
+                 AND (expires_at = NONE OR expires_at > time::now())) >= $max {{ THROW 'too_many_keys'; }};
+             {CHECK_POLICIES}
+             CREATE type::record('api_key', [$tenant, $kid]) SET tenant = $tenant, kid = $kid, user = $user,
+                 name = $name, key_prefix = $key_prefix, key_hash = $key_hash, policy_ids = array::distinct($ids), narrowed = array::len($ids) > 0,
+                 expires_at = $expires_at, created_at = $created_at, updated_at = $created_at RETURN NONE;
+             COMMIT TRANSACTION;"
+        );
+        let ids = uuid_strings(&key.policy_ids);
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("kid", key.id.to_string()))
+                .bind(("user", key.user_id.to_string()))
+                .bind(("name", key.name.clone()))
+                .bind(("key_prefix", key.key_prefix.clone()))
+                .bind(("key_hash", hash.to_owned()))
+                .bind(("ids", ids.clone()))
+                .bind(("expires_at", key.expires_at))
+                .bind(("created_at", key.created_at))
+                .bind(("max", max as i64))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// The key whose raw value hashes to `hash`, in this tenant, with its stored hash.
+    pub async fn find_api_key_by_hash(
+        &self,
+        tenant: &TenantId,
+        hash: &str,
+    ) -> Result<Option<(ApiKey, String)>, StoreError> {
+        let query =
+            format!("SELECT {KEY_FIELDS}, key_hash FROM api_key WHERE key_hash = $hash AND tenant = $tenant LIMIT 1");
+        let mut response =
+            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("hash", hash.to_owned())).await?;
+        let rows: Vec<ApiKeyRow> = response.take(0)?;
+        rows.into_iter()
+            .next()
+            .map(|row| {
+                let stored = row.key_hash.clone().unwrap_or_default();
+                row.into_key().map(|key| (key, stored))
+            })
+            .transpose()
+    }
+
+    /// The key with this id, if it exists in this tenant.
+    pub async fn get_api_key(&self, tenant: &TenantId, id: Uuid) -> Result<Option<ApiKey>, StoreError> {
+        let query = format!("SELECT {KEY_FIELDS} FROM type::record('api_key', [$tenant, $kid])");
+        let mut response =
+            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("kid", id.to_string())).await?;
+        let rows: Vec<ApiKeyRow> = response.take(0)?;
+        rows.into_iter().next().map(ApiKeyRow::into_key).transpose()
+    }
+
+    /// Keys of one user, or of the whole tenant.
+    pub async fn list_api_keys(&self, tenant: &TenantId, user: Option<Uuid>) -> Result<Vec<ApiKey>, StoreError> {
+        let filter = if user.is_some() { "AND user = $user" } else { "" };
+        let query =
+            format!("SELECT {KEY_FIELDS} FROM api_key WHERE tenant = $tenant {filter} ORDER BY created_at, kid");
+        let mut response = self
+            .db
+            .query(query)
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("user", user.map(|id| id.to_string())))
+            .await?;
+        let rows: Vec<ApiKeyRow> = response.take(0)?;
+        rows.into_iter().map(ApiKeyRow::into_key).collect()
+    }
+
+    /// Renames a key; `NotFound` if it is gone.
+    pub async fn rename_api_key(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.db
+            .query(
+                "BEGIN TRANSACTION;
+                 IF record::exists(type::record('api_key', [$tenant, $kid])) = false { THROW 'not_found'; };
+                 UPDATE type::record('api_key', [$tenant, $kid]) SET name = $name, updated_at = $now RETURN NONE;
+                 COMMIT TRANSACTION;",
+            )
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("kid", id.to_string()))
+            .bind(("name", name.to_owned()))
+            .bind(("now", now))
+            .await
+            .and_then(super::first_failure)?;
+        Ok(())
+    }
+
+    /// Deletes a key; `NotFound` if it did not exist.
+    pub async fn delete_api_key(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+        self.db
+            .query(
+                "BEGIN TRANSACTION;
+                 IF record::exists(type::record('api_key', [$tenant, $kid])) = false { THROW 'not_found'; };
+                 DELETE type::record('api_key', [$tenant, $kid]);
+                 COMMIT TRANSACTION;",
+            )
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("kid", id.to_string()))
+            .await
+            .and_then(super::first_failure)?;
+        Ok(())
+    }
+}

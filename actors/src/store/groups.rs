@@ -1,0 +1,127 @@
+//! Groups of users; a group's policies apply to its members. Names are unique per tenant.
+
+use chrono::Utc;
+use surrealdb::types::{Object, Value};
+use uuid::Uuid;
+
+use super::rows::{uuid_strings, GroupRow};
+use super::{Store, StoreError};
+use crate::model::{Group, TenantId};
+use crate::validate::unique_key;
+
+const GROUP_FIELDS: &str = "gid, name, description, external_id, members, policy_ids, created_at, updated_at";
+
+/// Throws `missing_user` unless every id in `$members` names a user of the tenant.
+const CHECK_MEMBERS: &str = "IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid IN $members) \
+     != array::len(array::distinct($members)) { THROW 'missing_user'; };";
+
+/// The fields of a group to change; unset fields are left as stored.
+#[derive(Debug, Default, Clone)]
+pub struct GroupPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub members: Option<Vec<Uuid>>,
+}
+
+impl Store {
+    /// Stores a new group; `GroupNameTaken` on a duplicate name, `Missing(User)` for an unknown member.
+    pub async fn create_group(&self, tenant: &TenantId, group: &Group) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION; {CHECK_MEMBERS}
+             CREATE type::record('user_group', [$tenant, $gid]) SET tenant = $tenant, gid = $gid, name = $name,
+                 name_key = $name_key, description = $description, external_id = $external_id,
+                 members = array::distinct($members), policy_ids = $policy_ids, created_at = $created_at,
+                 updated_at = $created_at RETURN NONE;
+             COMMIT TRANSACTION;"
+        );
+        let members = uuid_strings(&group.members);
+        let policy_ids = uuid_strings(&group.policy_ids);
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("gid", group.id.to_string()))
+                .bind(("name", group.name.clone()))
+                .bind(("name_key", unique_key(&group.name)))
+                .bind(("description", group.description.clone()))
+                .bind(("external_id", group.external_id.clone()))
+                .bind(("members", members.clone()))
+                .bind(("policy_ids", policy_ids.clone()))
+                .bind(("created_at", group.created_at))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// Applies `patch` to a group and returns it; `NotFound`, `GroupNameTaken`, `Missing(User)`.
+    pub async fn update_group(&self, tenant: &TenantId, id: Uuid, patch: &GroupPatch) -> Result<Group, StoreError> {
+        let mut object = Object::new();
+        if let Some(name) = &patch.name {
+            object.insert("name".to_owned(), Value::String(name.clone()));
+            object.insert("name_key".to_owned(), Value::String(unique_key(name)));
+        }
+        if let Some(description) = &patch.description {
+            object.insert("description".to_owned(), description.clone().map(Value::String).unwrap_or(Value::None));
+        }
+        let members = patch.members.as_deref().map(uuid_strings);
+        if let Some(members) = &members {
+            let values = members.iter().cloned().map(Value::String).collect::<Vec<_>>();
+            object.insert("members".to_owned(), Value::Array(values.into()));
+        }
+        object.insert("updated_at".to_owned(), Value::Datetime(Utc::now().into()));
+        let script = format!(
+            "BEGIN TRANSACTION;
+             IF record::exists(type::record('user_group', [$tenant, $gid])) = false {{ THROW 'not_found'; }};
+             {CHECK_MEMBERS}
+             UPDATE type::record('user_group', [$tenant, $gid]) MERGE $patch RETURN NONE;
+             COMMIT TRANSACTION;"
+        );
+        let patch = Value::Object(object);
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("gid", id.to_string()))
+                .bind(("members", members.clone().unwrap_or_default()))
+                .bind(("patch", patch.clone()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await?;
+        self.get_group(tenant, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes a group; `NotFound` if it did not exist.
+    pub async fn delete_group(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+        self.db
+            .query(
+                "BEGIN TRANSACTION;
+                 IF record::exists(type::record('user_group', [$tenant, $gid])) = false { THROW 'not_found'; };
+                 DELETE type::record('user_group', [$tenant, $gid]);
+                 COMMIT TRANSACTION;",
+            )
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("gid", id.to_string()))
+            .await
+            .and_then(super::first_failure)?;
+        Ok(())
+    }
+
+    /// The group with this id, if it exists in this tenant.
+    pub async fn get_group(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Group>, StoreError> {
+        let query = format!("SELECT {GROUP_FIELDS} FROM type::record('user_group', [$tenant, $gid])");
+        let mut response =
+            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("gid", id.to_string())).await?;
+        let rows: Vec<GroupRow> = response.take(0)?;
+        rows.into_iter().next().map(GroupRow::into_group).transpose()
+    }
+
+    /// Every group of the tenant, oldest first.
+    pub async fn list_groups(&self, tenant: &TenantId) -> Result<Vec<Group>, StoreError> {
+        let query = format!("SELECT {GROUP_FIELDS} FROM user_group WHERE tenant = $tenant ORDER BY created_at, gid");
+        let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
+        let rows: Vec<GroupRow> = response.take(0)?;
+        rows.into_iter().map(GroupRow::into_group).collect()
+    }
+}

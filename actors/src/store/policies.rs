@@ -1,0 +1,180 @@
+//! Policies and their attachment to users, groups and API keys.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::rows::{uuid_strings, PolicyRow};
+use super::{Store, StoreError};
+use crate::model::{Policy, TenantId};
+
+const POLICY_FIELDS: &str = "pid, name, description, document, created_at, updated_at";
+
+/// Where a list of policy ids is attached.
+#[derive(Debug, Clone, Copy)]
+pub enum Holder {
+    User(Uuid),
+    Group(Uuid),
+    ApiKey(Uuid),
+}
+
+impl Holder {
+    /// Extra assignments when the list changes: a key with policies is narrowed by them.
+    fn extra(self) -> &'static str {
+        match self {
+            Holder::ApiKey(_) => ", narrowed = array::len($ids) > 0",
+            Holder::User(_) | Holder::Group(_) => "",
+        }
+    }
+
+    fn table_and_key(self) -> (&'static str, Uuid) {
+        match self {
+            Holder::User(id) => ("user", id),
+            Holder::Group(id) => ("user_group", id),
+            Holder::ApiKey(id) => ("api_key", id),
+        }
+    }
+}
+
+/// Throws `missing_policy` unless every id in `$ids` names a policy of the tenant.
+pub(crate) const CHECK_POLICIES: &str = "IF array::len(SELECT pid FROM policy WHERE tenant = $tenant AND pid IN $ids) \
+     != array::len(array::distinct($ids)) { THROW 'missing_policy'; };";
+
+impl Store {
+    /// Stores a new policy.
+    pub async fn create_policy(&self, tenant: &TenantId, policy: &Policy) -> Result<(), StoreError> {
+        self.db
+            .query(
+                "CREATE type::record('policy', [$tenant, $pid]) SET tenant = $tenant, pid = $pid, name = $name, \
+                 description = $description, document = $document, created_at = $created_at, \
+                 updated_at = $created_at RETURN NONE",
+            )
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("pid", policy.id.to_string()))
+            .bind(("name", policy.name.clone()))
+            .bind(("description", policy.description.clone()))
+            .bind(("document", document_text(policy)?))
+            .bind(("created_at", policy.created_at))
+            .await
+            .and_then(super::first_failure)?;
+        Ok(())
+    }
+
+    /// Replaces a stored policy's name, description and document; `NotFound` if it is gone.
+    pub async fn update_policy(&self, tenant: &TenantId, policy: &Policy) -> Result<(), StoreError> {
+        self.db
+            .query(
+                "BEGIN TRANSACTION;
+                 IF record::exists(type::record('policy', [$tenant, $pid])) = false { THROW 'not_found'; };
+                 UPDATE type::record('policy', [$tenant, $pid]) SET name = $name, description = $description,
+                     document = $document, updated_at = $updated_at RETURN NONE;
+                 COMMIT TRANSACTION;",
+            )
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("pid", policy.id.to_string()))
+            .bind(("name", policy.name.clone()))
+            .bind(("description", policy.description.clone()))
+            .bind(("document", document_text(policy)?))
+            .bind(("updated_at", policy.updated_at))
+            .await
+            .and_then(super::first_failure)?;
+        Ok(())
+    }
+
+    /// Deletes a policy and detaches it from every holder, in one transaction.
+    pub async fn delete_policy(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "BEGIN TRANSACTION;
+                     IF record::exists(type::record('policy', [$tenant, $pid])) = false { THROW 'not_found'; };
+                     DELETE type::record('policy', [$tenant, $pid]);
+                     UPDATE user SET policy_ids -= $pid WHERE tenant = $tenant AND policy_ids CONTAINS $pid;
+                     UPDATE user_group SET policy_ids -= $pid WHERE tenant = $tenant AND policy_ids CONTAINS $pid;
+                     UPDATE api_key SET policy_ids -= $pid WHERE tenant = $tenant AND policy_ids CONTAINS $pid;
+                     COMMIT TRANSACTION;",
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("pid", id.to_string()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// The policy with this id, if it exists in this tenant.
+    pub async fn get_policy(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Policy>, StoreError> {
+        Ok(self.get_policies(tenant, &[id]).await?.into_iter().next())
+    }
+
+    /// The policies among `ids` that exist in this tenant, in creation order.
+    pub async fn get_policies(&self, tenant: &TenantId, ids: &[Uuid]) -> Result<Vec<Policy>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = format!(
+            "SELECT {POLICY_FIELDS} FROM policy WHERE tenant = $tenant AND pid IN $ids ORDER BY created_at, pid"
+        );
+        let mut response =
+            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("ids", uuid_strings(ids))).await?;
+        let rows: Vec<PolicyRow> = response.take(0)?;
+        rows.into_iter().map(PolicyRow::into_policy).collect()
+    }
+
+    /// Every policy of the tenant, oldest first.
+    pub async fn list_policies(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError> {
+        let query = format!("SELECT {POLICY_FIELDS} FROM policy WHERE tenant = $tenant ORDER BY created_at, pid");
+        let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
+        let rows: Vec<PolicyRow> = response.take(0)?;
+        rows.into_iter().map(PolicyRow::into_policy).collect()
+    }
+
+    /// Replaces the policy list of a holder. `NotFound` if the holder is gone, `MissingPolicy`
+    /// (and no change) if any id names no policy of the tenant.
+    pub async fn set_policies(&self, tenant: &TenantId, holder: Holder, ids: &[Uuid]) -> Result<(), StoreError> {
+        let (table, key) = holder.table_and_key();
+        let extra = holder.extra();
+        let script = format!(
+            "BEGIN TRANSACTION;
+             IF record::exists(type::record('{table}', [$tenant, $key])) = false {{ THROW 'not_found'; }};
+             {CHECK_POLICIES}
+             UPDATE type::record('{table}', [$tenant, $key]) SET policy_ids = array::distinct($ids), updated_at = $now{extra} RETURN NONE;
+             COMMIT TRANSACTION;"
+        );
+        let ids = uuid_strings(ids);
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("key", key.to_string()))
+                .bind(("ids", ids.clone()))
+                .bind(("now", Utc::now()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// The documents that apply to a user: its own policies and those of its groups.
+    pub async fn user_policy_documents(
+        &self,
+        tenant: &TenantId,
+        user: &crate::model::User,
+    ) -> Result<Vec<Policy>, StoreError> {
+        let mut response = self
+            .db
+            .query("array::flatten(SELECT VALUE policy_ids FROM user_group WHERE tenant = $tenant AND members CONTAINS $uid)")
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("uid", user.id.to_string()))
+            .await?;
+        let from_groups: Vec<String> = response.take(0)?;
+        let mut ids = user.policy_ids.clone();
+        ids.extend(from_groups.iter().filter_map(|id| Uuid::parse_str(id).ok()));
+        ids.sort();
+        ids.dedup();
+        self.get_policies(tenant, &ids).await
+    }
+}
+
+fn document_text(policy: &Policy) -> Result<String, StoreError> {
+    serde_json::to_string(&policy.document).map_err(|error| StoreError::Database(error.to_string()))
+}

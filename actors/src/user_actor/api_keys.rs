@@ -1,0 +1,238 @@
+//! API keys: `sk_…` bearer credentials owned by a user, optionally narrowed by policies.
+
+use actix::{Context, Handler, Message, ResponseFuture};
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::policies::check_name;
+use super::{resolve, UserActor, UserRef};
+use crate::auth::{authorize, authorize_self_service};
+use crate::error::{DomainError, FieldErrors};
+use crate::model::{ApiKey, Kind, Principal, TenantId};
+use crate::store::{Holder, Store};
+use crate::tokens::TokenKeys;
+
+/// Live keys a user may hold at once (Firezone's cap on API tokens).
+pub const MAX_KEYS_PER_USER: usize = 25;
+/// Lifetimes `create-api-token` accepts, in days.
+pub const TOKEN_DAYS: std::ops::RangeInclusive<i64> = 1..=90;
+
+/// A new key: the raw value is returned once and never stored.
+#[derive(Debug, Clone)]
+pub struct IssuedApiKey {
+    pub key: ApiKey,
+    pub raw: String,
+}
+
+/// Create a key owned by the caller.
+#[derive(Message)]
+#[rtype(result = "Result<IssuedApiKey, DomainError>")]
+pub struct CreateApiKey {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub name: Option<String>,
+    pub policy_ids: Vec<Uuid>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Issue a Firezone-style API token (an unnarrowed key that expires) for a user; an operator
+/// command, so there is no caller.
+#[derive(Message)]
+#[rtype(result = "Result<IssuedApiKey, DomainError>")]
+pub struct CreateApiToken {
+    pub tenant: TenantId,
+    pub email: String,
+    pub days: i64,
+}
+
+/// The caller's keys, or every key of the tenant for callers allowed `api-keys:ListApiKeys`.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<ApiKey>, DomainError>")]
+pub struct ListApiKeys {
+    pub tenant: TenantId,
+    pub by: Principal,
+}
+
+/// Read one key (its owner, or callers allowed `api-keys:GetApiKey`).
+#[derive(Message)]
+#[rtype(result = "Result<ApiKey, DomainError>")]
+pub struct GetApiKey {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub id: Uuid,
+}
+
+/// Rename a key or replace its policies.
+#[derive(Message)]
+#[rtype(result = "Result<ApiKey, DomainError>")]
+pub struct UpdateApiKey {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub policy_ids: Option<Vec<Uuid>>,
+}
+
+/// Delete a key; it stops working at once.
+#[derive(Message)]
+#[rtype(result = "Result<(), DomainError>")]
+pub struct DeleteApiKey {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub id: Uuid,
+}
+
+/// Stores a new key for `owner` and returns it with its raw value.
+async fn issue(
+    store: &Store,
+    keys: &TokenKeys,
+    tenant: &TenantId,
+    owner: Uuid,
+    name: String,
+    policy_ids: Vec<Uuid>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<IssuedApiKey, DomainError> {
+    let raw = TokenKeys::new_api_key();
+    let now = Utc::now();
+    let key = ApiKey {
+        id: Uuid::new_v4(),
+        user_id: owner,
+        name,
+        key_prefix: raw.chars().take(8).collect(),
+        narrowed: !policy_ids.is_empty(),
+        policy_ids,
+        expires_at,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_api_key(tenant, &key, &keys.api_key_hash(&raw), MAX_KEYS_PER_USER).await?;
+    tracing::info!(tenant = %tenant, key = %key.id, user = %owner, "created API key");
+    Ok(IssuedApiKey { key, raw })
+}
+
+/// The key, if the caller may perform `action` on it: owners always (self-service), others
+/// by policy. Anyone else is told it does not exist.
+async fn accessible(
+    store: &Store,
+    tenant: &TenantId,
+    by: &Principal,
+    id: Uuid,
+    action: &str,
+) -> Result<ApiKey, DomainError> {
+    let srn = Kind::ApiKey.srn(tenant, id);
+    let key = store.get_api_key(tenant, id).await?.ok_or(DomainError::NotFound)?;
+    if key.user_id == by.user.id {
+        authorize_self_service(by, action, &srn)?;
+    } else if authorize(by, action, &srn).is_err() {
+        return Err(DomainError::NotFound);
+    }
+    Ok(key)
+}
+
+impl Handler<CreateApiKey> for UserActor {
+    type Result = ResponseFuture<Result<IssuedApiKey, DomainError>>;
+
+    fn handle(&mut self, message: CreateApiKey, _: &mut Context<Self>) -> Self::Result {
+        let (store, keys) = (self.store.clone(), self.keys.clone());
+        Box::pin(async move {
+            let tenant = &message.tenant;
+            authorize_self_service(&message.by, "api-keys:CreateApiKey", &Kind::ApiKey.srn_all(tenant))?;
+            let mut errors = FieldErrors::new();
+            check_name(&mut errors, message.name.as_deref(), true);
+            if message.expires_at.is_some_and(|at| at <= Utc::now()) {
+                errors.entry("expires_at".to_owned()).or_default().push("must be in the future".to_owned());
+            }
+            if !errors.is_empty() {
+                return Err(DomainError::Invalid(errors));
+            }
+            let name = message.name.unwrap_or_default().trim().to_owned();
+            issue(&store, &keys, tenant, message.by.user.id, name, message.policy_ids, message.expires_at).await
+        })
+    }
+}
+
+impl Handler<CreateApiToken> for UserActor {
+    type Result = ResponseFuture<Result<IssuedApiKey, DomainError>>;
+
+    fn handle(&mut self, message: CreateApiToken, _: &mut Context<Self>) -> Self::Result {
+        let (store, keys) = (self.store.clone(), self.keys.clone());
+        Box::pin(async move {
+            if !TOKEN_DAYS.contains(&message.days) {
+                return Err(DomainError::field("expires_in", "must be between 1 and 90 days"));
+            }
+            let user = resolve(&store, &message.tenant, &UserRef::Email(message.email)).await?;
+            let expires_at = Some(Utc::now() + Duration::days(message.days));
+            issue(&store, &keys, &message.tenant, user.id, "api-token".to_owned(), Vec::new(), expires_at).await
+        })
+    }
+}
+
+impl Handler<ListApiKeys> for UserActor {
+    type Result = ResponseFuture<Result<Vec<ApiKey>, DomainError>>;
+
+    fn handle(&mut self, message: ListApiKeys, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            let tenant = &message.tenant;
+            let all = Kind::ApiKey.srn_all(tenant);
+            let user = match authorize(&message.by, "api-keys:ListApiKeys", &all) {
+                Ok(()) => None,
+                Err(_) => {
+                    authorize_self_service(&message.by, "api-keys:ListApiKeys", &all)?;
+                    Some(message.by.user.id)
+                }
+            };
+            Ok(store.list_api_keys(tenant, user).await?)
+        })
+    }
+}
+
+impl Handler<GetApiKey> for UserActor {
+    type Result = ResponseFuture<Result<ApiKey, DomainError>>;
+
+    fn handle(&mut self, message: GetApiKey, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(
+            async move { accessible(&store, &message.tenant, &message.by, message.id, "api-keys:GetApiKey").await },
+        )
+    }
+}
+
+impl Handler<UpdateApiKey> for UserActor {
+    type Result = ResponseFuture<Result<ApiKey, DomainError>>;
+
+    fn handle(&mut self, message: UpdateApiKey, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            let tenant = &message.tenant;
+            let key = accessible(&store, tenant, &message.by, message.id, "api-keys:UpdateApiKey").await?;
+            let mut errors = FieldErrors::new();
+            check_name(&mut errors, message.name.as_deref(), false);
+            if !errors.is_empty() {
+                return Err(DomainError::Invalid(errors));
+            }
+            if let Some(policy_ids) = &message.policy_ids {
+                store.set_policies(tenant, Holder::ApiKey(key.id), policy_ids).await?;
+            }
+            if let Some(name) = &message.name {
+                store.rename_api_key(tenant, key.id, name.trim(), Utc::now()).await?;
+            }
+            tracing::info!(tenant = %tenant, key = %key.id, by = %message.by.user.id, "updated API key");
+            store.get_api_key(tenant, key.id).await?.ok_or(DomainError::NotFound)
+        })
+    }
+}
+
+impl Handler<DeleteApiKey> for UserActor {
+    type Result = ResponseFuture<Result<(), DomainError>>;
+
+    fn handle(&mut self, message: DeleteApiKey, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            let key = accessible(&store, &message.tenant, &message.by, message.id, "api-keys:DeleteApiKey").await?;
+            store.delete_api_key(&message.tenant, key.id).await?;
+            tracing::info!(tenant = %message.tenant, key = %key.id, by = %message.by.user.id, "deleted API key");
+            Ok(())
+        })
+    }
+}

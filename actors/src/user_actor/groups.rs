@@ -1,0 +1,200 @@
+//! Groups: named sets of users whose policies apply to every member.
+
+use actix::{Context, Handler, Message, ResponseFuture};
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::policies::{check_description, check_name};
+use super::UserActor;
+use crate::auth::authorize;
+use crate::error::{DomainError, FieldErrors};
+use crate::model::{Group, Kind, Policy, Principal, TenantId};
+use crate::store::{GroupPatch, Holder};
+
+/// Create a group.
+#[derive(Message)]
+#[rtype(result = "Result<Group, DomainError>")]
+pub struct CreateGroup {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub members: Vec<Uuid>,
+}
+
+/// Change a group's name, description or members (a member list replaces the old one).
+#[derive(Message)]
+#[rtype(result = "Result<Group, DomainError>")]
+pub struct UpdateGroup {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub id: Uuid,
+    pub patch: GroupPatch,
+}
+
+/// Read one group.
+#[derive(Message)]
+#[rtype(result = "Result<Group, DomainError>")]
+pub struct GetGroup {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub id: Uuid,
+}
+
+/// Read every group.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<Group>, DomainError>")]
+pub struct ListGroups {
+    pub tenant: TenantId,
+    pub by: Principal,
+}
+
+/// Delete a group; its members lose its policies at once.
+#[derive(Message)]
+#[rtype(result = "Result<(), DomainError>")]
+pub struct DeleteGroup {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub id: Uuid,
+}
+
+/// The policies attached to a group.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<Policy>, DomainError>")]
+pub struct GetGroupPolicies {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub id: Uuid,
+}
+
+/// Replace the policies attached to a group.
+#[derive(Message)]
+#[rtype(result = "Result<(), DomainError>")]
+pub struct SetGroupPolicies {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub id: Uuid,
+    pub policy_ids: Vec<Uuid>,
+}
+
+fn check(name: Option<&str>, required: bool, description: Option<&str>) -> Result<(), DomainError> {
+    let mut errors = FieldErrors::new();
+    check_name(&mut errors, name, required);
+    check_description(&mut errors, description);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(errors))
+    }
+}
+
+impl Handler<CreateGroup> for UserActor {
+    type Result = ResponseFuture<Result<Group, DomainError>>;
+
+    fn handle(&mut self, message: CreateGroup, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            authorize(&message.by, "groups:CreateGroup", &Kind::Group.srn_all(&message.tenant))?;
+            check(message.name.as_deref(), true, message.description.as_deref())?;
+            let now = Utc::now();
+            let mut members = message.members;
+            members.dedup();
+            let group = Group {
+                id: Uuid::new_v4(),
+                name: message.name.unwrap_or_default().trim().to_owned(),
+                description: message.description,
+                external_id: None,
+                members,
+                policy_ids: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            store.create_group(&message.tenant, &group).await?;
+            tracing::info!(tenant = %message.tenant, group = %group.id, by = %message.by.user.id, "created group");
+            store.get_group(&message.tenant, group.id).await?.ok_or(DomainError::NotFound)
+        })
+    }
+}
+
+impl Handler<UpdateGroup> for UserActor {
+    type Result = ResponseFuture<Result<Group, DomainError>>;
+
+    fn handle(&mut self, message: UpdateGroup, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            authorize(&message.by, "groups:UpdateGroup", &Kind::Group.srn(&message.tenant, message.id))?;
+            let mut patch = message.patch;
+            let description = patch.description.as_ref().and_then(Option::as_deref);
+            check(patch.name.as_deref(), false, description)?;
+            patch.name = patch.name.map(|name| name.trim().to_owned());
+            let group = store.update_group(&message.tenant, message.id, &patch).await?;
+            tracing::info!(tenant = %message.tenant, group = %group.id, by = %message.by.user.id, "updated group");
+            Ok(group)
+        })
+    }
+}
+
+impl Handler<GetGroup> for UserActor {
+    type Result = ResponseFuture<Result<Group, DomainError>>;
+
+    fn handle(&mut self, message: GetGroup, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            authorize(&message.by, "groups:GetGroup", &Kind::Group.srn(&message.tenant, message.id))?;
+            store.get_group(&message.tenant, message.id).await?.ok_or(DomainError::NotFound)
+        })
+    }
+}
+
+impl Handler<ListGroups> for UserActor {
+    type Result = ResponseFuture<Result<Vec<Group>, DomainError>>;
+
+    fn handle(&mut self, message: ListGroups, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            authorize(&message.by, "groups:ListGroups", &Kind::Group.srn_all(&message.tenant))?;
+            Ok(store.list_groups(&message.tenant).await?)
+        })
+    }
+}
+
+impl Handler<DeleteGroup> for UserActor {
+    type Result = ResponseFuture<Result<(), DomainError>>;
+
+    fn handle(&mut self, message: DeleteGroup, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            authorize(&message.by, "groups:DeleteGroup", &Kind::Group.srn(&message.tenant, message.id))?;
+            store.delete_group(&message.tenant, message.id).await?;
+            tracing::info!(tenant = %message.tenant, group = %message.id, by = %message.by.user.id, "deleted group");
+            Ok(())
+        })
+    }
+}
+
+impl Handler<GetGroupPolicies> for UserActor {
+    type Result = ResponseFuture<Result<Vec<Policy>, DomainError>>;
+
+    fn handle(&mut self, message: GetGroupPolicies, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            authorize(&message.by, "groups:GetGroupPolicies", &Kind::Group.srn(&message.tenant, message.id))?;
+            let group = store.get_group(&message.tenant, message.id).await?.ok_or(DomainError::NotFound)?;
+            Ok(store.get_policies(&message.tenant, &group.policy_ids).await?)
+        })
+    }
+}
+
+impl Handler<SetGroupPolicies> for UserActor {
+    type Result = ResponseFuture<Result<(), DomainError>>;
+
+    fn handle(&mut self, message: SetGroupPolicies, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            authorize(&message.by, "groups:AttachGroupPolicies", &Kind::Group.srn(&message.tenant, message.id))?;
+            store.set_policies(&message.tenant, Holder::Group(message.id), &message.policy_ids).await?;
+            tracing::info!(tenant = %message.tenant, group = %message.id, by = %message.by.user.id, "attached group policies");
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! `/api/v1/groups…`: groups, their members and their policies.
+
+use actix_web::{web, HttpResponse};
+use tessera_actors::model::Kind;
+use tessera_actors::store::GroupPatch;
+use tessera_actors::user_actor::{
+    CreateGroup, DeleteGroup, GetGroup, GetGroupPolicies, ListGroups, SetGroupPolicies, UpdateGroup,
+};
+use uuid::Uuid;
+
+use super::fields::Fields;
+use super::render::{GroupRecord, PolicySummary};
+use super::SoatError;
+use crate::http::caller::Caller;
+use crate::http::path_id::PathId;
+use crate::http::tenant::Tenant;
+use crate::http::{ask, AppState};
+
+const GROUP_NOT_FOUND: &str = "Group not found";
+
+fn group_id(path: &str) -> Result<Uuid, SoatError> {
+    Kind::Group.parse(path).ok_or(SoatError::NotFound(GROUP_NOT_FOUND))
+}
+
+fn failed(error: tessera_actors::DomainError) -> SoatError {
+    SoatError::from_domain(error, GROUP_NOT_FOUND)
+}
+
+/// `GET /groups`
+pub async fn list(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    Caller(caller): Caller,
+) -> Result<HttpResponse, SoatError> {
+    let groups = ask(&state.domain.users, ListGroups { tenant, by: caller? }).await.map_err(failed)?;
+    Ok(HttpResponse::Ok().json(groups.iter().map(GroupRecord::from).collect::<Vec<_>>()))
+}
+
+/// `POST /groups`
+pub async fn create(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    Caller(caller): Caller,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, SoatError> {
+    let by = caller?;
+    let fields = Fields::parse(&bytes)?;
+    let message = CreateGroup {
+        tenant,
+        by,
+        name: fields.string("name")?,
+        description: fields.string("description")?,
+        members: fields.ids("member_ids", Kind::User, false)?.unwrap_or_default(),
+    };
+    let group = ask(&state.domain.users, message).await.map_err(failed)?;
+    Ok(HttpResponse::Created().json(GroupRecord::from(&group)))
+}
+
+/// `GET /groups/{group_id}`
+pub async fn get(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    Caller(caller): Caller,
+    path: PathId,
+) -> Result<HttpResponse, SoatError> {
+    let by = caller?;
+    let group = ask(&state.domain.users, GetGroup { tenant, by, id: group_id(&path)? }).await.map_err(failed)?;
+    Ok(HttpResponse::Ok().json(GroupRecord::from(&group)))
+}
+
+/// `PUT /groups/{group_id}`: `member_ids` replaces the member list.
+pub async fn update(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    Caller(caller): Caller,
+    path: PathId,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, SoatError> {
+    let by = caller?;
+    let id = group_id(&path)?;
+    let fields = Fields::parse(&bytes)?;
+    let patch = GroupPatch {
+        name: fields.string("name")?,
+        description: fields.nullable_string("description")?,
+        members: fields.ids("member_ids", Kind::User, false)?,
+    };
+    let group = ask(&state.domain.users, UpdateGroup { tenant, by, id, patch }).await.map_err(failed)?;
+    Ok(HttpResponse::Ok().json(GroupRecord::from(&group)))
+}
+
+/// `DELETE /groups/{group_id}`
+pub async fn delete(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    Caller(caller): Caller,
+    path: PathId,
+) -> Result<HttpResponse, SoatError> {
+    let by = caller?;
+    ask(&state.domain.users, DeleteGroup { tenant, by, id: group_id(&path)? }).await.map_err(failed)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /groups/{group_id}/policies`
+pub async fn get_policies(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    Caller(caller): Caller,
+    path: PathId,
+) -> Result<HttpResponse, SoatError> {
+    let by = caller?;
+    let policies =
+        ask(&state.domain.users, GetGroupPolicies { tenant, by, id: group_id(&path)? }).await.map_err(failed)?;
+    Ok(HttpResponse::Ok().json(policies.iter().map(PolicySummary::from).collect::<Vec<_>>()))
+}
+
+/// `PUT /groups/{group_id}/policies`: replaces the whole list.
+pub async fn set_policies(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    Caller(caller): Caller,
+    path: PathId,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, SoatError> {
+    let by = caller?;
+    let id = group_id(&path)?;
+    let policy_ids = Fields::parse(&bytes)?.ids("policy_ids", Kind::Policy, true)?.unwrap_or_default();
+    ask(&state.domain.users, SetGroupPolicies { tenant, by, id, policy_ids }).await.map_err(failed)?;
+    Ok(HttpResponse::NoContent().finish())
+}
