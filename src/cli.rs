@@ -53,6 +53,67 @@ pub enum Command {
     GetUser(UserId),
     /// Delete one user.
     DeleteUser(UserId),
+    /// Create a policy.
+    CreatePolicy {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// The policy document, as JSON.
+        #[arg(long)]
+        document: String,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// List policies.
+    ListPolicies(Client),
+    /// Show one policy.
+    GetPolicy(PolicyId),
+    /// Update a policy (omitted name and description are kept).
+    UpdatePolicy {
+        #[command(flatten)]
+        policy: PolicyId,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// The policy document, as JSON.
+        #[arg(long)]
+        document: String,
+    },
+    /// Delete a policy.
+    DeletePolicy(PolicyId),
+    /// Replace the policies attached to a user.
+    AttachUserPolicies {
+        #[command(flatten)]
+        user: UserId,
+        /// Policy ids: a JSON array (as the SOAT CLI takes) or comma-separated.
+        #[arg(long)]
+        policy_ids: String,
+    },
+    /// List the policies attached to a user.
+    GetUserPolicies(UserId),
+    /// Create an API key for yourself; the `sk_…` value is printed once.
+    CreateApiKey {
+        #[arg(long)]
+        name: String,
+        /// Policy ids narrowing the key: a JSON array or comma-separated.
+        #[arg(long)]
+        policy_ids: Option<String>,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// List API keys.
+    ListApiKeys(Client),
+    /// Delete an API key.
+    DeleteApiKey {
+        #[arg(long)]
+        api_key_id: String,
+        #[command(flatten)]
+        client: Client,
+    },
     /// List your sessions.
     ListSessions(Client),
     /// Revoke a session.
@@ -85,6 +146,15 @@ pub struct Credentials {
     pub username: String,
     #[arg(long)]
     pub password: String,
+    #[command(flatten)]
+    pub client: Client,
+}
+
+/// `--policy-id pol_…`.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyId {
+    #[arg(long)]
+    pub policy_id: String,
     #[command(flatten)]
     pub client: Client,
 }

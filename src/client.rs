@@ -31,6 +31,42 @@ pub async fn run(command: Command) -> anyhow::Result<bool> {
         Command::ListUsers(client) => (client, Method::GET, "/users".to_owned(), None),
         Command::GetUser(u) => (u.client, Method::GET, format!("/users/{}", u.user_id), None),
         Command::DeleteUser(u) => (u.client, Method::DELETE, format!("/users/{}", u.user_id), None),
+        Command::CreatePolicy { name, description, document, client } => {
+            let body = json!({"name": name, "description": description, "document": parse_document(&document)?});
+            (client, Method::POST, "/policies".to_owned(), Some(body))
+        }
+        Command::ListPolicies(client) => (client, Method::GET, "/policies".to_owned(), None),
+        Command::GetPolicy(p) => (p.client, Method::GET, format!("/policies/{}", p.policy_id), None),
+        Command::UpdatePolicy { policy, name, description, document } => {
+            let mut body = json!({"document": parse_document(&document)?});
+            if let Some(name) = name {
+                body["name"] = json!(name);
+            }
+            if let Some(description) = description {
+                body["description"] = json!(description);
+            }
+            (policy.client, Method::PUT, format!("/policies/{}", policy.policy_id), Some(body))
+        }
+        Command::DeletePolicy(p) => (p.client, Method::DELETE, format!("/policies/{}", p.policy_id), None),
+        Command::AttachUserPolicies { user, policy_ids } => {
+            let body = json!({"policy_ids": parse_ids(&policy_ids)});
+            (user.client, Method::PUT, format!("/users/{}/policies", user.user_id), Some(body))
+        }
+        Command::GetUserPolicies(u) => (u.client, Method::GET, format!("/users/{}/policies", u.user_id), None),
+        Command::CreateApiKey { name, policy_ids, expires_in_days, client } => {
+            let mut body = json!({"name": name});
+            if let Some(ids) = policy_ids {
+                body["policy_ids"] = json!(parse_ids(&ids));
+            }
+            if let Some(days) = expires_in_days {
+                body["expires_in_days"] = json!(days);
+            }
+            (client, Method::POST, "/api-keys".to_owned(), Some(body))
+        }
+        Command::ListApiKeys(client) => (client, Method::GET, "/api-keys".to_owned(), None),
+        Command::DeleteApiKey { api_key_id, client } => {
+            (client, Method::DELETE, format!("/api-keys/{api_key_id}"), None)
+        }
         Command::ListSessions(client) => (client, Method::GET, "/sessions".to_owned(), None),
         Command::DeleteSession { session_id, client } => {
             (client, Method::DELETE, format!("/sessions/{session_id}"), None)
@@ -38,6 +74,19 @@ pub async fn run(command: Command) -> anyhow::Result<bool> {
         other => anyhow::bail!("{other:?} is not a client command"),
     };
     call(&client, method, &path, body).await
+}
+
+/// A policy document given on the command line.
+fn parse_document(text: &str) -> anyhow::Result<Value> {
+    serde_json::from_str(text).map_err(|error| anyhow::anyhow!("--document is not valid JSON: {error}"))
+}
+
+/// Ids as a JSON array of strings (the SOAT CLI's form) or a comma-separated list.
+fn parse_ids(text: &str) -> Vec<String> {
+    match serde_json::from_str::<Vec<String>>(text) {
+        Ok(ids) => ids,
+        Err(_) => text.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).collect(),
+    }
 }
 
 async fn call(client: &Client, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<bool> {
@@ -66,5 +115,17 @@ async fn call(client: &Client, method: Method, path: &str, body: Option<Value>) 
     } else {
         eprintln!("{} {}", status.as_u16(), pretty);
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ids;
+
+    #[test]
+    fn ids_come_as_json_or_commas() {
+        assert_eq!(parse_ids(r#"["pol_a","pol_b"]"#), ["pol_a", "pol_b"]);
+        assert_eq!(parse_ids("pol_a, pol_b"), ["pol_a", "pol_b"]);
+        assert!(parse_ids("").is_empty());
     }
 }

@@ -110,3 +110,49 @@ async fn tessera_client_verbs_mirror_the_soat_cli() {
     assert!(ok);
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn tessera_iam_verbs_mirror_the_soat_cli() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let url = server.base.clone();
+    let env = [("TESSERA_URL", url.as_str()), ("TESSERA_TOKEN", admin.as_str())];
+    let run = |args: &[&str]| {
+        let (ok, out, err) = run_cli(args, &env, None);
+        assert!(ok, "{args:?}: {err}");
+        out
+    };
+    let document = r#"{"statement":[{"effect":"Allow","action":["users:ListUsers"]}]}"#;
+    let policy = json(&run(&["create-policy", "--name", "readers", "--document", document]));
+    let policy_id = policy["id"].as_str().unwrap().to_owned();
+    assert_eq!(json(&run(&["list-policies"])).as_array().unwrap().len(), 1);
+    assert_eq!(json(&run(&["get-policy", "--policy-id", &policy_id]))["name"], "readers");
+    let updated =
+        json(&run(&["update-policy", "--policy-id", &policy_id, "--description", "read only", "--document", document]));
+    assert_eq!(updated["description"], "read only");
+    assert_eq!(updated["name"], "readers");
+
+    let alice = json(&run(&["create-user", "--username", "alice", "--password", "alicepass"]));
+    let alice_id = alice["id"].as_str().unwrap().to_owned();
+    run(&["attach-user-policies", "--user-id", &alice_id, "--policy-ids", &format!("[\"{policy_id}\"]")]);
+    let attached = json(&run(&["get-user-policies", "--user-id", &alice_id]));
+    assert_eq!(attached[0]["id"], policy_id.as_str());
+    let alice_token = server.login("alice", "alicepass").await;
+    assert_eq!(server.get("/api/v1/users", Some(&alice_token)).await.status, 200);
+
+    let key = json(&run(&["create-api-key", "--name", "ci", "--policy-ids", &policy_id, "--expires-in-days", "7"]));
+    let raw = key["key"].as_str().unwrap().to_owned();
+    assert!(raw.starts_with("sk_"));
+    assert_eq!(server.get("/api/v1/users", Some(&raw)).await.status, 200);
+    assert_eq!(server.get("/api/v1/policies", Some(&raw)).await.status, 403, "the key is narrowed by its policy");
+    assert_eq!(json(&run(&["list-api-keys"])).as_array().unwrap().len(), 1);
+    run(&["delete-api-key", "--api-key-id", key["id"].as_str().unwrap()]);
+    assert_eq!(server.get("/api/v1/users", Some(&raw)).await.status, 401);
+
+    run(&["delete-policy", "--policy-id", &policy_id]);
+    assert_eq!(server.get("/api/v1/users", Some(&alice_token)).await.status, 403);
+    let (ok, _, err) = run_cli(&["create-policy", "--name", "x", "--document", "{not json"], &env, None);
+    assert!(!ok && err.contains("--document"), "{err}");
+    let (ok, _, err) = run_cli(&["create-policy", "--name", "x", "--document", r#"{"statement":[]}"#], &env, None);
+    assert!(!ok && err.contains("Invalid policy document"), "{err}");
+}
