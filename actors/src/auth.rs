@@ -17,15 +17,20 @@ pub fn authorize(principal: &Principal, action: &str, resource: &str) -> Result<
 
 /// Whether `principal` may perform `action` on `resource`.
 pub fn allowed(principal: &Principal, action: &str, resource: &str) -> bool {
+    let owner = principal.is_admin() || decide(principal, &principal.permissions.owner, action, resource);
+    owner && key_allows(principal, action, resource)
+}
+
+/// Whether the caller's API key (if it is narrowed by policies) allows the request.
+fn key_allows(principal: &Principal, action: &str, resource: &str) -> bool {
+    principal.permissions.key.as_deref().is_none_or(|key| decide(principal, key, action, resource))
+}
+
+fn decide(principal: &Principal, documents: &[PolicyDocument], action: &str, resource: &str) -> bool {
     let context = principal.context();
     let request = Request { action, resource, context: &context };
-    let decide = |documents: &[PolicyDocument]| {
-        let documents: Vec<&PolicyDocument> = documents.iter().collect();
-        evaluate(&documents, &request)
-    };
-    let owner = if principal.is_admin() { Decision::Allow } else { decide(&principal.permissions.owner) };
-    let key = principal.permissions.key.as_deref().map(decide).unwrap_or(Decision::Allow);
-    owner.is_allowed() && key.is_allowed()
+    let documents: Vec<&PolicyDocument> = documents.iter().collect();
+    evaluate(&documents, &request) == Decision::Allow
 }
 
 /// Refuses callers who are not admins (role changes and admin creation), and admins whose
@@ -41,13 +46,7 @@ pub fn require_admin(principal: &Principal, action: &str, resource: &str) -> Res
 /// Self-service operations (own sessions, own keys) need no policy, except through an API key
 /// that has policies, which must allow the action.
 pub fn authorize_self_service(principal: &Principal, action: &str, resource: &str) -> Result<(), DomainError> {
-    let Some(key) = principal.permissions.key.as_deref() else {
-        return Ok(());
-    };
-    let context = principal.context();
-    let request = Request { action, resource, context: &context };
-    let documents: Vec<&PolicyDocument> = key.iter().collect();
-    if evaluate(&documents, &request).is_allowed() {
+    if key_allows(principal, action, resource) {
         Ok(())
     } else {
         Err(DomainError::Forbidden)

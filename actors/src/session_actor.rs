@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use subtle::ConstantTimeEq;
 
-use crate::auth::authorize;
+use crate::auth::{authorize, authorize_self_service};
 use crate::error::{AuthFailure, DomainError};
 use crate::hasher::{PasswordHasher, VerifyPassword, MAX_PASSWORD_BYTES};
 use crate::model::{ApiKey, CredentialKind, Kind, Permissions, Principal, Role, Session, TenantId, User};
@@ -235,11 +235,13 @@ impl Handler<ListSessions> for SessionActor {
         Box::pin(async move {
             let by = &message.by;
             let user = match message.user {
-                None => Some(by.user.id),
-                Some(user) if user == Some(by.user.id) => user,
-                Some(user) => {
+                Some(user) if user.is_none_or(|user| user != by.user.id) => {
                     authorize(by, "sessions:ListSessions", &Kind::Session.srn_all(&message.tenant))?;
                     user
+                }
+                _ => {
+                    authorize_self_service(by, "sessions:ListSessions", &Kind::Session.srn_all(&message.tenant))?;
+                    Some(by.user.id)
                 }
             };
             Ok(store.list_sessions(&message.tenant, user).await?)
@@ -255,8 +257,9 @@ impl Handler<RevokeSession> for SessionActor {
         Box::pin(async move {
             let session = store.get_session(&message.tenant, message.session).await?.ok_or(DomainError::NotFound)?;
             let srn = Kind::Session.srn(&message.tenant, session.id);
-            if session.user_id != message.by.user.id && authorize(&message.by, "sessions:RevokeSession", &srn).is_err()
-            {
+            if session.user_id == message.by.user.id {
+                authorize_self_service(&message.by, "sessions:RevokeSession", &srn)?;
+            } else if authorize(&message.by, "sessions:RevokeSession", &srn).is_err() {
                 // Another user's session is reported as absent, so ids cannot be probed.
                 return Err(DomainError::NotFound);
             }

@@ -113,3 +113,55 @@ fn random_secret() -> String {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::error::AuthFailure;
+    use crate::session_actor::{Authenticate, PasswordLogin};
+    use crate::store::{AdminGuard, UserPatch};
+
+    fn settings() -> DomainSettings {
+        DomainSettings {
+            store: StoreConfig {
+                endpoint: "mem://".into(),
+                namespace: "test".into(),
+                database: "test".into(),
+                username: None,
+                password: None,
+            },
+            hash: HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
+            hasher_threads: 1,
+            session_lifetime: Duration::hours(1),
+            token_secret: Some("a test secret that is long enough!".into()),
+            bootstrap_admin: Some(("root".into(), "rootpassword".into())),
+            tenants: Vec::new(),
+        }
+    }
+
+    /// Disabling has no HTTP route yet (SCIM and the OIDC refresher set it), so the rule that a
+    /// disabled user can neither sign in nor use a token is checked here, on the actors.
+    #[actix::test]
+    async fn disabled_users_cannot_sign_in_and_their_tokens_stop() {
+        let domain = Domain::start(settings()).await.unwrap();
+        let tenant = TenantId::default_tenant();
+        let login =
+            || PasswordLogin { tenant: tenant.clone(), username: "root".into(), password: "rootpassword".into() };
+        let signed_in = domain.sessions.send(login()).await.unwrap().unwrap();
+        let authenticate = || Authenticate { tenant: tenant.clone(), token: signed_in.token.clone() };
+        let principal = domain.sessions.send(authenticate()).await.unwrap().unwrap();
+        assert_eq!(principal.user.id, signed_in.user.id);
+
+        let patch = UserPatch { uid: signed_in.user.id, disabled_at: Some(Some(Utc::now())), ..UserPatch::default() };
+        domain.store.update_user(&tenant, signed_in.user.id, &patch, AdminGuard::None).await.unwrap();
+        assert_eq!(domain.sessions.send(authenticate()).await.unwrap().unwrap_err(), AuthFailure::Disabled);
+        let refused = domain.sessions.send(login()).await.unwrap().unwrap_err();
+        assert!(matches!(refused, DomainError::Unauthenticated(AuthFailure::Disabled)), "{refused:?}");
+
+        let patch = UserPatch { uid: signed_in.user.id, disabled_at: Some(None), ..UserPatch::default() };
+        domain.store.update_user(&tenant, signed_in.user.id, &patch, AdminGuard::None).await.unwrap();
+        assert!(domain.sessions.send(authenticate()).await.unwrap().is_ok());
+    }
+}
