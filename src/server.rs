@@ -12,7 +12,8 @@ use crate::settings::Settings;
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let domain = Domain::start(settings.domain()).await?;
     let tenants: HashSet<String> = domain.tenants().await?.into_iter().collect();
-    let state = web::Data::new(AppState { domain, tenants });
+    let external_url = settings.server.external_url.trim_end_matches('/').to_owned();
+    let state = web::Data::new(AppState { domain, tenants, external_url });
     let max_body = settings.server.max_body_bytes;
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map(usize::from).unwrap_or(1),

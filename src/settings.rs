@@ -12,8 +12,8 @@ use tessera_actors::{DomainSettings, TenantId};
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
-/// Every setting Tessera reads.
-#[derive(Debug, Clone, Deserialize)]
+/// Every setting Tessera reads (no `Debug`: it holds secrets).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -34,7 +34,7 @@ pub struct ServerSettings {
 }
 
 /// `[database]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub endpoint: String,
@@ -45,7 +45,7 @@ pub struct DatabaseSettings {
 }
 
 /// `[auth]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     pub session_lifetime_minutes: i64,
@@ -120,8 +120,8 @@ impl Settings {
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
         }
-        if self.auth.session_lifetime_minutes < 1 {
-            return fail("auth.session_lifetime_minutes", "must be at least 1");
+        if !(1..=525_600).contains(&self.auth.session_lifetime_minutes) {
+            return fail("auth.session_lifetime_minutes", "must be between 1 and 525600 (a year)");
         }
         if !self.auth.token_secret.is_empty() && self.auth.token_secret.len() < 32 {
             return fail("auth.token_secret", "must be empty or at least 32 bytes");

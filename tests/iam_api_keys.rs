@@ -434,14 +434,19 @@ async fn api_key_permissions_extend_access_to_other_users_keys() {
     let read = server.get(&bob_path, Some(&alice)).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.body, without_key(&bob_key));
-    // Reading is not deleting.
+    // Reading is not changing or deleting: Alice sees the key, so she is told she may not.
     let refused = server.delete(&bob_path, Some(&alice)).await;
-    assert!(refused.status == 403 || refused.status == 404, "{}", refused.text);
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(refused.body, json!({"error": "Forbidden"}));
+    let refused = put(&server, &bob_path, Some(&alice), json!({"name": "stolen"})).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(refused.body, json!({"error": "Forbidden"}));
+    assert_eq!(server.get(&bob_path, Some(&admin)).await.body["name"], "bob-key");
     assert_eq!(server.get("/api/v1/users/me", Some(&key_of(&bob_key))).await.status, 200);
 }
 
 #[tokio::test]
-async fn a_key_with_policies_needs_permission_to_create_keys() {
+async fn a_key_with_policies_cannot_create_keys() {
     let server = Server::start().await;
     let admin = server.admin_token().await;
     let list_only = create_policy(&server, &admin, "list", allow(&["users:ListUsers"])).await;
@@ -452,8 +457,10 @@ async fn a_key_with_policies_needs_permission_to_create_keys() {
     let refused = server.post("/api/v1/api-keys", Some(&key_of(&narrow)), json!({"name": "more"})).await;
     assert_eq!(refused.status, 403, "{}", refused.text);
     assert_eq!(refused.body, json!({"error": "Forbidden"}));
-    let allowed = server.post("/api/v1/api-keys", Some(&key_of(&maker)), json!({"name": "more"})).await;
-    assert_eq!(allowed.status, 201, "{}", allowed.text);
+    // Not even a key allowed api-keys:CreateApiKey: a narrowed key could otherwise mint an
+    // unnarrowed one (README, "Permissions").
+    let also_refused = server.post("/api/v1/api-keys", Some(&key_of(&maker)), json!({"name": "more"})).await;
+    assert_eq!(also_refused.status, 403, "{}", also_refused.text);
     // Login sessions need no policy for their own keys, admins or not.
     let (_, alice) = user_token(&server, &admin, "alice").await;
     create_key(&server, &alice, json!({"name": "own"})).await;
@@ -514,4 +521,54 @@ async fn create_api_token_makes_an_sk_key_named_api_token() {
     assert_eq!(server.delete(&format!("/api/v1/api-keys/{id}"), Some(&admin)).await.status, 204);
     assert_eq!(server.get("/v0/users", Some(&token)).await.body, json!({"errors": {"auth": "no_resource_found"}}));
     server.stop();
+}
+
+#[tokio::test]
+async fn concurrent_creations_respect_the_cap() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    for n in 0..20 {
+        create_key(&server, &admin, json!({"name": format!("k{n}")})).await;
+    }
+    let attempts = (0..12).map(|n| server.post("/api/v1/api-keys", Some(&admin), json!({"name": format!("race{n}")})));
+    let replies = futures::future::join_all(attempts).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 5, "{statuses:?}");
+    for reply in replies.iter().filter(|r| r.status != 201) {
+        assert_eq!(reply.status, 409, "{}", reply.text);
+        assert_eq!(reply.body, json!({"error": "Too many API keys"}));
+    }
+    assert_eq!(server.get("/api/v1/api-keys", Some(&admin)).await.body.as_array().unwrap().len(), 25);
+}
+
+#[tokio::test]
+async fn a_demoted_owners_key_loses_admin_power() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let bob = server
+        .post("/api/v1/users", Some(&admin), json!({"username": "bob", "password": "bobspassword", "role": "admin"}))
+        .await;
+    let bob_id = bob.body["id"].as_str().unwrap().to_owned();
+    let bob_token = server.login("bob", "bobspassword").await;
+    let created = create_key(&server, &bob_token, json!({"name": "bob"})).await;
+    let key = key_of(&created);
+    // As an admin, the key sees every key of the tenant.
+    assert_eq!(server.get("/api/v1/api-keys", Some(&key)).await.body.as_array().unwrap().len(), 1);
+    let admin_key = create_key(&server, &admin, json!({"name": "admin"})).await;
+    assert_eq!(server.get("/api/v1/api-keys", Some(&key)).await.body.as_array().unwrap().len(), 2);
+    let uuid = uuid::Uuid::parse_str(&bob_id["usr_".len()..]).unwrap();
+    let demoted = server
+        .call(
+            Method::PATCH,
+            &format!("/v0/users/{uuid}"),
+            Some(&admin),
+            Some(json!({"user": {"role": "unprivileged"}})),
+        )
+        .await;
+    assert_eq!(demoted.status, 200, "{}", demoted.text);
+    // Now it sees only bob's own key, and not the admin's.
+    assert_eq!(server.get("/api/v1/api-keys", Some(&key)).await.body, json!([without_key(&created)]));
+    let hidden = server.get(&format!("/api/v1/api-keys/{}", id_of(&admin_key)), Some(&key)).await;
+    assert_eq!(hidden.status, 404);
+    assert_eq!(hidden.body, json!({"error": "API key not found"}));
 }

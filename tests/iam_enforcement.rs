@@ -531,6 +531,176 @@ async fn deleting_detaching_or_changing_a_policy_takes_effect_at_once() {
     assert_eq!(server.get("/api/v1/users", Some(&narrowed)).await.status, 200);
     assert_eq!(server.delete(&format!("/api/v1/policies/{third}"), Some(&admin)).await.status, 204);
     assert_reply(&server.get("/api/v1/users", Some(&narrowed)).await, 403, &forbidden(), "key policy deleted");
+
+    // Deleting the only policy of an admin's narrowed key must not widen the key to the
+    // admin's full power: a deleted policy stops granting, it never starts granting more.
+    let fourth = create_policy(&server, &admin, "fourth", allow(&["users:ListUsers"])).await;
+    let admin_narrow = create_key(&server, &admin, json!({"name": "admin-narrow", "policy_ids": [fourth]})).await;
+    assert_eq!(server.get("/api/v1/users", Some(&admin_narrow)).await.status, 200);
+    assert_eq!(server.delete(&format!("/api/v1/policies/{fourth}"), Some(&admin)).await.status, 204);
+    assert_reply(
+        &server.post("/api/v1/users", Some(&admin_narrow), json!({"username": "eve", "password": "evepassword"})).await,
+        403,
+        &forbidden(),
+        "narrowed admin key after its policy was deleted",
+    );
+    assert_reply(&server.get("/api/v1/policies", Some(&admin_narrow)).await, 403, &forbidden(), "policies");
+    assert_reply(&server.get("/api/v1/users", Some(&admin_narrow)).await, 403, &forbidden(), "list");
+}
+
+#[tokio::test]
+async fn a_narrowed_key_cannot_widen_itself() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let list_only = create_policy(&server, &admin, "list", allow(&["users:ListUsers"])).await;
+    let reply =
+        server.post("/api/v1/api-keys", Some(&admin), json!({"name": "narrow", "policy_ids": [list_only]})).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let key_id = reply.body["id"].as_str().unwrap().to_owned();
+    let key = reply.body["key"].as_str().unwrap().to_owned();
+    // Stripping its own policies needs api-keys:UpdateApiKey from those policies.
+    assert_reply(
+        &put(&server, &format!("/api/v1/api-keys/{key_id}"), Some(&key), json!({"policy_ids": []})).await,
+        403,
+        &forbidden(),
+        "strip own policies",
+    );
+    assert_reply(
+        &server.post("/api/v1/api-keys", Some(&key), json!({"name": "child"})).await,
+        403,
+        &forbidden(),
+        "mint a key",
+    );
+    let record = server.get(&format!("/api/v1/api-keys/{key_id}"), Some(&admin)).await;
+    assert_eq!(record.body["policy_ids"], json!([list_only]));
+    assert_reply(
+        &server.post("/api/v1/users", Some(&key), json!({"username": "eve", "password": "evepassword"})).await,
+        403,
+        &forbidden(),
+        "create user",
+    );
+}
+
+#[tokio::test]
+async fn session_permissions_reach_other_users_sessions() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let (alice_id, alice) = user_with_policies(&server, &admin, "alice", &[]).await;
+    let lister = create_policy(&server, &admin, "sessions-read", allow(&["sessions:ListSessions"])).await;
+    let revoker =
+        create_policy(&server, &admin, "sessions-all", allow(&["sessions:ListSessions", "sessions:RevokeSession"]))
+            .await;
+    let (_, auditor) = user_with_policies(&server, &admin, "auditor", &[&lister]).await;
+    let (_, security) = user_with_policies(&server, &admin, "security", &[&revoker]).await;
+    let (_, nobody) = user_with_policies(&server, &admin, "nobody", &[]).await;
+
+    assert_reply(&server.get("/api/v1/sessions?user_id=all", Some(&nobody)).await, 403, &forbidden(), "nobody");
+    let all = server.get("/api/v1/sessions?user_id=all", Some(&auditor)).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert_eq!(all.body.as_array().unwrap().len(), 5);
+    let alices = server.get(&format!("/api/v1/sessions?user_id={alice_id}"), Some(&auditor)).await;
+    assert_eq!(alices.status, 200, "{}", alices.text);
+    let sessions = alices.body.as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["user_id"], alice_id.as_str());
+    let alice_session = sessions[0]["id"].as_str().unwrap().to_owned();
+
+    // Listing is not revoking: the auditor sees the session, so it is told it may not.
+    let refused = server.delete(&format!("/api/v1/sessions/{alice_session}"), Some(&auditor)).await;
+    assert_reply(&refused, 403, &forbidden(), "revoke without sessions:RevokeSession");
+    assert_eq!(server.get("/api/v1/users/me", Some(&alice)).await.status, 200);
+    let revoked = server.delete(&format!("/api/v1/sessions/{alice_session}"), Some(&security)).await;
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    assert_eq!(server.get("/api/v1/users/me", Some(&alice)).await.status, 401);
+}
+
+#[tokio::test]
+async fn group_routes_follow_the_contract_and_their_permissions() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let (tom_id, _) = user_with_policies(&server, &admin, "tom", &[]).await;
+    let readers =
+        create_policy(&server, &admin, "group-readers", allow(&["groups:ListGroups", "groups:GetGroup"])).await;
+    let (_, reader) = user_with_policies(&server, &admin, "reader", &[&readers]).await;
+
+    let created = server.post("/api/v1/groups", Some(&admin), json!({"name": "Support"})).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let group = created.body.clone();
+    let mut keys: Vec<&str> = group.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["created_at", "description", "id", "member_ids", "name", "updated_at"]);
+    assert_eq!(group["description"], Value::Null);
+    assert_eq!(group["member_ids"], json!([]));
+    let group_id = group["id"].as_str().unwrap().to_owned();
+
+    let duplicate = server.post("/api/v1/groups", Some(&admin), json!({"name": "SUPPORT"})).await;
+    assert_reply(&duplicate, 409, &json!({"error": "Group already exists"}), "duplicate name");
+    let unknown_member = server
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "x", "member_ids": ["usr_0123456789abcdef0123456789abcdef"]}),
+        )
+        .await;
+    assert_reply(&unknown_member, 404, &json!({"error": "User not found"}), "unknown member");
+
+    // Readers read; they do not write.
+    let listed = server.get("/api/v1/groups", Some(&reader)).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.body, json!([group]));
+    assert_eq!(server.get(&format!("/api/v1/groups/{group_id}"), Some(&reader)).await.body, group);
+    assert_reply(
+        &put(&server, &format!("/api/v1/groups/{group_id}"), Some(&reader), json!({"member_ids": [tom_id]})).await,
+        403,
+        &forbidden(),
+        "update group",
+    );
+    assert_reply(
+        &server.delete(&format!("/api/v1/groups/{group_id}"), Some(&reader)).await,
+        403,
+        &forbidden(),
+        "delete",
+    );
+    assert_reply(
+        &server.get(&format!("/api/v1/groups/{group_id}/policies"), Some(&reader)).await,
+        403,
+        &forbidden(),
+        "group policies",
+    );
+    assert_reply(
+        &put(&server, &format!("/api/v1/groups/{group_id}/policies"), Some(&reader), json!({"policy_ids": [readers]}))
+            .await,
+        403,
+        &forbidden(),
+        "attach group policies",
+    );
+
+    // Group policy attachment follows the user rules.
+    let path = format!("/api/v1/groups/{group_id}/policies");
+    assert_reply(
+        &put(&server, &path, Some(&admin), json!({"policy_ids": "x"})).await,
+        400,
+        &json!({"error": "policy_ids must be an array"}),
+        "bad policy_ids",
+    );
+    assert_reply(
+        &put(&server, &path, Some(&admin), json!({"policy_ids": ["pol_0123456789abcdef0123456789abcdef"]})).await,
+        404,
+        &json!({"error": "Policy not found"}),
+        "unknown policy",
+    );
+    assert_eq!(server.get(&path, Some(&admin)).await.body, json!([]));
+
+    for bad in ["grp_0123456789abcdef0123456789abcdef", "grp_nothex", "12"] {
+        assert_reply(
+            &server.get(&format!("/api/v1/groups/{bad}"), Some(&admin)).await,
+            404,
+            &json!({"error": "Group not found"}),
+            bad,
+        );
+    }
+    assert_eq!(server.delete(&format!("/api/v1/groups/{group_id}"), Some(&admin)).await.status, 204);
+    assert_eq!(server.get("/api/v1/groups", Some(&admin)).await.body, json!([]));
 }
 
 // (7) -----------------------------------------------------------------------------------------
@@ -746,4 +916,52 @@ async fn only_admins_create_admins_or_change_roles() {
         .map(|u| u["username"].as_str().unwrap())
         .collect();
     assert_eq!(admins, ["admin"]);
+}
+
+#[tokio::test]
+async fn role_and_memberships_are_read_live_for_keys_and_groups() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+
+    // An admin's key loses admin power as soon as its owner is demoted.
+    let bob = server
+        .post("/api/v1/users", Some(&admin), json!({"username": "bob", "password": "bobspassword", "role": "admin"}))
+        .await;
+    assert_eq!(bob.status, 201, "{}", bob.text);
+    let bob_id = bob.body["id"].as_str().unwrap().to_owned();
+    let bob_token = server.login("bob", "bobspassword").await;
+    let bob_key = create_key(&server, &bob_token, json!({"name": "bob"})).await;
+    assert_eq!(server.get("/api/v1/users", Some(&bob_key)).await.status, 200);
+    let demoted = patch(
+        &server,
+        &format!("/v0/users/{}", firezone_id(&bob_id)),
+        Some(&admin),
+        json!({"user": {"role": "unprivileged"}}),
+    )
+    .await;
+    assert_eq!(demoted.status, 200, "{}", demoted.text);
+    assert_reply(&server.get("/api/v1/users", Some(&bob_key)).await, 403, &forbidden(), "demoted owner's key");
+    assert_reply(&server.get("/v0/users", Some(&bob_key)).await, 401, &unauthorized(), "demoted owner's key, Firezone");
+
+    // Deleting a member removes it from its groups; deleting a policy detaches it from groups.
+    let list = create_policy(&server, &admin, "list", allow(&["users:ListUsers"])).await;
+    let (cleo_id, _) = user_with_policies(&server, &admin, "cleo", &[]).await;
+    let group =
+        server.post("/api/v1/groups", Some(&admin), json!({"name": "team", "member_ids": [cleo_id, bob_id]})).await;
+    assert_eq!(group.status, 201, "{}", group.text);
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/groups/{group_id}/policies");
+    assert_eq!(put(&server, &path, Some(&admin), json!({"policy_ids": [list]})).await.status, 204);
+    assert_eq!(server.get("/api/v1/users", Some(&bob_key)).await.status, 200, "granted through the group");
+
+    assert_eq!(server.delete(&format!("/api/v1/users/{cleo_id}"), Some(&admin)).await.status, 204);
+    let after = server.get(&format!("/api/v1/groups/{group_id}"), Some(&admin)).await;
+    assert_eq!(after.body["member_ids"], json!([bob_id]), "{}", after.text);
+    let unknown =
+        put(&server, &format!("/api/v1/groups/{group_id}"), Some(&admin), json!({"member_ids": [cleo_id]})).await;
+    assert_reply(&unknown, 404, &json!({"error": "User not found"}), "deleted member");
+
+    assert_eq!(server.delete(&format!("/api/v1/policies/{list}"), Some(&admin)).await.status, 204);
+    assert_eq!(server.get(&path, Some(&admin)).await.body, json!([]));
+    assert_reply(&server.get("/api/v1/users", Some(&bob_key)).await, 403, &forbidden(), "group policy deleted");
 }

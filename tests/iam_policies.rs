@@ -362,6 +362,9 @@ async fn invalid_documents_report_every_problem_at_once() {
         json!({"statement": [{"effect": "Allow", "action": ["users:ListUsers"], "condition": {"NumericEquals": {"soat:role": "user"}}}]}),
         json!({"statement": [{"effect": "Allow", "action": ["users:ListUsers"], "condition": "soat:role"}]}),
         json!({"statement": [7]}),
+        json!({"statement": [{"effect": "Allow", "action": ["users:ListUsers"], "resource": ["foo"]}]}),
+        json!({"statement": [{"effect": "Allow", "action": ["nope:*"]}]}),
+        json!({"statement": [{"effect": "Allow", "action": ["nope:ListUsers"]}]}),
     ];
     for document in loose {
         let reply =
@@ -399,6 +402,12 @@ async fn update_validates_before_looking_the_policy_up() {
         assert_eq!(missing.status, 400, "{target}: {}", missing.text);
         assert!(missing.body["error"].as_str().is_some_and(|m| !m.is_empty()), "{target}");
     }
+    // A blank name is refused on update as on create.
+    let blank =
+        put(&server, &format!("/api/v1/policies/{id}"), Some(&admin), json!({"name": "", "document": allow(&["*"])}))
+            .await;
+    assert_eq!(blank.status, 400, "{}", blank.text);
+    assert_eq!(blank.body["error"], "name: can't be blank");
     let valid_unknown =
         put(&server, &format!("/api/v1/policies/{unknown}"), Some(&admin), json!({"document": allow(&["*"])})).await;
     assert_eq!(valid_unknown.status, 404);

@@ -15,6 +15,10 @@ pub enum DomainError {
     /// A record the request refers to (a policy to attach, a member to add) does not exist.
     #[error("missing {0:?}")]
     Missing(crate::model::Kind),
+    /// A structured document (the identity configuration) broke the rules; the errors mirror
+    /// its shape, one object per list element.
+    #[error("invalid document: {0}")]
+    InvalidDocument(serde_json::Value),
     /// A policy document broke the rules; one message per problem.
     #[error("invalid policy document: {0:?}")]
     InvalidPolicy(Vec<String>),
@@ -30,6 +34,9 @@ pub enum DomainError {
     /// The caller is known but may not do this.
     #[error("forbidden")]
     Forbidden,
+    /// Concurrent writes kept colliding; the client may retry shortly.
+    #[error("busy")]
+    Busy,
     /// The store failed; the message is for logs, never for clients.
     #[error("storage failure: {0}")]
     Storage(String),
@@ -58,8 +65,6 @@ pub enum Conflict {
     UsersExist,
     #[error("cannot delete the last admin")]
     LastAdmin,
-    #[error("cannot change own role")]
-    OwnRole,
     #[error("too many API keys")]
     TooManyKeys,
     #[error("group name already taken")]
@@ -89,6 +94,7 @@ impl From<crate::store::StoreError> for DomainError {
             StoreError::Conflict(conflict) => DomainError::Conflict(conflict),
             StoreError::NotFound => DomainError::NotFound,
             StoreError::Missing(kind) => DomainError::Missing(kind),
+            StoreError::Busy => DomainError::Busy,
             StoreError::Database(message) => DomainError::Storage(message),
         }
     }

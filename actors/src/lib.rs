@@ -3,10 +3,13 @@
 //! `tessera` crate translate their wire formats into the messages defined here.
 
 pub mod auth;
+pub mod configuration;
+pub mod crypto;
 pub mod error;
 pub mod hasher;
 pub mod model;
 pub mod policy;
+pub mod provisioning_actor;
 pub mod session_actor;
 pub mod store;
 pub mod system;

@@ -47,7 +47,7 @@ impl Actor for SessionActor {
 }
 
 /// A successful sign-in: the user and a bearer token for its new session.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignedIn {
     pub user: User,
     pub session: Session,
@@ -90,6 +90,13 @@ pub struct RevokeSession {
     pub session: Uuid,
 }
 
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The bearer token is deliberately left out.
+        f.debug_struct("SignedIn").field("user", &self.user).field("session", &self.session).finish_non_exhaustive()
+    }
+}
+
 impl Handler<PasswordLogin> for SessionActor {
     type Result = ResponseFuture<Result<SignedIn, DomainError>>;
 
@@ -102,11 +109,7 @@ impl Handler<PasswordLogin> for SessionActor {
                 return Err(invalid);
             }
             let tenant = &message.tenant;
-            let username = message.username.trim();
-            let user = match store.find_user_by_username(tenant, username).await? {
-                Some(user) => Some(user),
-                None => store.find_user_by_email(tenant, username).await?,
-            };
+            let user = store.find_user_by_login(tenant, message.username.trim()).await?;
             let hash = user.as_ref().and_then(|user| user.password_hash.clone());
             let verified = hasher
                 .send(VerifyPassword { password: message.password, hash })
@@ -260,8 +263,11 @@ impl Handler<RevokeSession> for SessionActor {
             if session.user_id == message.by.user.id {
                 authorize_self_service(&message.by, "sessions:RevokeSession", &srn)?;
             } else if authorize(&message.by, "sessions:RevokeSession", &srn).is_err() {
-                // Another user's session is reported as absent, so ids cannot be probed.
-                return Err(DomainError::NotFound);
+                // Callers who can list it are told they may not; to others another user's
+                // session is absent, so ids cannot be probed.
+                let visible =
+                    crate::auth::allowed(&message.by, "sessions:ListSessions", &Kind::Session.srn_all(&message.tenant));
+                return Err(if visible { DomainError::Forbidden } else { DomainError::NotFound });
             }
             store.delete_session(&message.tenant, session.id).await?;
             tracing::info!(tenant = %message.tenant, session = %session.id, by = %message.by.user.id, "revoked session");

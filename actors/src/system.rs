@@ -4,17 +4,19 @@ use actix::{Actor, Addr, SyncArbiter};
 use chrono::Duration;
 use rand::RngCore;
 
+use crate::crypto::Sealer;
 use crate::error::{Conflict, DomainError};
 use crate::hasher::{HashParams, PasswordHasher};
 use crate::model::{NewUser, Role, TenantId};
+use crate::provisioning_actor::ProvisioningActor;
 use crate::session_actor::SessionActor;
 use crate::store::{Store, StoreConfig};
 use crate::tokens::TokenKeys;
 use crate::user_actor::{BootstrapUser, PasswordCheck, UserActor};
 use crate::validate::PasswordRules;
 
-/// Everything the domain needs from configuration.
-#[derive(Debug, Clone)]
+/// Everything the domain needs from configuration (no `Debug`: it holds secrets).
+#[derive(Clone)]
 pub struct DomainSettings {
     pub store: StoreConfig,
     pub hash: HashParams,
@@ -35,6 +37,7 @@ pub struct DomainSettings {
 pub struct Domain {
     pub users: Addr<UserActor>,
     pub sessions: Addr<SessionActor>,
+    pub provisioning: Addr<ProvisioningActor>,
     store: Store,
 }
 
@@ -62,7 +65,8 @@ impl Domain {
         let keys = TokenKeys::new(secret.as_bytes());
         let users = UserActor::new(store.clone(), hasher.clone(), keys.clone()).start();
         let sessions = SessionActor::new(store.clone(), hasher, keys, settings.session_lifetime).start();
-        let domain = Domain { users, sessions, store };
+        let provisioning = ProvisioningActor::new(store.clone(), Sealer::new(secret.as_bytes())).start();
+        let domain = Domain { users, sessions, provisioning, store };
         domain.store.ensure_tenant(&TenantId::default_tenant()).await?;
         for tenant in &settings.tenants {
             domain.store.ensure_tenant(tenant).await?;

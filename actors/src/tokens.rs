@@ -43,18 +43,26 @@ pub struct TokenKeys {
     secret: std::sync::Arc<[u8]>,
 }
 
+/// SHA-256 of a purpose label and the server secret.
+fn subkey(label: &[u8], secret: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::new().chain_update(label).chain_update(secret).finalize().into()
+}
+
 /// The prefix every raw API key carries.
 pub const API_KEY_PREFIX: &str = "sk_";
 /// Hex digits after the prefix (32 random bytes).
 const API_KEY_HEX: usize = 64;
 
 impl TokenKeys {
-    /// Keys from the shared secret (at least 32 bytes).
+    /// Keys from the shared secret (at least 32 bytes): one subkey signs tokens, another
+    /// hashes API keys, so neither use can stand in for the other.
     pub fn new(secret: &[u8]) -> Self {
+        let signing = subkey(b"tessera:jwt:v1:", secret);
         TokenKeys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            secret: secret.into(),
+            encoding: EncodingKey::from_secret(&signing),
+            decoding: DecodingKey::from_secret(&signing),
+            secret: subkey(b"tessera:api-key:v1:", secret).as_slice().into(),
         }
     }
 

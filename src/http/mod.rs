@@ -26,6 +26,20 @@ pub struct AppState {
     pub domain: Domain,
     /// Tenants that exist; requests under `/t/{tenant}/` for any other get 404.
     pub tenants: HashSet<String>,
+    /// Public base URL (`server.external_url`), without a trailing slash.
+    pub external_url: String,
+}
+
+impl AppState {
+    /// The public base URL of a tenant's routes: the external URL, plus `/t/<tenant>` for
+    /// every tenant but the default one.
+    pub fn base_url(&self, tenant: &tessera_actors::TenantId) -> String {
+        if tenant.as_str() == tessera_actors::TenantId::DEFAULT {
+            self.external_url.clone()
+        } else {
+            format!("{}/t/{tenant}", self.external_url)
+        }
+    }
 }
 
 /// Registers every dialect, at the root (default tenant) and under `/t/{tenant}`.

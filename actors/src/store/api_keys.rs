@@ -22,7 +22,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let script = format!(
             "BEGIN TRANSACTION;
-             UPSERT type::record('tenant_lock', $tenant) SET at = time::now();
+             UPSERT type::record('tenant_lock', [$tenant, $user]) SET at = time::now();
              IF array::len(SELECT kid FROM api_key WHERE tenant = $tenant AND user = $user
                  AND (expires_at = NONE OR expires_at > time::now())) >= $max {{ THROW 'too_many_keys'; }};
              {CHECK_POLICIES}
@@ -103,35 +103,39 @@ impl Store {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "BEGIN TRANSACTION;
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "BEGIN TRANSACTION;
                  IF record::exists(type::record('api_key', [$tenant, $kid])) = false { THROW 'not_found'; };
                  UPDATE type::record('api_key', [$tenant, $kid]) SET name = $name, updated_at = $now RETURN NONE;
                  COMMIT TRANSACTION;",
-            )
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("kid", id.to_string()))
-            .bind(("name", name.to_owned()))
-            .bind(("now", now))
-            .await
-            .and_then(super::first_failure)?;
-        Ok(())
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("kid", id.to_string()))
+                .bind(("name", name.to_owned()))
+                .bind(("now", now))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
     }
 
     /// Deletes a key; `NotFound` if it did not exist.
     pub async fn delete_api_key(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "BEGIN TRANSACTION;
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "BEGIN TRANSACTION;
                  IF record::exists(type::record('api_key', [$tenant, $kid])) = false { THROW 'not_found'; };
                  DELETE type::record('api_key', [$tenant, $kid]);
                  COMMIT TRANSACTION;",
-            )
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("kid", id.to_string()))
-            .await
-            .and_then(super::first_failure)?;
-        Ok(())
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("kid", id.to_string()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
     }
 }

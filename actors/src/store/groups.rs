@@ -64,7 +64,12 @@ impl Store {
         if let Some(description) = &patch.description {
             object.insert("description".to_owned(), description.clone().map(Value::String).unwrap_or(Value::None));
         }
-        let members = patch.members.as_deref().map(uuid_strings);
+        let members = patch.members.as_deref().map(|members| {
+            let mut members = uuid_strings(members);
+            members.sort();
+            members.dedup();
+            members
+        });
         if let Some(members) = &members {
             let values = members.iter().cloned().map(Value::String).collect::<Vec<_>>();
             object.insert("members".to_owned(), Value::Array(values.into()));
@@ -94,18 +99,20 @@ impl Store {
 
     /// Deletes a group; `NotFound` if it did not exist.
     pub async fn delete_group(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "BEGIN TRANSACTION;
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "BEGIN TRANSACTION;
                  IF record::exists(type::record('user_group', [$tenant, $gid])) = false { THROW 'not_found'; };
                  DELETE type::record('user_group', [$tenant, $gid]);
                  COMMIT TRANSACTION;",
-            )
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("gid", id.to_string()))
-            .await
-            .and_then(super::first_failure)?;
-        Ok(())
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("gid", id.to_string()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
     }
 
     /// The group with this id, if it exists in this tenant.

@@ -2,6 +2,7 @@
 //! so no query can forget it; only the actors hold a `Store`.
 
 mod api_keys;
+mod configuration;
 mod groups;
 mod migrate;
 mod policies;
@@ -36,6 +37,9 @@ pub enum StoreError {
     /// A record the request refers to (not the one it addresses) does not exist.
     #[error("missing {0:?}")]
     Missing(crate::model::Kind),
+    /// The write kept colliding with concurrent writes; the client may retry.
+    #[error("busy")]
+    Busy,
     /// The database failed or is unreachable.
     #[error("database: {0}")]
     Database(String),
@@ -59,6 +63,8 @@ fn classify(error: &surrealdb::Error) -> StoreError {
     } else if error.is_thrown() {
         match message {
             m if m.contains("users_exist") => StoreError::Conflict(Conflict::UsersExist),
+            m if m.contains("email_taken") => StoreError::Conflict(Conflict::EmailTaken),
+            m if m.contains("username_taken") => StoreError::Conflict(Conflict::UsernameTaken),
             m if m.contains("last_admin") => StoreError::Conflict(Conflict::LastAdmin),
             m if m.contains("too_many_keys") => StoreError::Conflict(Conflict::TooManyKeys),
             m if m.contains("missing_policy") => StoreError::Missing(crate::model::Kind::Policy),
@@ -92,14 +98,17 @@ fn is_transaction_conflict(error: &surrealdb::Error) -> bool {
         || error.message().to_ascii_lowercase().contains("read or write conflict")
 }
 
+/// How often a write that collides with concurrent writes is retried.
+const MAX_RETRIES: u64 = 40;
+
 /// Handle on the database; cheap to clone (one shared connection).
 #[derive(Clone)]
 pub struct Store {
     db: Surreal<Any>,
 }
 
-/// Where the store lives and how to sign in to it.
-#[derive(Debug, Clone)]
+/// Where the store lives and how to sign in to it (`Debug` leaves the password out).
+#[derive(Clone)]
 pub struct StoreConfig {
     /// `surrealkv://path`, `mem://` or `ws://host:port`.
     pub endpoint: String,
@@ -108,6 +117,17 @@ pub struct StoreConfig {
     /// Root credentials for a remote server; embedded engines need none.
     pub username: Option<String>,
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("endpoint", &self.endpoint)
+            .field("namespace", &self.namespace)
+            .field("database", &self.database)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -133,14 +153,18 @@ impl Store {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, surrealdb::Error>>,
     {
-        let mut tries = 0;
+        use rand::Rng;
+        let mut tries: u64 = 0;
         loop {
             match attempt().await {
                 Ok(value) => return Ok(value),
-                Err(error) if is_transaction_conflict(&error) && tries < 8 => {
+                Err(error) if is_transaction_conflict(&error) && tries < MAX_RETRIES => {
                     tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(5 * tries)).await;
+                    // Jittered, growing back-off so that racing writers spread out.
+                    let pause = rand::thread_rng().gen_range(1..=5 * tries.min(20));
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 }
+                Err(error) if is_transaction_conflict(&error) => return Err(StoreError::Busy),
                 Err(error) => return Err(classify(&error)),
             }
         }

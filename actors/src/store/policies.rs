@@ -21,7 +21,8 @@ impl Holder {
     /// Extra assignments when the list changes: a key with policies is narrowed by them.
     fn extra(self) -> &'static str {
         match self {
-            Holder::ApiKey(_) => ", narrowed = array::len($ids) > 0",
+            // Once narrowed, always narrowed: emptying the list leaves the key with nothing.
+            Holder::ApiKey(_) => ", narrowed = narrowed OR array::len($ids) > 0",
             Holder::User(_) | Holder::Group(_) => "",
         }
     }
@@ -42,42 +43,48 @@ pub(crate) const CHECK_POLICIES: &str = "IF array::len(SELECT pid FROM policy WH
 impl Store {
     /// Stores a new policy.
     pub async fn create_policy(&self, tenant: &TenantId, policy: &Policy) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "CREATE type::record('policy', [$tenant, $pid]) SET tenant = $tenant, pid = $pid, name = $name, \
+        let document = document_text(policy)?;
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "CREATE type::record('policy', [$tenant, $pid]) SET tenant = $tenant, pid = $pid, name = $name, \
                  description = $description, document = $document, created_at = $created_at, \
                  updated_at = $created_at RETURN NONE",
-            )
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("pid", policy.id.to_string()))
-            .bind(("name", policy.name.clone()))
-            .bind(("description", policy.description.clone()))
-            .bind(("document", document_text(policy)?))
-            .bind(("created_at", policy.created_at))
-            .await
-            .and_then(super::first_failure)?;
-        Ok(())
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("pid", policy.id.to_string()))
+                .bind(("name", policy.name.clone()))
+                .bind(("description", policy.description.clone()))
+                .bind(("document", document.clone()))
+                .bind(("created_at", policy.created_at))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
     }
 
     /// Replaces a stored policy's name, description and document; `NotFound` if it is gone.
     pub async fn update_policy(&self, tenant: &TenantId, policy: &Policy) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "BEGIN TRANSACTION;
+        let document = document_text(policy)?;
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "BEGIN TRANSACTION;
                  IF record::exists(type::record('policy', [$tenant, $pid])) = false { THROW 'not_found'; };
                  UPDATE type::record('policy', [$tenant, $pid]) SET name = $name, description = $description,
                      document = $document, updated_at = $updated_at RETURN NONE;
                  COMMIT TRANSACTION;",
-            )
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("pid", policy.id.to_string()))
-            .bind(("name", policy.name.clone()))
-            .bind(("description", policy.description.clone()))
-            .bind(("document", document_text(policy)?))
-            .bind(("updated_at", policy.updated_at))
-            .await
-            .and_then(super::first_failure)?;
-        Ok(())
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("pid", policy.id.to_string()))
+                .bind(("name", policy.name.clone()))
+                .bind(("description", policy.description.clone()))
+                .bind(("document", document.clone()))
+                .bind(("updated_at", policy.updated_at))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
     }
 
     /// Deletes a policy and detaches it from every holder, in one transaction.

@@ -12,20 +12,22 @@ const SESSION_FIELDS: &str = "sid, user, method, created_at, expires_at";
 impl Store {
     /// Records a new session.
     pub async fn create_session(&self, tenant: &TenantId, session: &Session) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "CREATE type::record('session', [$tenant, $sid]) SET tenant = $tenant, sid = $sid, user = $user, \
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "CREATE type::record('session', [$tenant, $sid]) SET tenant = $tenant, sid = $sid, user = $user, \
                  method = $method, created_at = $created_at, expires_at = $expires_at RETURN NONE",
-            )
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("sid", session.id.to_string()))
-            .bind(("user", session.user_id.to_string()))
-            .bind(("method", session.method.clone()))
-            .bind(("created_at", session.created_at))
-            .bind(("expires_at", session.expires_at))
-            .await?
-            .check()?;
-        Ok(())
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("sid", session.id.to_string()))
+                .bind(("user", session.user_id.to_string()))
+                .bind(("method", session.method.clone()))
+                .bind(("created_at", session.created_at))
+                .bind(("expires_at", session.expires_at))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
     }
 
     /// The session with this id, if it exists in this tenant (expired ones included).
@@ -73,7 +75,11 @@ impl Store {
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut response = self
             .db
-            .query("DELETE session WHERE expires_at <= $now RETURN BEFORE; DELETE api_key WHERE expires_at != NONE AND expires_at <= $now RETURN BEFORE")
+            .query(
+                "DELETE session WHERE expires_at <= $now RETURN BEFORE;
+                 DELETE api_key WHERE expires_at != NONE AND expires_at <= $now RETURN BEFORE;
+                 DELETE sign_in_state WHERE expires_at <= $now;",
+            )
             .bind(("now", now))
             .await?;
         let sessions: Vec<SessionRow> = response.take(0)?;

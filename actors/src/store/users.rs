@@ -20,14 +20,29 @@ pub enum AdminGuard {
 }
 
 const LOCK: &str = "UPSERT type::record('tenant_lock', $tenant) SET at = time::now();";
+/// Usernames and emails share one sign-in namespace: after a write, no other user of the
+/// tenant may have the written record's email as username, or its username as email.
+const CROSS_UNIQUE: &str =
+    "LET $after = (SELECT username_key, email_key, email FROM ONLY type::record('user', [$tenant, $uid]));
+     IF $after.email != NONE AND array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid != $uid
+         AND username_key = $after.email_key) > 0 { THROW 'email_taken'; };
+     IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid != $uid
+         AND email_key = $after.username_key) > 0 { THROW 'username_taken'; };";
+
 const ADMINS_LEFT: &str = "array::len(SELECT uid FROM user WHERE tenant = $tenant AND role = 'admin' AND uid != $uid)";
 
 impl Store {
     /// Creates a user; `UsernameTaken`/`EmailTaken` when a unique key is in use.
     pub async fn create_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
+             {CROSS_UNIQUE}
+             COMMIT TRANSACTION;"
+        );
         self.retrying(|| async {
             self.db
-                .query("CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE")
+                .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", user.id.to_string()))
                 .bind(("row", with_tenant(tenant, user)))
@@ -59,7 +74,7 @@ impl Store {
     }
 
     /// Applies `patch` (only the fields it names) to a stored user and returns the result;
-    /// `NotFound` if it is gone. With `AdminGuard::KeepOne` a demotion that would leave the
+    /// `NotFound` if it is gone. A new password ends the user's sessions in the same transaction. With `AdminGuard::KeepOne` a demotion that would leave the
     /// tenant without an admin is refused with `LastAdmin`.
     pub async fn update_user(
         &self,
@@ -78,14 +93,18 @@ impl Store {
             "BEGIN TRANSACTION; {check}
              IF record::exists(type::record('user', [$tenant, $uid])) = false {{ THROW 'not_found'; }};
              UPDATE type::record('user', [$tenant, $uid]) MERGE $patch RETURN NONE;
+             {CROSS_UNIQUE}
+             IF $patch.password_hash != NONE {{ DELETE session WHERE tenant = $tenant AND user = $uid AND sid != $keep; }};
              COMMIT TRANSACTION;"
         );
+        let keep = patch.keep_session.map(|sid| sid.to_string());
         let patch = patch.to_value();
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", id.to_string()))
+                .bind(("keep", keep.clone()))
                 .bind(("patch", patch.clone()))
                 .await
                 .and_then(super::first_failure)
@@ -98,10 +117,10 @@ impl Store {
     /// `NotFound` if absent, `LastAdmin` if it is the tenant's only admin.
     pub async fn delete_user(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
         let script = format!(
-            "BEGIN TRANSACTION; {LOCK}
+            "BEGIN TRANSACTION;
              LET $target = (SELECT role FROM ONLY type::record('user', [$tenant, $uid]));
              IF $target = NONE {{ THROW 'not_found'; }};
-             IF $target.role = 'admin' AND {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }};
+             IF $target.role = 'admin' {{ {LOCK} IF {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }}; }};
              DELETE type::record('user', [$tenant, $uid]);
              DELETE session WHERE tenant = $tenant AND user = $uid;
              DELETE api_key WHERE tenant = $tenant AND user = $uid;
@@ -132,6 +151,11 @@ impl Store {
     /// The user with this username (case-insensitive).
     pub async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<User>, StoreError> {
         self.find_one("username_key = $key", tenant, unique_key(username)).await
+    }
+
+    /// The user a sign-in name denotes: by username or by email, case-insensitive, in one query.
+    pub async fn find_user_by_login(&self, tenant: &TenantId, login: &str) -> Result<Option<User>, StoreError> {
+        self.find_one("(username_key = $key OR email_key = $key)", tenant, unique_key(login)).await
     }
 
     /// The user with this email (case-insensitive); a user without an email is matched by
@@ -178,6 +202,8 @@ pub struct UserPatch {
     pub last_signed_in: Option<(DateTime<Utc>, String)>,
     /// The user's id, needed for the placeholder email key when the email is removed.
     pub uid: Uuid,
+    /// A session to keep when a new password ends the others (the caller's own).
+    pub keep_session: Option<Uuid>,
 }
 
 impl UserPatch {

@@ -17,11 +17,17 @@ pub const MAX_KEYS_PER_USER: usize = 25;
 /// Lifetimes `create-api-token` accepts, in days.
 pub const TOKEN_DAYS: std::ops::RangeInclusive<i64> = 1..=90;
 
-/// A new key: the raw value is returned once and never stored.
-#[derive(Debug, Clone)]
+/// A new key: the raw value is returned once and never stored (nor shown by `Debug`).
+#[derive(Clone)]
 pub struct IssuedApiKey {
     pub key: ApiKey,
     pub raw: String,
+}
+
+impl std::fmt::Debug for IssuedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedApiKey").field("key", &self.key).finish_non_exhaustive()
+    }
 }
 
 /// Create a key owned by the caller.
@@ -111,7 +117,8 @@ async fn issue(
 }
 
 /// The key, if the caller may perform `action` on it: owners always (self-service), others
-/// by policy. Anyone else is told it does not exist.
+/// by policy. Callers who may read the key are told they may not (403); anyone else that it
+/// does not exist (404), so ids cannot be probed.
 async fn accessible(
     store: &Store,
     tenant: &TenantId,
@@ -124,7 +131,8 @@ async fn accessible(
     if key.user_id == by.user.id {
         authorize_self_service(by, action, &srn)?;
     } else if authorize(by, action, &srn).is_err() {
-        return Err(DomainError::NotFound);
+        let visible = crate::auth::allowed(by, "api-keys:GetApiKey", &srn);
+        return Err(if visible { DomainError::Forbidden } else { DomainError::NotFound });
     }
     Ok(key)
 }
@@ -136,6 +144,10 @@ impl Handler<CreateApiKey> for UserActor {
         let (store, keys) = (self.store.clone(), self.keys.clone());
         Box::pin(async move {
             let tenant = &message.tenant;
+            if message.by.permissions.key.is_some() {
+                // A narrowed key could otherwise mint an unnarrowed one.
+                return Err(DomainError::Forbidden);
+            }
             authorize_self_service(&message.by, "api-keys:CreateApiKey", &Kind::ApiKey.srn_all(tenant))?;
             let mut errors = FieldErrors::new();
             check_name(&mut errors, message.name.as_deref(), true);
@@ -206,6 +218,10 @@ impl Handler<UpdateApiKey> for UserActor {
         Box::pin(async move {
             let tenant = &message.tenant;
             let key = accessible(&store, tenant, &message.by, message.id, "api-keys:UpdateApiKey").await?;
+            if message.policy_ids.is_some() && message.by.permissions.key.is_some() {
+                // A narrowed key must not be able to change what any key is narrowed by.
+                return Err(DomainError::Forbidden);
+            }
             let mut errors = FieldErrors::new();
             check_name(&mut errors, message.name.as_deref(), false);
             if !errors.is_empty() {

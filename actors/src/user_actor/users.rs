@@ -8,7 +8,7 @@ use super::{add, hash, resolve_authorized, PasswordCheck, UserActor, UserRef};
 use crate::auth::{authorize, require_admin};
 use crate::error::{DomainError, FieldErrors};
 use crate::hasher::{PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::model::{Kind, NewUser, Principal, Role, TenantId, User, UserChanges};
+use crate::model::{CredentialKind, Kind, NewUser, Principal, Role, TenantId, User, UserChanges};
 use crate::store::{AdminGuard, UserPatch};
 use crate::validate;
 
@@ -138,7 +138,18 @@ impl Handler<UpdateUser> for UserActor {
         Box::pin(async move {
             let by = &message.by;
             let current = resolve_authorized(&store, &message.tenant, by, &message.user, "users:UpdateUser").await?;
+            let srn = Kind::User.srn(&message.tenant, current.id);
+            if current.role == Role::Admin {
+                // Changing an admin's credentials is as good as being one.
+                require_admin(by, "users:UpdateUser", &srn)?;
+            }
             let changes = message.changes;
+            let changes_credentials =
+                changes.email.is_some() || changes.password.as_deref().is_some_and(|p| !p.is_empty());
+            if changes_credentials && current.id == by.user.id && by.permissions.key.is_some() {
+                // A narrowed key must not be able to take over its owner's account.
+                return Err(DomainError::Forbidden);
+            }
             let mut errors = message.parse_errors;
             let mut patch = UserPatch { uid: current.id, ..UserPatch::default() };
             if let Some(email) = changes.email {
@@ -155,7 +166,7 @@ impl Handler<UpdateUser> for UserActor {
             }
             if let Some(role) = changes.role {
                 if role != current.role {
-                    require_admin(by, "users:UpdateUser", &Kind::User.srn(&message.tenant, current.id))?;
+                    require_admin(by, "users:UpdateUser", &srn)?;
                     if current.id == by.user.id {
                         add(&mut errors, "role", vec!["You cannot change your own role".to_owned()]);
                     }
@@ -171,11 +182,16 @@ impl Handler<UpdateUser> for UserActor {
             }
             if let Some(password) = password {
                 patch.password_hash = Some(hash(&hasher, password).await?);
+                if let (true, CredentialKind::Session(session)) = (current.id == by.user.id, by.credential) {
+                    patch.keep_session = Some(session);
+                }
             }
             if patch.is_empty() {
                 return Ok(current);
             }
-            let user = store.update_user(&message.tenant, current.id, &patch, AdminGuard::KeepOne).await?;
+            // Demotions must leave an admin; other updates need not serialize on the tenant.
+            let guard = if patch.role.is_some() { AdminGuard::KeepOne } else { AdminGuard::None };
+            let user = store.update_user(&message.tenant, current.id, &patch, guard).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "updated user");
             Ok(user)
         })
@@ -190,6 +206,9 @@ impl Handler<DeleteUser> for UserActor {
         Box::pin(async move {
             let user =
                 resolve_authorized(&store, &message.tenant, &message.by, &message.user, "users:DeleteUser").await?;
+            if user.role == Role::Admin {
+                require_admin(&message.by, "users:DeleteUser", &Kind::User.srn(&message.tenant, user.id))?;
+            }
             store.delete_user(&message.tenant, user.id).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "deleted user");
             Ok(())

@@ -23,6 +23,11 @@ pub enum FirezoneError {
     /// 422 `{"errors":{field:[messages]}}`
     #[error("unprocessable")]
     Unprocessable(FieldErrors),
+    /// 422 with a structured error object (nested lists of providers).
+    #[error("unprocessable")]
+    UnprocessableDocument(serde_json::Value),
+    #[error("Service Unavailable")]
+    Busy,
     #[error("Internal server error")]
     Internal,
 }
@@ -38,6 +43,7 @@ impl From<DomainError> for FirezoneError {
     fn from(error: DomainError) -> Self {
         match error {
             DomainError::NotFound | DomainError::Missing(_) => FirezoneError::NotFound,
+            DomainError::InvalidDocument(errors) => FirezoneError::UnprocessableDocument(errors),
             DomainError::InvalidPolicy(problems) => {
                 FirezoneError::Unprocessable(FieldErrors::from([("document".to_owned(), problems)]))
             }
@@ -46,12 +52,12 @@ impl From<DomainError> for FirezoneError {
                 FirezoneError::field("email", "has already been taken")
             }
             DomainError::Conflict(Conflict::LastAdmin) => FirezoneError::field("base", "can't delete the last admin"),
-            DomainError::Conflict(Conflict::OwnRole) => FirezoneError::field("role", "You cannot change your own role"),
             DomainError::Conflict(Conflict::UsersExist) => FirezoneError::field("base", "users already exist"),
             DomainError::Conflict(Conflict::TooManyKeys) => FirezoneError::field("base", "too many API keys"),
             DomainError::Conflict(Conflict::GroupNameTaken) => FirezoneError::field("name", "has already been taken"),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden => FirezoneError::Unauthorized,
+            DomainError::Busy => FirezoneError::Busy,
             DomainError::Storage(message) | DomainError::Internal(message) => {
                 tracing::error!(%message, "request failed");
                 FirezoneError::Internal
@@ -76,7 +82,10 @@ impl ResponseError for FirezoneError {
             FirezoneError::Auth(_) | FirezoneError::Unauthorized => StatusCode::UNAUTHORIZED,
             FirezoneError::NotFound => StatusCode::NOT_FOUND,
             FirezoneError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            FirezoneError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FirezoneError::Unprocessable(_) | FirezoneError::UnprocessableDocument(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            FirezoneError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             FirezoneError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,6 +94,7 @@ impl ResponseError for FirezoneError {
         let body = match self {
             FirezoneError::Auth(reason) => json!({"errors": {"auth": reason}}),
             FirezoneError::Unprocessable(fields) => json!({"errors": fields}),
+            FirezoneError::UnprocessableDocument(errors) => json!({"errors": errors}),
             other => json!({"error": other.to_string()}),
         };
         HttpResponse::build(self.status_code()).json(body)

@@ -1,6 +1,7 @@
 //! The Firezone legacy dialect (`/v0`): wrapped bodies (`{"user": …}` in, `{"data": …}` out),
 //! hyphenated UUIDs, microsecond timestamps and Firezone's exact error bodies.
 
+mod configuration;
 mod error;
 mod render;
 mod users;
@@ -18,6 +19,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(users::update))
                 .route(web::put().to(users::update))
                 .route(web::delete().to(users::delete)),
+        )
+        .service(
+            web::resource("/configuration")
+                .route(web::get().to(configuration::get))
+                .route(web::patch().to(configuration::update))
+                .route(web::put().to(configuration::update)),
         )
         .default_service(web::to(|| async { FirezoneError::NotFound }));
 }

@@ -32,8 +32,7 @@ struct UserParams {
 impl UserParams {
     /// Unwraps `{"user": {…}}`; a missing or non-object wrapper is Firezone's 400.
     fn parse(bytes: &[u8]) -> Result<Self, FirezoneError> {
-        let value: Value =
-            parse_json(bytes).map_err(|message| FirezoneError::BadRequest(format!("Bad Request: {message}")))?;
+        let value: Value = parse_json(bytes).map_err(|_| FirezoneError::BadRequest("Bad Request".into()))?;
         let Some(Value::Object(user)) = value.get("user") else {
             return Err(FirezoneError::BadRequest("Bad Request".into()));
         };

@@ -22,6 +22,8 @@ pub enum SoatError {
     /// 400 for a policy document, with one line per problem.
     #[error("Invalid policy document")]
     InvalidPolicy(Vec<String>),
+    #[error("Service busy, please retry")]
+    Busy,
     #[error("Internal server error")]
     Internal,
 }
@@ -39,6 +41,7 @@ impl SoatError {
                 Kind::Session => "Session not found",
             }),
             DomainError::InvalidPolicy(problems) => SoatError::InvalidPolicy(problems),
+            DomainError::InvalidDocument(errors) => SoatError::BadRequest(errors.to_string()),
             DomainError::Invalid(fields) => SoatError::BadRequest(
                 fields
                     .iter()
@@ -50,12 +53,12 @@ impl SoatError {
                 Conflict::UsernameTaken | Conflict::EmailTaken => "Username already exists",
                 Conflict::UsersExist => "Users already exist",
                 Conflict::LastAdmin => "Cannot remove the last admin",
-                Conflict::OwnRole => "You cannot change your own role",
                 Conflict::TooManyKeys => "Too many API keys",
                 Conflict::GroupNameTaken => "Group already exists",
             }),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden => SoatError::Forbidden,
+            DomainError::Busy => SoatError::Busy,
             DomainError::Storage(message) | DomainError::Internal(message) => {
                 tracing::error!(%message, "request failed");
                 SoatError::Internal
@@ -82,6 +85,7 @@ impl ResponseError for SoatError {
             SoatError::Forbidden => StatusCode::FORBIDDEN,
             SoatError::NotFound(_) => StatusCode::NOT_FOUND,
             SoatError::Conflict(_) => StatusCode::CONFLICT,
+            SoatError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             SoatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

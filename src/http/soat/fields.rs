@@ -29,6 +29,11 @@ impl Fields {
         }
     }
 
+    /// A required string field: absent or `null` is "`key`: can't be blank".
+    pub fn required_string(&self, key: &str) -> Result<String, SoatError> {
+        self.string(key)?.ok_or_else(|| SoatError::BadRequest(format!("{key}: can't be blank")))
+    }
+
     /// An optional string field where `null` clears the value: `Some(None)`.
     pub fn nullable_string(&self, key: &str) -> Result<Option<Option<String>>, SoatError> {
         match self.0.get(key) {

@@ -1,7 +1,6 @@
 //! `/api/v1/users…`: bootstrap, login, me, list, create, get, delete.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 use serde_json::json;
 use tessera_actors::model::NewUser;
 use tessera_actors::session_actor::PasswordLogin;
@@ -9,9 +8,9 @@ use tessera_actors::user_actor::{BootstrapUser, CreateUser, DeleteUser, GetUser,
 use tessera_actors::validate::PasswordRules;
 use tessera_actors::{FieldErrors, Role};
 
+use super::fields::Fields;
 use super::render::{role, UserRecord};
 use super::SoatError;
-use crate::http::body::parse_json;
 use crate::http::caller::Caller;
 use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
@@ -21,21 +20,12 @@ use tessera_actors::model::Kind;
 const CHECK: PasswordCheck = PasswordCheck { rules: PasswordRules::SOAT, confirmation_required: false };
 const USER_NOT_FOUND: &str = "User not found";
 
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-struct NewUserBody {
-    username: String,
-    password: String,
-    role: Option<String>,
-}
-
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, SoatError> {
-    parse_json(bytes).map_err(SoatError::BadRequest)
+/// `{username, password}` from a JSON object body.
+fn credentials(bytes: &[u8]) -> Result<(Fields, String, String), SoatError> {
+    let fields = Fields::parse(bytes)?;
+    let username = fields.required_string("username")?;
+    let password = fields.required_string("password")?;
+    Ok((fields, username, password))
 }
 
 fn domain(missing: &'static str) -> impl Fn(tessera_actors::DomainError) -> SoatError {
@@ -48,7 +38,7 @@ pub async fn bootstrap(
     Tenant(tenant): Tenant,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
-    let Credentials { username, password } = body(&bytes)?;
+    let (_, username, password) = credentials(&bytes)?;
     let user =
         NewUser { username, email: None, role: Role::Admin, password: Some(password), password_confirmation: None };
     let created =
@@ -62,7 +52,7 @@ pub async fn login(
     Tenant(tenant): Tenant,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
-    let Credentials { username, password } = body(&bytes)?;
+    let (_, username, password) = credentials(&bytes)?;
     let signed_in = ask(&state.domain.sessions, PasswordLogin { tenant, username, password })
         .await
         .map_err(domain(USER_NOT_FOUND))?;
@@ -99,8 +89,8 @@ pub async fn create(
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    let NewUserBody { username, password, role } = body(&bytes)?;
-    let role = match role.as_deref() {
+    let (fields, username, password) = credentials(&bytes)?;
+    let role = match fields.string("role")?.as_deref() {
         None | Some("user") => Role::Unprivileged,
         Some("admin") => Role::Admin,
         Some(_) => return Err(SoatError::BadRequest("role: must be one of admin, user".into())),
