@@ -3,7 +3,8 @@
 use std::collections::HashSet;
 
 use actix_web::{middleware, web, App, HttpServer};
-use tessera_actors::Domain;
+use tessera_actors::provisioning_actor::SeedConfiguration;
+use tessera_actors::{Domain, DomainError, TenantId};
 
 use crate::http::{self, AppState};
 use crate::settings::Settings;
@@ -11,6 +12,14 @@ use crate::settings::Settings;
 /// Starts the domain and serves HTTP until a shutdown signal.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let domain = Domain::start(settings.domain()).await?;
+    if let Some(changes) = settings.configuration.clone() {
+        let base_url = settings.server.external_url.trim_end_matches('/').to_owned();
+        let seed = SeedConfiguration { tenant: TenantId::default_tenant(), changes, base_url };
+        domain.provisioning.send(seed).await?.map_err(|error| match error {
+            DomainError::InvalidDocument(errors) => anyhow::anyhow!("configuration: {errors}"),
+            other => other.into(),
+        })?;
+    }
     let tenants: HashSet<String> = domain.tenants().await?.into_iter().collect();
     let external_url = settings.server.external_url.trim_end_matches('/').to_owned();
     let state = web::Data::new(AppState { domain, tenants, external_url });

@@ -20,6 +20,10 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    /// Identity configuration (Firezone's `/v0/configuration` keys) stored for the default
+    /// tenant at start if it has none yet; validated like an API update.
+    #[serde(default)]
+    pub configuration: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `[server]`

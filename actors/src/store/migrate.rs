@@ -4,8 +4,11 @@
 use super::{Store, StoreError};
 
 /// The schema files compiled into the binary, in order.
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../../schemas/001_core.surql")), (2, include_str!("../../../schemas/002_iam.surql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../../schemas/001_core.surql")),
+    (2, include_str!("../../../schemas/002_iam.surql")),
+    (3, include_str!("../../../schemas/003_sso.surql")),
+];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
