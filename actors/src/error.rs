@@ -37,6 +37,9 @@ pub enum DomainError {
     /// Concurrent writes kept colliding; the client may retry shortly.
     #[error("busy")]
     Busy,
+    /// A browser sign-in was refused; the reason is shown to the person signing in.
+    #[error("sign-in refused: {0}")]
+    SignInRefused(String),
     /// The store failed; the message is for logs, never for clients.
     #[error("storage failure: {0}")]
     Storage(String),

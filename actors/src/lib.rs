@@ -11,6 +11,7 @@ pub mod model;
 pub mod policy;
 pub mod provisioning_actor;
 pub mod session_actor;
+pub mod sso;
 pub mod store;
 pub mod system;
 pub mod tokens;

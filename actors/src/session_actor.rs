@@ -63,6 +63,16 @@ pub struct PasswordLogin {
     pub password: String,
 }
 
+/// Open a session for a user who signed in upstream (OIDC/SAML), stamping the method.
+#[derive(Message)]
+#[rtype(result = "Result<SignedIn, DomainError>")]
+pub struct OpenSession {
+    pub tenant: TenantId,
+    pub user: User,
+    /// The provider id, recorded as `last_signed_in_method`.
+    pub method: String,
+}
+
 /// Resolve a bearer token into the caller, checking every backing record now.
 #[derive(Message)]
 #[rtype(result = "Result<Principal, AuthFailure>")]
@@ -154,6 +164,20 @@ pub(crate) async fn open_session(
     let user = store.update_user(tenant, user.id, &patch, crate::store::AdminGuard::None).await?;
     let token = keys.issue(tenant, user.id, session.id, session.expires_at).map_err(DomainError::Internal)?;
     Ok(SignedIn { user, session, token })
+}
+
+impl Handler<OpenSession> for SessionActor {
+    type Result = ResponseFuture<Result<SignedIn, DomainError>>;
+
+    fn handle(&mut self, message: OpenSession, _: &mut Context<Self>) -> Self::Result {
+        let (store, keys, lifetime) = (self.store.clone(), self.keys.clone(), self.session_lifetime);
+        Box::pin(async move {
+            if message.user.is_disabled() {
+                return Err(DomainError::Unauthenticated(AuthFailure::Disabled));
+            }
+            open_session(&store, &keys, &message.tenant, message.user, &message.method, lifetime).await
+        })
+    }
 }
 
 impl Handler<Authenticate> for SessionActor {

@@ -16,8 +16,19 @@ use super::AppState;
 /// The result of authenticating a request; never fails extraction itself.
 pub struct Caller(pub Result<Principal, AuthFailure>);
 
-/// The token of an `Authorization: Bearer …` header (scheme matched case-insensitively).
+/// The name of the HttpOnly cookie that carries a browser session's token.
+pub const SESSION_COOKIE: &str = "tessera_session";
+
+/// The token of an `Authorization: Bearer …` header (scheme matched case-insensitively), or
+/// else of the session cookie.
 fn bearer(req: &HttpRequest) -> Option<String> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return authorization(req);
+    }
+    req.cookie(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty())
+}
+
+fn authorization(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

@@ -58,8 +58,9 @@ impl Dialect {
     }
 }
 
-/// Middleware: error responses that are not JSON yet (unknown routes, wrong methods, bodies
-/// over the limit, unparsable paths) are replaced by the dialect's JSON error.
+/// Middleware: error responses that are neither JSON nor a deliberate HTML page yet (unknown
+/// routes, wrong methods, bodies over the limit, unparsable paths) are replaced by the
+/// dialect's JSON error.
 pub async fn json_error_bodies(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -67,12 +68,12 @@ pub async fn json_error_bodies(
     let dialect = Dialect::of(req.path());
     let response = next.call(req).await?;
     let status = response.status();
-    let is_json = response
+    let is_rendered = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        .is_some_and(|value| value.starts_with("application/json") || value.starts_with("text/html"));
+    if (status.is_client_error() || status.is_server_error()) && !is_rendered {
         let allow = response.headers().get(header::ALLOW).cloned();
         let (req, _) = response.into_parts();
         let mut replacement = dialect.status(status);

@@ -9,6 +9,7 @@ mod health;
 mod ids;
 mod path_id;
 mod soat;
+mod sso;
 mod tenant;
 
 use std::collections::HashSet;
@@ -50,7 +51,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn dialects(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1").configure(soat::routes)).service(web::scope("/v0").configure(firezone::routes));
+    cfg.service(web::scope("/api/v1").configure(soat::routes))
+        .service(web::scope("/v0").configure(firezone::routes))
+        .configure(sso::routes);
 }
 
 /// The 404 for a path outside every route, in the dialect the path belongs to.

@@ -1,6 +1,8 @@
 //! Test harness: starts the real `tessera` binary on a free loopback port and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod oidc;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

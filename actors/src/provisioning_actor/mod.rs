@@ -2,6 +2,7 @@
 //! through) and the decision of which account a sign-in belongs to.
 
 mod configuration;
+mod sign_in;
 
 use actix::{Actor, Context};
 
@@ -9,6 +10,7 @@ use crate::crypto::Sealer;
 use crate::store::Store;
 
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
+pub use sign_in::{FinishOidcSignIn, StartOidcSignIn};
 
 /// Owns identity configuration and sign-in provisioning.
 pub struct ProvisioningActor {

@@ -4,6 +4,7 @@
 mod api_keys;
 mod configuration;
 mod groups;
+mod identities;
 mod migrate;
 mod policies;
 mod rows;

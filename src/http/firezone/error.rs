@@ -56,7 +56,7 @@ impl From<DomainError> for FirezoneError {
             DomainError::Conflict(Conflict::TooManyKeys) => FirezoneError::field("base", "too many API keys"),
             DomainError::Conflict(Conflict::GroupNameTaken) => FirezoneError::field("name", "has already been taken"),
             DomainError::Unauthenticated(failure) => failure.into(),
-            DomainError::Forbidden => FirezoneError::Unauthorized,
+            DomainError::Forbidden | DomainError::SignInRefused(_) => FirezoneError::Unauthorized,
             DomainError::Busy => FirezoneError::Busy,
             DomainError::Storage(message) | DomainError::Internal(message) => {
                 tracing::error!(%message, "request failed");

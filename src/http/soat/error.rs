@@ -57,7 +57,7 @@ impl SoatError {
                 Conflict::GroupNameTaken => "Group already exists",
             }),
             DomainError::Unauthenticated(failure) => failure.into(),
-            DomainError::Forbidden => SoatError::Forbidden,
+            DomainError::Forbidden | DomainError::SignInRefused(_) => SoatError::Forbidden,
             DomainError::Busy => SoatError::Busy,
             DomainError::Storage(message) | DomainError::Internal(message) => {
                 tracing::error!(%message, "request failed");

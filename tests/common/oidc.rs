@@ -1,0 +1,60 @@
+//! The real OpenID provider (npm `oidc-provider`, tests/peers/oidc/provider.mjs) on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// A running provider, stopped by its PID when dropped.
+pub struct OidcProvider {
+    child: Child,
+    pub issuer: String,
+}
+
+impl OidcProvider {
+    /// Starts the provider for one client; `users` is its JSON user list; `claims_in_id_token`
+    /// puts email in the ID token (otherwise only userinfo has it).
+    pub fn start(
+        client_id: &str,
+        client_secret: &str,
+        redirect_uris: &[String],
+        users: &str,
+        claims_in_id_token: bool,
+    ) -> Self {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc/provider.mjs");
+        assert!(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/node_modules/oidc-provider").exists(),
+            "oidc-provider is not installed: run scripts/setup --peers"
+        );
+        let mut command = Command::new("node");
+        command.arg(script).args(["--port", "0", "--client-id", client_id, "--client-secret", client_secret]);
+        for uri in redirect_uris {
+            command.args(["--redirect-uri", uri]);
+        }
+        command.args(["--users", users, "--id-token-claims", if claims_in_id_token { "true" } else { "false" }]);
+        let mut child =
+            command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("node starts the OIDC provider");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read READY line");
+        let issuer = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("unexpected provider output: {line:?}"))
+            .to_owned();
+        OidcProvider { child, issuer }
+    }
+
+    /// Makes the provider sign in as `sub` on the next authorization.
+    pub async fn login_as(&self, sub: &str) {
+        let response =
+            reqwest::Client::new().post(format!("{}/__test/login_as?sub={sub}", self.issuer)).send().await.unwrap();
+        assert!(response.status().is_success());
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
