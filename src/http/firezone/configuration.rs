@@ -1,19 +1,15 @@
 //! `/v0/configuration`: the tenant's identity configuration, read and partially updated.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tessera_actors::provisioning_actor::{GetConfiguration, ShownConfiguration, UpdateConfiguration};
 
+use super::render::timestamp;
 use super::FirezoneError;
 use crate::http::body::parse_json;
 use crate::http::caller::Caller;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
-
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
 
 /// `{"data": …}` with every documented key; secrets only for admins.
 fn render(shown: &ShownConfiguration, base_url: &str) -> Value {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use tessera_actors::{Role, User};
 
 /// `2023-03-29T15:11:47.363517Z`: always six fraction digits and `Z`.
-fn timestamp(at: DateTime<Utc>) -> String {
+pub(super) fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 

@@ -22,17 +22,15 @@ fn key_id(path: &str) -> Result<Uuid, SoatError> {
     Kind::ApiKey.parse(path).ok_or(SoatError::NotFound(KEY_NOT_FOUND))
 }
 
-fn failed(error: tessera_actors::DomainError) -> SoatError {
-    SoatError::from_domain(error, KEY_NOT_FOUND)
-}
-
 /// `GET /api-keys`
 pub async fn list(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
-    let keys = ask(&state.domain.users, ListApiKeys { tenant, by: caller? }).await.map_err(failed)?;
+    let keys = ask(&state.domain.users, ListApiKeys { tenant, by: caller? })
+        .await
+        .map_err(SoatError::or_missing(KEY_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(keys.iter().map(|key| ApiKeyRecord::new(key, None)).collect::<Vec<_>>()))
 }
 
@@ -57,7 +55,7 @@ pub async fn create(
         policy_ids: fields.ids("policy_ids", Kind::Policy, false)?.unwrap_or_default(),
         expires_at,
     };
-    let issued = ask(&state.domain.users, message).await.map_err(failed)?;
+    let issued = ask(&state.domain.users, message).await.map_err(SoatError::or_missing(KEY_NOT_FOUND))?;
     Ok(HttpResponse::Created().json(ApiKeyRecord::new(&issued.key, Some(&issued.raw))))
 }
 
@@ -69,7 +67,9 @@ pub async fn get(
     path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    let key = ask(&state.domain.users, GetApiKey { tenant, by, id: key_id(&path)? }).await.map_err(failed)?;
+    let key = ask(&state.domain.users, GetApiKey { tenant, by, id: key_id(&path)? })
+        .await
+        .map_err(SoatError::or_missing(KEY_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(ApiKeyRecord::new(&key, None)))
 }
 
@@ -91,7 +91,7 @@ pub async fn update(
         name: fields.string("name")?,
         policy_ids: fields.ids("policy_ids", Kind::Policy, false)?,
     };
-    let key = ask(&state.domain.users, message).await.map_err(failed)?;
+    let key = ask(&state.domain.users, message).await.map_err(SoatError::or_missing(KEY_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(ApiKeyRecord::new(&key, None)))
 }
 
@@ -103,6 +103,8 @@ pub async fn delete(
     path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    ask(&state.domain.users, DeleteApiKey { tenant, by, id: key_id(&path)? }).await.map_err(failed)?;
+    ask(&state.domain.users, DeleteApiKey { tenant, by, id: key_id(&path)? })
+        .await
+        .map_err(SoatError::or_missing(KEY_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -67,6 +67,13 @@ impl SoatError {
     }
 }
 
+impl SoatError {
+    /// `from_domain` as a closure for `map_err`, naming the missing thing for 404s.
+    pub fn or_missing(missing: &'static str) -> impl Fn(DomainError) -> SoatError {
+        move |error| SoatError::from_domain(error, missing)
+    }
+}
+
 impl From<AuthFailure> for SoatError {
     fn from(failure: AuthFailure) -> Self {
         SoatError::Unauthorized(match failure {

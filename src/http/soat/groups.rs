@@ -22,17 +22,15 @@ fn group_id(path: &str) -> Result<Uuid, SoatError> {
     Kind::Group.parse(path).ok_or(SoatError::NotFound(GROUP_NOT_FOUND))
 }
 
-fn failed(error: tessera_actors::DomainError) -> SoatError {
-    SoatError::from_domain(error, GROUP_NOT_FOUND)
-}
-
 /// `GET /groups`
 pub async fn list(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
-    let groups = ask(&state.domain.users, ListGroups { tenant, by: caller? }).await.map_err(failed)?;
+    let groups = ask(&state.domain.users, ListGroups { tenant, by: caller? })
+        .await
+        .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(groups.iter().map(GroupRecord::from).collect::<Vec<_>>()))
 }
 
@@ -52,7 +50,7 @@ pub async fn create(
         description: fields.string("description")?,
         members: fields.ids("member_ids", Kind::User, false)?.unwrap_or_default(),
     };
-    let group = ask(&state.domain.users, message).await.map_err(failed)?;
+    let group = ask(&state.domain.users, message).await.map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::Created().json(GroupRecord::from(&group)))
 }
 
@@ -64,7 +62,9 @@ pub async fn get(
     path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    let group = ask(&state.domain.users, GetGroup { tenant, by, id: group_id(&path)? }).await.map_err(failed)?;
+    let group = ask(&state.domain.users, GetGroup { tenant, by, id: group_id(&path)? })
+        .await
+        .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(GroupRecord::from(&group)))
 }
 
@@ -84,7 +84,9 @@ pub async fn update(
         description: fields.nullable_string("description")?,
         members: fields.ids("member_ids", Kind::User, false)?,
     };
-    let group = ask(&state.domain.users, UpdateGroup { tenant, by, id, patch }).await.map_err(failed)?;
+    let group = ask(&state.domain.users, UpdateGroup { tenant, by, id, patch })
+        .await
+        .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(GroupRecord::from(&group)))
 }
 
@@ -96,7 +98,9 @@ pub async fn delete(
     path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    ask(&state.domain.users, DeleteGroup { tenant, by, id: group_id(&path)? }).await.map_err(failed)?;
+    ask(&state.domain.users, DeleteGroup { tenant, by, id: group_id(&path)? })
+        .await
+        .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -108,8 +112,9 @@ pub async fn get_policies(
     path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    let policies =
-        ask(&state.domain.users, GetGroupPolicies { tenant, by, id: group_id(&path)? }).await.map_err(failed)?;
+    let policies = ask(&state.domain.users, GetGroupPolicies { tenant, by, id: group_id(&path)? })
+        .await
+        .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(policies.iter().map(PolicySummary::from).collect::<Vec<_>>()))
 }
 
@@ -124,6 +129,8 @@ pub async fn set_policies(
     let by = caller?;
     let id = group_id(&path)?;
     let policy_ids = Fields::parse(&bytes)?.ids("policy_ids", Kind::Policy, true)?.unwrap_or_default();
-    ask(&state.domain.users, SetGroupPolicies { tenant, by, id, policy_ids }).await.map_err(failed)?;
+    ask(&state.domain.users, SetGroupPolicies { tenant, by, id, policy_ids })
+        .await
+        .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }

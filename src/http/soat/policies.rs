@@ -24,10 +24,6 @@ fn policy_id(path: &str) -> Result<Uuid, SoatError> {
     Kind::Policy.parse(path).ok_or(SoatError::NotFound(POLICY_NOT_FOUND))
 }
 
-fn failed(missing: &'static str) -> impl Fn(tessera_actors::DomainError) -> SoatError {
-    move |error| SoatError::from_domain(error, missing)
-}
-
 /// `GET /permissions`: the action catalog.
 pub async fn permissions(Caller(caller): Caller) -> Result<HttpResponse, SoatError> {
     caller?;
@@ -44,8 +40,9 @@ pub async fn list(
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
-    let policies =
-        ask(&state.domain.users, ListPolicies { tenant, by: caller? }).await.map_err(failed(POLICY_NOT_FOUND))?;
+    let policies = ask(&state.domain.users, ListPolicies { tenant, by: caller? })
+        .await
+        .map_err(SoatError::or_missing(POLICY_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(policies.iter().map(PolicyRecord::from).collect::<Vec<_>>()))
 }
 
@@ -65,7 +62,7 @@ pub async fn create(
         description: fields.string("description")?,
         document: fields.value("document").cloned(),
     };
-    let policy = ask(&state.domain.users, message).await.map_err(failed(POLICY_NOT_FOUND))?;
+    let policy = ask(&state.domain.users, message).await.map_err(SoatError::or_missing(POLICY_NOT_FOUND))?;
     Ok(HttpResponse::Created().json(PolicyRecord::from(&policy)))
 }
 
@@ -78,7 +75,9 @@ pub async fn get(
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let id = policy_id(&path)?;
-    let policy = ask(&state.domain.users, GetPolicy { tenant, by, id }).await.map_err(failed(POLICY_NOT_FOUND))?;
+    let policy = ask(&state.domain.users, GetPolicy { tenant, by, id })
+        .await
+        .map_err(SoatError::or_missing(POLICY_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(PolicyRecord::from(&policy)))
 }
 
@@ -101,7 +100,7 @@ pub async fn update(
         description: fields.nullable_string("description")?,
         document: fields.value("document").cloned(),
     };
-    let policy = ask(&state.domain.users, message).await.map_err(failed(POLICY_NOT_FOUND))?;
+    let policy = ask(&state.domain.users, message).await.map_err(SoatError::or_missing(POLICY_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(PolicyRecord::from(&policy)))
 }
 
@@ -114,7 +113,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let id = policy_id(&path)?;
-    ask(&state.domain.users, DeletePolicy { tenant, by, id }).await.map_err(failed(POLICY_NOT_FOUND))?;
+    ask(&state.domain.users, DeletePolicy { tenant, by, id }).await.map_err(SoatError::or_missing(POLICY_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -127,8 +126,9 @@ pub async fn get_user_policies(
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let user = Kind::User.parse(&path).ok_or(SoatError::NotFound(USER_NOT_FOUND))?;
-    let policies =
-        ask(&state.domain.users, GetUserPolicies { tenant, by, user }).await.map_err(failed(USER_NOT_FOUND))?;
+    let policies = ask(&state.domain.users, GetUserPolicies { tenant, by, user })
+        .await
+        .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(policies.iter().map(PolicySummary::from).collect::<Vec<_>>()))
 }
 
@@ -144,6 +144,8 @@ pub async fn set_user_policies(
     let fields = Fields::parse(&bytes)?;
     let user = Kind::User.parse(&path).ok_or(SoatError::NotFound(USER_NOT_FOUND))?;
     let policy_ids = fields.ids("policy_ids", Kind::Policy, true)?.unwrap_or_default();
-    ask(&state.domain.users, SetUserPolicies { tenant, by, user, policy_ids }).await.map_err(failed(USER_NOT_FOUND))?;
+    ask(&state.domain.users, SetUserPolicies { tenant, by, user, policy_ids })
+        .await
+        .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -35,7 +35,7 @@ pub async fn list(
     };
     let sessions = ask(&state.domain.sessions, ListSessions { tenant, by, user })
         .await
-        .map_err(|error| SoatError::from_domain(error, SESSION_NOT_FOUND))?;
+        .map_err(SoatError::or_missing(SESSION_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(sessions.iter().map(SessionRecord::from).collect::<Vec<_>>()))
 }
 
@@ -50,6 +50,6 @@ pub async fn revoke(
     let session = Kind::Session.parse(&path).ok_or(SoatError::NotFound(SESSION_NOT_FOUND))?;
     ask(&state.domain.sessions, RevokeSession { tenant, by, session })
         .await
-        .map_err(|error| SoatError::from_domain(error, SESSION_NOT_FOUND))?;
+        .map_err(SoatError::or_missing(SESSION_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }

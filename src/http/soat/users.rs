@@ -28,10 +28,6 @@ fn credentials(bytes: &[u8]) -> Result<(Fields, String, String), SoatError> {
     Ok((fields, username, password))
 }
 
-fn domain(missing: &'static str) -> impl Fn(tessera_actors::DomainError) -> SoatError {
-    move |error| SoatError::from_domain(error, missing)
-}
-
 /// `POST /users/bootstrap`: the first user, as admin; 409 once any user exists.
 pub async fn bootstrap(
     state: web::Data<AppState>,
@@ -41,8 +37,9 @@ pub async fn bootstrap(
     let (_, username, password) = credentials(&bytes)?;
     let user =
         NewUser { username, email: None, role: Role::Admin, password: Some(password), password_confirmation: None };
-    let created =
-        ask(&state.domain.users, BootstrapUser { tenant, user, check: CHECK }).await.map_err(domain(USER_NOT_FOUND))?;
+    let created = ask(&state.domain.users, BootstrapUser { tenant, user, check: CHECK })
+        .await
+        .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::Created().json(UserRecord::from(&created)))
 }
 
@@ -55,7 +52,7 @@ pub async fn login(
     let (_, username, password) = credentials(&bytes)?;
     let signed_in = ask(&state.domain.sessions, PasswordLogin { tenant, username, password })
         .await
-        .map_err(domain(USER_NOT_FOUND))?;
+        .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(json!({
         "id": Kind::User.public_id(signed_in.user.id),
         "username": signed_in.user.username,
@@ -77,7 +74,9 @@ pub async fn list(
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
-    let users = ask(&state.domain.users, ListUsers { tenant, by: caller? }).await.map_err(domain(USER_NOT_FOUND))?;
+    let users = ask(&state.domain.users, ListUsers { tenant, by: caller? })
+        .await
+        .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(users.iter().map(UserRecord::from).collect::<Vec<_>>()))
 }
 
@@ -97,7 +96,7 @@ pub async fn create(
     };
     let user = NewUser { username, email: None, role, password: Some(password), password_confirmation: None };
     let message = CreateUser { tenant, by, user, check: CHECK, parse_errors: FieldErrors::new() };
-    let created = ask(&state.domain.users, message).await.map_err(domain(USER_NOT_FOUND))?;
+    let created = ask(&state.domain.users, message).await.map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::Created().json(UserRecord::from(&created)))
 }
 
@@ -110,7 +109,8 @@ pub async fn get(
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let user = user_ref(&path)?;
-    let found = ask(&state.domain.users, GetUser { tenant, by, user }).await.map_err(domain(USER_NOT_FOUND))?;
+    let found =
+        ask(&state.domain.users, GetUser { tenant, by, user }).await.map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(UserRecord::from(&found)))
 }
 
@@ -123,7 +123,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let user = user_ref(&path)?;
-    ask(&state.domain.users, DeleteUser { tenant, by, user }).await.map_err(domain(USER_NOT_FOUND))?;
+    ask(&state.domain.users, DeleteUser { tenant, by, user }).await.map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
