@@ -19,6 +19,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
+    pub sso: SsoSettings,
     pub log: LogSettings,
     /// Identity configuration (Firezone's `/v0/configuration` keys) stored for the default
     /// tenant at start if it has none yet; validated like an API update.
@@ -65,6 +66,13 @@ pub struct Argon2Settings {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
+}
+
+/// `[sso]`
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSettings {
+    pub refresh_interval_seconds: u64,
 }
 
 /// `[log]`
@@ -130,6 +138,9 @@ impl Settings {
         if !self.auth.token_secret.is_empty() && self.auth.token_secret.len() < 32 {
             return fail("auth.token_secret", "must be empty or at least 32 bytes");
         }
+        if !(1..=86_400).contains(&self.sso.refresh_interval_seconds) {
+            return fail("sso.refresh_interval_seconds", "must be between 1 and 86400 (a day)");
+        }
         if let Err(why) = self.hash_params().argon2() {
             return fail("auth.argon2", &why);
         }
@@ -175,6 +186,7 @@ impl Settings {
             token_secret: (!self.auth.token_secret.is_empty()).then(|| self.auth.token_secret.clone()),
             bootstrap_admin: admin,
             tenants: self.server.tenants.iter().filter_map(|name| TenantId::parse(name)).collect(),
+            refresh_interval: std::time::Duration::from_secs(self.sso.refresh_interval_seconds),
         }
     }
 }

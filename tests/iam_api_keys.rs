@@ -487,7 +487,7 @@ async fn keys_are_scoped_to_their_tenant() {
 #[tokio::test]
 async fn create_api_token_makes_an_sk_key_named_api_token() {
     let dir = tempfile::tempdir().unwrap();
-    let env = vec![
+    let env = [
         ("TESSERA__DATABASE__ENDPOINT".to_owned(), format!("surrealkv://{}", dir.path().join("db").display())),
         ("TESSERA__AUTH__ARGON2__MEMORY_KIB".to_owned(), "1024".to_owned()),
         ("TESSERA__AUTH__ARGON2__ITERATIONS".to_owned(), "1".to_owned()),

@@ -100,6 +100,15 @@ pub struct RevokeSession {
     pub session: Uuid,
 }
 
+/// End the session a browser holds (its token proves ownership): the ended session, so the
+/// caller can continue sign-out upstream; `None` if it was already gone.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Session>, DomainError>")]
+pub struct SignOut {
+    pub tenant: TenantId,
+    pub session: Uuid,
+}
+
 impl std::fmt::Debug for SignedIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The bearer token is deliberately left out.
@@ -296,6 +305,22 @@ impl Handler<RevokeSession> for SessionActor {
             store.delete_session(&message.tenant, session.id).await?;
             tracing::info!(tenant = %message.tenant, session = %session.id, by = %message.by.user.id, "revoked session");
             Ok(())
+        })
+    }
+}
+
+impl Handler<SignOut> for SessionActor {
+    type Result = ResponseFuture<Result<Option<Session>, DomainError>>;
+
+    fn handle(&mut self, message: SignOut, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            let Some(session) = store.get_session(&message.tenant, message.session).await? else {
+                return Ok(None);
+            };
+            store.delete_session(&message.tenant, session.id).await?;
+            tracing::info!(tenant = %message.tenant, session = %session.id, user = %session.user_id, "signed out");
+            Ok(Some(session))
         })
     }
 }

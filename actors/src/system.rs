@@ -30,6 +30,8 @@ pub struct DomainSettings {
     pub bootstrap_admin: Option<(String, String)>,
     /// Tenants that must exist besides the default one.
     pub tenants: Vec<TenantId>,
+    /// How often the refresher runs (for tenants with `disable_vpn_on_oidc_error`).
+    pub refresh_interval: std::time::Duration,
 }
 
 /// Addresses of the running actors; cheap to clone into every request.
@@ -65,7 +67,8 @@ impl Domain {
         let keys = TokenKeys::new(secret.as_bytes());
         let users = UserActor::new(store.clone(), hasher.clone(), keys.clone()).start();
         let sessions = SessionActor::new(store.clone(), hasher, keys, settings.session_lifetime).start();
-        let provisioning = ProvisioningActor::new(store.clone(), Sealer::new(secret.as_bytes())).start();
+        let provisioning =
+            ProvisioningActor::new(store.clone(), Sealer::new(secret.as_bytes()), settings.refresh_interval).start();
         let domain = Domain { users, sessions, provisioning, store };
         domain.store.ensure_tenant(&TenantId::default_tenant()).await?;
         for tenant in &settings.tenants {
@@ -142,6 +145,7 @@ mod tests {
             token_secret: Some("a test secret that is long enough!".into()),
             bootstrap_admin: Some(("root".into(), "rootpassword".into())),
             tenants: Vec::new(),
+            refresh_interval: std::time::Duration::from_secs(600),
         }
     }
 

@@ -6,8 +6,10 @@ mod caller;
 mod dialect;
 mod firezone;
 mod health;
+mod html;
 mod ids;
 mod path_id;
+mod sign_in;
 mod soat;
 mod sso;
 mod tenant;
@@ -53,7 +55,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn dialects(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/api/v1").configure(soat::routes))
         .service(web::scope("/v0").configure(firezone::routes))
-        .configure(sso::routes);
+        .configure(sso::routes)
+        .configure(sign_in::routes);
 }
 
 /// The 404 for a path outside every route, in the dialect the path belongs to.

@@ -20,6 +20,18 @@ impl OidcProvider {
         users: &str,
         claims_in_id_token: bool,
     ) -> Self {
+        Self::start_with(client_id, client_secret, redirect_uris, users, claims_in_id_token, &[])
+    }
+
+    /// As `start`, with extra command-line flags (`--interactive`, `--refresh-tokens …`).
+    pub fn start_with(
+        client_id: &str,
+        client_secret: &str,
+        redirect_uris: &[String],
+        users: &str,
+        claims_in_id_token: bool,
+        extra: &[&str],
+    ) -> Self {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc/provider.mjs");
         assert!(
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/node_modules/oidc-provider").exists(),
@@ -31,6 +43,7 @@ impl OidcProvider {
             command.args(["--redirect-uri", uri]);
         }
         command.args(["--users", users, "--id-token-claims", if claims_in_id_token { "true" } else { "false" }]);
+        command.args(extra);
         let mut child =
             command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("node starts the OIDC provider");
         let stdout = child.stdout.take().unwrap();
@@ -48,6 +61,21 @@ impl OidcProvider {
     pub async fn login_as(&self, sub: &str) {
         let response =
             reqwest::Client::new().post(format!("{}/__test/login_as?sub={sub}", self.issuer)).send().await.unwrap();
+        assert!(response.status().is_success());
+    }
+
+    /// Makes the provider issue ID tokens with these claims overridden (`{}` clears), signed
+    /// with its own key: `iss`, `aud`, `nonce`, `exp_offset_seconds`.
+    pub async fn id_token_faults(&self, faults: serde_json::Value) {
+        let url = format!("{}/__test/id_token", self.issuer);
+        let response = reqwest::Client::new().post(url).json(&faults).send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    }
+
+    /// Revokes every grant and token of `sub`: its refresh tokens stop working.
+    pub async fn revoke(&self, sub: &str) {
+        let url = format!("{}/__test/revoke?sub={sub}", self.issuer);
+        let response = reqwest::Client::new().post(url).send().await.unwrap();
         assert!(response.status().is_success());
     }
 }

@@ -2,7 +2,11 @@
 //! through) and the decision of which account a sign-in belongs to.
 
 mod configuration;
+mod options;
+mod refresher;
 mod sign_in;
+
+use std::time::Duration;
 
 use actix::{Actor, Context};
 
@@ -10,21 +14,31 @@ use crate::crypto::Sealer;
 use crate::store::Store;
 
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
+pub use options::{GetSignInChoices, Protocol, ProviderChoice, SignInChoices, UpstreamSignOut};
+pub use refresher::{RefreshReport, RefreshRound};
 pub use sign_in::{FinishOidcSignIn, StartOidcSignIn};
 
 /// Owns identity configuration and sign-in provisioning.
 pub struct ProvisioningActor {
     store: Store,
     sealer: Sealer,
+    refresh_interval: Duration,
+    /// A refresh round is under way.
+    refreshing: bool,
 }
 
 impl ProvisioningActor {
-    /// An actor sealing provider secrets with `sealer`.
-    pub fn new(store: Store, sealer: Sealer) -> Self {
-        ProvisioningActor { store, sealer }
+    /// An actor sealing provider secrets with `sealer`, refreshing upstream tokens every
+    /// `refresh_interval`.
+    pub fn new(store: Store, sealer: Sealer, refresh_interval: Duration) -> Self {
+        ProvisioningActor { store, sealer, refresh_interval, refreshing: false }
     }
 }
 
 impl Actor for ProvisioningActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.schedule_refresher(ctx);
+    }
 }

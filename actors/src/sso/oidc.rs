@@ -132,3 +132,46 @@ pub async fn finish(
         refresh_token: token.refresh_token().map(|token| token.secret().clone()),
     })
 }
+
+/// Why a refresh did not succeed: the provider said no (the user must lose access), or it
+/// could not be asked (an outage must not lock everyone out; retried next round).
+#[derive(Debug)]
+pub enum RefreshFailure {
+    Refused(String),
+    Unreachable(String),
+}
+
+/// Exchanges a stored refresh token; the provider's new refresh token when it rotated it.
+pub async fn refresh(provider: &OidcProvider, refresh_token: &str) -> Result<Option<String>, RefreshFailure> {
+    use openidconnect::{RefreshToken, RequestTokenError};
+    let http = http_client().map_err(RefreshFailure::Unreachable)?;
+    let discover = async {
+        let redirect = provider.redirect_uri.clone().unwrap_or_else(|| "http://localhost/".into());
+        Ok::<_, String>(discovered_client!(provider, redirect, &http))
+    };
+    let client = discover.await.map_err(RefreshFailure::Unreachable)?;
+    let refresh_token = RefreshToken::new(refresh_token.to_owned());
+    let request = client
+        .exchange_refresh_token(&refresh_token)
+        .map_err(|error| RefreshFailure::Refused(format!("the provider has no token endpoint: {error}")))?;
+    match request.request_async(&http).await {
+        Ok(token) => Ok(token.refresh_token().map(|token| token.secret().clone())),
+        Err(RequestTokenError::Request(error)) => Err(RefreshFailure::Unreachable(error.to_string())),
+        Err(error) => Err(RefreshFailure::Refused(error.to_string())),
+    }
+}
+
+/// The provider's RP-initiated logout URL (`end_session_endpoint`), if its discovery
+/// document has one; `client_id` names Tessera since no ID token is kept.
+pub async fn end_session_url(provider: &OidcProvider) -> Option<String> {
+    let http = http_client().ok()?;
+    let document: serde_json::Value =
+        http.get(&provider.discovery_document_uri).send().await.ok()?.error_for_status().ok()?.json().await.ok()?;
+    let endpoint = document.get("end_session_endpoint")?.as_str()?;
+    let mut url = reqwest::Url::parse(endpoint).ok()?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return None;
+    }
+    url.query_pairs_mut().append_pair("client_id", &provider.client_id);
+    Some(url.to_string())
+}

@@ -1,5 +1,7 @@
 //! Linked upstream identities (issuer + subject → user).
 
+use chrono::{DateTime, Utc};
+use surrealdb::types::{SurrealValue, Value};
 use uuid::Uuid;
 
 use super::{Store, StoreError};
@@ -53,4 +55,68 @@ impl Store {
         })
         .await
     }
+
+    /// Linked identities of a tenant that hold a (sealed) refresh token, for the refresher.
+    pub async fn refreshable_identities(&self, tenant: &TenantId) -> Result<Vec<RefreshableIdentity>, StoreError> {
+        let mut response = self
+            .db
+            .query(
+                "SELECT user, provider, issuer, subject, refresh_token FROM identity
+                 WHERE tenant = $tenant AND refresh_token != NONE AND provider != NONE",
+            )
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .await?;
+        let rows: Vec<IdentityRow> = response.take(0)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(RefreshableIdentity {
+                    user: Uuid::parse_str(&row.user).ok()?,
+                    provider: row.provider,
+                    issuer: row.issuer,
+                    subject: row.subject,
+                    sealed_refresh_token: row.refresh_token,
+                })
+            })
+            .collect())
+    }
+
+    /// Marks a user disabled because its upstream refresh failed; an earlier `disabled_at`
+    /// is kept. The user's sessions end in the same transaction.
+    pub async fn disable_user(&self, tenant: &TenantId, user: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "BEGIN TRANSACTION;
+                     UPDATE type::record('user', [$tenant, $uid]) SET disabled_at = disabled_at ?? $at RETURN NONE;
+                     DELETE session WHERE tenant = $tenant AND user = $uid;
+                     COMMIT TRANSACTION;",
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", user.to_string()))
+                .bind(("at", Value::Datetime(at.into())))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+}
+
+/// A linked identity the refresher must refresh.
+#[derive(Debug, Clone)]
+pub struct RefreshableIdentity {
+    pub user: Uuid,
+    pub provider: String,
+    pub issuer: String,
+    pub subject: String,
+    pub sealed_refresh_token: String,
+}
+
+#[derive(Debug, SurrealValue)]
+struct IdentityRow {
+    user: String,
+    provider: String,
+    issuer: String,
+    subject: String,
+    refresh_token: String,
 }

@@ -22,6 +22,7 @@ use surrealdb::Surreal;
 use crate::error::Conflict;
 
 pub use groups::GroupPatch;
+pub use identities::RefreshableIdentity;
 pub use migrate::SCHEMA_VERSION;
 pub use policies::Holder;
 pub use users::{AdminGuard, UserPatch};

@@ -179,9 +179,15 @@ const PROFILE_CLAIMS = ['name', 'given_name', 'family_name', 'middle_name', 'nic
   'preferred_username', 'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo',
   'locale', 'updated_at'];
 
+// The RS256 key the provider signs with; POST /__test/id_token re-signs altered ID tokens with it.
+const signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+  .export({ format: 'jwk' });
+const signingKid = crypto.randomUUID();
+
+// Set by POST /__test/id_token: claims overridden in the ID tokens the token endpoint answers.
+let idTokenOverrides = {};
+
 function buildConfiguration() {
-  const signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
-    .export({ format: 'jwk' });
   const client = {
     client_id: args['client-id'],
     client_secret: args['client-secret'],
@@ -194,7 +200,7 @@ function buildConfiguration() {
   };
   return {
     clients: [client],
-    jwks: { keys: [{ ...signingKey, kid: crypto.randomUUID(), alg: 'RS256', use: 'sig' }] },
+    jwks: { keys: [{ ...signingKey, kid: signingKid, alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     adapter: MapAdapter,
     claims: {
@@ -240,6 +246,40 @@ function buildConfiguration() {
       ctx.body = `${out.error}: ${out.error_description ?? ''}\n`;
     },
   };
+}
+
+// ---- ID token fault injection -------------------------------------------------------------------
+const ID_TOKEN_FAULTS = ['iss', 'aud', 'nonce', 'exp_offset_seconds'];
+
+function parseIdTokenOverrides(raw) {
+  const value = raw.trim() ? JSON.parse(raw) : {};
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('body must be a JSON object');
+  const out = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!ID_TOKEN_FAULTS.includes(key)) throw new Error(`unknown id_token fault ${key}`);
+    if (v === null) continue;
+    if (key === 'exp_offset_seconds' ? !Number.isInteger(v) : typeof v !== 'string') {
+      throw new Error(`bad value for ${key}`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+function alterIdToken(token, overrides) {
+  const [header, payload] = token.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  if ('iss' in overrides) claims.iss = overrides.iss;
+  if ('aud' in overrides) claims.aud = overrides.aud;
+  if ('nonce' in overrides) claims.nonce = overrides.nonce;
+  if ('exp_offset_seconds' in overrides) {
+    claims.exp = nowSec() + overrides.exp_offset_seconds;
+    claims.iat = Math.min(claims.iat, claims.exp - 60);
+  }
+  const signingInput = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const key = crypto.createPrivateKey({ key: signingKey, format: 'jwk' });
+  const signature = crypto.sign('sha256', Buffer.from(signingInput), key).toString('base64url');
+  return `${signingInput}.${signature}`;
 }
 
 // ---- small HTTP helpers --------------------------------------------------------------------------
@@ -316,6 +356,10 @@ provider.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/__test/users') {
       return json(ctx, 200, { users });
     }
+    if (ctx.method === 'POST' && ctx.path === '/__test/id_token') {
+      idTokenOverrides = parseIdTokenOverrides(await readRawBody(ctx.req));
+      return json(ctx, 200, { id_token: idTokenOverrides });
+    }
     if (ctx.method === 'POST' && ctx.path === '/__test/login_as') {
       const sub = ctx.query.sub;
       loginAs = typeof sub === 'string' && sub ? sub : null;
@@ -325,6 +369,16 @@ provider.use(async (ctx, next) => {
   } catch (e) {
     return json(ctx, 400, { error: e.message });
   }
+});
+
+// Fault injection for relying-party tests: the token endpoint's ID tokens get the claims set by
+// POST /__test/id_token, re-signed with the provider's own key (so only the claims are wrong).
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.method !== 'POST' || ctx.path !== '/token' || Object.keys(idTokenOverrides).length === 0) return;
+  const body = ctx.body;
+  if (!body || typeof body !== 'object' || typeof body.id_token !== 'string') return;
+  ctx.body = { ...body, id_token: alterIdToken(body.id_token, idTokenOverrides) };
 });
 
 const INTERACTION_PATH = /^\/interaction\/([^/]+)$/;

@@ -1,0 +1,107 @@
+//! The refresher: for tenants whose configuration has `disable_vpn_on_oidc_error`, every
+//! stored OIDC refresh token is exchanged on a schedule; a provider that refuses the refresh
+//! disables the user (ending its sessions). A provider that cannot be reached disables no one:
+//! an outage must not lock a whole tenant out, so the identity is retried next round.
+
+use actix::{ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseActFuture, WrapFuture};
+use chrono::Utc;
+
+use super::configuration::load;
+use super::ProvisioningActor;
+use crate::crypto::Sealer;
+use crate::error::DomainError;
+use crate::model::TenantId;
+use crate::sso::oidc::{self, RefreshFailure};
+use crate::store::{RefreshableIdentity, Store};
+
+/// Run one refresh round over every tenant now (the schedule sends it; tests may too).
+#[derive(Message)]
+#[rtype(result = "Result<RefreshReport, DomainError>")]
+pub struct RefreshRound;
+
+/// What a round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RefreshReport {
+    pub refreshed: usize,
+    pub disabled: usize,
+    pub unreachable: usize,
+}
+
+impl ProvisioningActor {
+    /// Schedules the refresher at the configured interval.
+    pub(super) fn schedule_refresher(&self, ctx: &mut Context<Self>) {
+        ctx.run_interval(self.refresh_interval, |_, ctx| {
+            ctx.notify(RefreshRound);
+        });
+    }
+}
+
+impl Handler<RefreshRound> for ProvisioningActor {
+    type Result = ResponseActFuture<Self, Result<RefreshReport, DomainError>>;
+
+    fn handle(&mut self, _: RefreshRound, _: &mut Context<Self>) -> Self::Result {
+        // One round at a time: a slow provider must not pile rounds up.
+        if self.refreshing {
+            return Box::pin(actix::fut::ready(Ok(RefreshReport::default())));
+        }
+        self.refreshing = true;
+        let (store, sealer) = (self.store.clone(), self.sealer.clone());
+        Box::pin(round(store, sealer).into_actor(self).map(|outcome, actor, _| {
+            actor.refreshing = false;
+            if let Err(error) = &outcome {
+                tracing::warn!(%error, "refresh round failed");
+            }
+            outcome
+        }))
+    }
+}
+
+async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainError> {
+    let mut report = RefreshReport::default();
+    for name in store.list_tenants().await? {
+        let Some(tenant) = TenantId::parse(&name) else { continue };
+        let configuration = load(&store, &sealer, &tenant).await?;
+        if !configuration.disable_vpn_on_oidc_error {
+            continue;
+        }
+        for identity in store.refreshable_identities(&tenant).await? {
+            let Some(provider) = configuration.oidc_provider(&identity.provider) else { continue };
+            let outcome = match sealer.open(&identity.sealed_refresh_token) {
+                Some(token) => oidc::refresh(provider, &token).await,
+                None => Err(RefreshFailure::Refused("the stored refresh token cannot be opened".into())),
+            };
+            match outcome {
+                Ok(rotated) => {
+                    report.refreshed += 1;
+                    if let Some(token) = rotated {
+                        keep_rotated(&store, &sealer, &tenant, &identity, &token).await?;
+                    }
+                }
+                Err(RefreshFailure::Refused(reason)) => {
+                    report.disabled += 1;
+                    tracing::warn!(tenant = %tenant, user = %identity.user, provider = %identity.provider,
+                        %reason, "upstream refresh refused; disabling the user");
+                    store.disable_user(&tenant, identity.user, Utc::now()).await?;
+                }
+                Err(RefreshFailure::Unreachable(reason)) => {
+                    report.unreachable += 1;
+                    tracing::warn!(tenant = %tenant, provider = %identity.provider, %reason,
+                        "provider unreachable; will retry next round");
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn keep_rotated(
+    store: &Store,
+    sealer: &Sealer,
+    tenant: &TenantId,
+    identity: &RefreshableIdentity,
+    token: &str,
+) -> Result<(), DomainError> {
+    let sealed = Some(sealer.seal(token));
+    store.link_identity(tenant, identity.user, &identity.provider, &identity.issuer, &identity.subject, sealed).await?;
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! The sign-in page (providers and the password form), password sign-in, the account page and
+//! sign-out. Sessions are carried by an HttpOnly, SameSite=Lax cookie the APIs also accept.
+
+use actix_web::cookie::{time::Duration as CookieAge, Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use tessera_actors::model::CredentialKind;
+use tessera_actors::provisioning_actor::{GetSignInChoices, Protocol, UpstreamSignOut};
+use tessera_actors::session_actor::{PasswordLogin, SignOut, SignedIn};
+use tessera_actors::{AuthFailure, DomainError};
+
+use super::caller::{Caller, SESSION_COOKIE};
+use super::html::{escape, message, page, sign_in_failed};
+use super::tenant::Tenant;
+use super::{ask, AppState};
+
+/// Registers the page routes (inside the tenant scope and at the root).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/sign_in").route(web::get().to(sign_in_page)))
+        .service(web::resource("/auth/identity/callback").route(web::post().to(password_sign_in)))
+        .service(web::resource("/sign_out").route(web::post().to(sign_out)).route(web::delete().to(sign_out)))
+        .service(web::resource("/account").route(web::get().to(account)));
+}
+
+/// The cookie that carries a new session's token.
+pub fn session_cookie(state: &AppState, signed_in: &SignedIn) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, signed_in.token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.external_url.starts_with("https://"))
+        .finish()
+}
+
+/// A redirect to the account page that sets the session cookie.
+pub fn signed_in_redirect(state: &AppState, base_url: &str, signed_in: &SignedIn) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .cookie(session_cookie(state, signed_in))
+        .insert_header((header::LOCATION, format!("{base_url}/account")))
+        .finish()
+}
+
+/// Form posts must come from our own pages: a browser's `Origin` (when sent) must be ours.
+/// This stops cross-site login and sign-out forgery on top of SameSite cookies.
+fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|origin| origin.to_str().ok()) else {
+        return true;
+    };
+    reqwest::Url::parse(&state.external_url)
+        .map(|ours| ours.origin().ascii_serialization().eq_ignore_ascii_case(origin))
+        .unwrap_or(false)
+}
+
+/// `GET /sign_in`: "Sign in with …" for each provider, and the password form when local
+/// auth is enabled. A signed-in visitor goes to the account page.
+pub async fn sign_in_page(state: web::Data<AppState>, Tenant(tenant): Tenant, Caller(caller): Caller) -> HttpResponse {
+    let base_url = state.base_url(&tenant);
+    if caller.is_ok() {
+        return HttpResponse::SeeOther().insert_header((header::LOCATION, format!("{base_url}/account"))).finish();
+    }
+    let choices = match ask(&state.domain.provisioning, GetSignInChoices { tenant }).await {
+        Ok(choices) => choices,
+        Err(error) => return sign_in_failed(error, &base_url),
+    };
+    let mut body = String::new();
+    if !choices.providers.is_empty() {
+        body.push_str("<ul style=\"list-style:none;padding:0\">");
+        for provider in &choices.providers {
+            let path = match provider.protocol {
+                Protocol::Oidc => format!("{base_url}/auth/oidc/{}", provider.id),
+                Protocol::Saml => format!("{base_url}/auth/saml/auth/signin/{}", provider.id),
+            };
+            body.push_str(&format!(
+                "<li style=\"margin:.5rem 0\"><a href=\"{}\">Sign in with {}</a></li>",
+                escape(&path),
+                escape(&provider.label)
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    if choices.local_auth_enabled {
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"{}/auth/identity/callback\">\
+             <p><label>Email or username<br><input name=\"email\" autocomplete=\"username\" required></label></p>\
+             <p><label>Password<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
+             <p><button type=\"submit\">Sign in</button></p></form>",
+            escape(&base_url)
+        ));
+    }
+    if body.is_empty() {
+        body.push_str("<p>No sign-in method is configured for this directory.</p>");
+    }
+    page(StatusCode::OK, "Sign in", &body)
+}
+
+/// The password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    email: String,
+    password: String,
+}
+
+/// `POST /auth/identity/callback`: password sign-in from the form; 404 "Local auth disabled"
+/// when the tenant turned it off.
+pub async fn password_sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    form: Result<web::Form<PasswordForm>, actix_web::Error>,
+) -> HttpResponse {
+    let base_url = state.base_url(&tenant);
+    if !same_origin(&req, &state) {
+        return message(StatusCode::FORBIDDEN, "Sign-in failed", "The form was not posted from this site.", &base_url);
+    }
+    match ask(&state.domain.provisioning, GetSignInChoices { tenant: tenant.clone() }).await {
+        Ok(choices) if !choices.local_auth_enabled => {
+            return message(StatusCode::NOT_FOUND, "Local auth disabled", "Local auth disabled", &base_url);
+        }
+        Ok(_) => {}
+        Err(error) => return sign_in_failed(error, &base_url),
+    }
+    let Ok(form) = form else {
+        return message(StatusCode::BAD_REQUEST, "Sign-in failed", "Enter your email and password.", &base_url);
+    };
+    let form = form.into_inner();
+    let login = PasswordLogin { tenant, username: form.email, password: form.password };
+    match ask(&state.domain.sessions, login).await {
+        Ok(signed_in) => signed_in_redirect(&state, &base_url, &signed_in),
+        Err(DomainError::Unauthenticated(AuthFailure::Disabled)) => {
+            message(StatusCode::FORBIDDEN, "Sign-in failed", "This account is disabled.", &base_url)
+        }
+        Err(DomainError::Unauthenticated(_)) => {
+            message(StatusCode::UNAUTHORIZED, "Sign-in failed", "Invalid email or password.", &base_url)
+        }
+        Err(error) => sign_in_failed(error, &base_url),
+    }
+}
+
+/// `GET /account`: who is signed in, with a sign-out button.
+pub async fn account(state: web::Data<AppState>, Tenant(tenant): Tenant, Caller(caller): Caller) -> HttpResponse {
+    let base_url = state.base_url(&tenant);
+    let Ok(principal) = caller else {
+        return message(StatusCode::UNAUTHORIZED, "Not signed in", "Please sign in.", &base_url);
+    };
+    let user = &principal.user;
+    let body = format!(
+        "<p>Signed in as <strong id=\"user\">{}</strong>.</p><p>Signed in with: {}</p>\
+         <form method=\"post\" action=\"{}/sign_out\"><button type=\"submit\">Sign out</button></form>",
+        escape(user.email_or_username()),
+        escape(user.last_signed_in_method.as_deref().unwrap_or("unknown")),
+        escape(&base_url)
+    );
+    page(StatusCode::OK, "Your account", &body)
+}
+
+/// `POST|DELETE /sign_out`: ends the browser's session and clears the cookie; continues to the
+/// OIDC provider's logout when the session came from one that supports it.
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    Caller(caller): Caller,
+) -> HttpResponse {
+    let base_url = state.base_url(&tenant);
+    if !same_origin(&req, &state) {
+        return message(StatusCode::FORBIDDEN, "Sign-out failed", "The form was not posted from this site.", &base_url);
+    }
+    let mut upstream = None;
+    if let Ok(principal) = caller {
+        if let CredentialKind::Session(session) = principal.credential {
+            match ask(&state.domain.sessions, SignOut { tenant: tenant.clone(), session }).await {
+                Ok(Some(ended)) if ended.method != "email" => {
+                    upstream = ask(&state.domain.provisioning, UpstreamSignOut { tenant, method: ended.method })
+                        .await
+                        .ok()
+                        .flatten();
+                }
+                Ok(_) => {}
+                Err(error) => return sign_in_failed(error, &base_url),
+            }
+        }
+    }
+    let cleared = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.external_url.starts_with("https://"))
+        .max_age(CookieAge::ZERO)
+        .finish();
+    let location = upstream.unwrap_or_else(|| format!("{base_url}/sign_in"));
+    HttpResponse::SeeOther().cookie(cleared).insert_header((header::LOCATION, location)).finish()
+}
