@@ -32,6 +32,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::FormConfig::default().limit(max_body))
             .wrap(middleware::from_fn(http::json_error_bodies))
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(http::configure)

@@ -1,11 +1,15 @@
-//! Browser sign-in through upstream providers: `/auth/oidc/{provider}` redirects to the
-//! provider; its callback signs the person in with an HttpOnly session cookie. Failures are
-//! readable HTML pages, never JSON, since a person is looking at them.
+//! Browser sign-in through upstream providers. OIDC: `/auth/oidc/{provider}` redirects to the
+//! provider and its callback signs the person in. SAML (Firezone's routes): SP metadata at
+//! `/auth/saml/sp/metadata/{id}`, `/auth/saml/auth/signin/{id}` redirects to the IdP, and the
+//! IdP posts to the ACS `/auth/saml/sp/consume/{id}`. Failures are readable HTML pages, never
+//! JSON, since a person is looking at them.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use tessera_actors::provisioning_actor::{FinishOidcSignIn, StartOidcSignIn};
+use tessera_actors::provisioning_actor::{
+    FinishOidcSignIn, FinishSamlSignIn, GetSamlMetadata, StartOidcSignIn, StartSamlSignIn,
+};
 use tessera_actors::session_actor::OpenSession;
 use tessera_actors::{DomainError, TenantId, User};
 
@@ -19,7 +23,10 @@ use super::{ask, AppState};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/auth/oidc/{provider}").route(web::get().to(start_oidc)))
         .service(web::resource("/auth/oidc/{provider}/callback").route(web::get().to(finish_oidc)))
-        .service(web::resource("/auth/oidc/{provider}/callback/").route(web::get().to(finish_oidc)));
+        .service(web::resource("/auth/oidc/{provider}/callback/").route(web::get().to(finish_oidc)))
+        .service(web::resource("/auth/saml/sp/metadata/{provider}").route(web::get().to(saml_metadata)))
+        .service(web::resource("/auth/saml/auth/signin/{provider}").route(web::get().to(start_saml)))
+        .service(web::resource("/auth/saml/sp/consume/{provider}").route(web::post().to(finish_saml)));
 }
 
 /// Opens a session for a user an upstream provider signed in, and redirects to the account
@@ -74,6 +81,54 @@ pub async fn finish_oidc(
         code,
         state: sign_in_state,
         base_url: base_url.clone(),
+    };
+    match ask(&state.domain.provisioning, finish).await {
+        Ok(user) => open_session(&state, tenant, user, provider.0).await,
+        Err(error) => sign_in_failed(error, &base_url),
+    }
+}
+
+/// `GET /auth/saml/sp/metadata/{provider}`: the SP metadata to register at the IdP.
+pub async fn saml_metadata(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
+    let base_url = state.base_url(&tenant);
+    match ask(&state.domain.provisioning, GetSamlMetadata { tenant, provider: provider.0 }).await {
+        Ok(xml) => HttpResponse::Ok().content_type("application/samlmetadata+xml").body(xml),
+        Err(error) => sign_in_failed(error, &base_url),
+    }
+}
+
+/// `GET /auth/saml/auth/signin/{provider}`: redirect to the IdP with an AuthnRequest.
+pub async fn start_saml(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
+    let base_url = state.base_url(&tenant);
+    match ask(&state.domain.provisioning, StartSamlSignIn { tenant, provider: provider.0 }).await {
+        Ok(url) => HttpResponse::Found().insert_header((header::LOCATION, url)).finish(),
+        Err(error) => sign_in_failed(error, &base_url),
+    }
+}
+
+/// The IdP's HTTP-POST to the ACS.
+#[derive(Deserialize)]
+pub struct SamlPost {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: String,
+}
+
+/// `POST /auth/saml/sp/consume/{provider}`: verify, provision, open a session, set the cookie.
+pub async fn finish_saml(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    provider: PathId,
+    form: Result<web::Form<SamlPost>, actix_web::Error>,
+) -> HttpResponse {
+    let base_url = state.base_url(&tenant);
+    let Ok(form) = form else {
+        let reason = "the request carries no SAMLResponse, or it is too large";
+        return sign_in_failed(DomainError::SignInRefused(reason.into()), &base_url);
+    };
+    let finish = FinishSamlSignIn {
+        tenant: tenant.clone(),
+        provider: provider.0.clone(),
+        saml_response: form.into_inner().saml_response,
     };
     match ask(&state.domain.provisioning, finish).await {
         Ok(user) => open_session(&state, tenant, user, provider.0).await,

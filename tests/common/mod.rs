@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod oidc;
+pub mod saml;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,9 @@
 
 mod configuration;
 mod options;
+mod provision;
 mod refresher;
+mod saml_sign_in;
 mod sign_in;
 
 use std::time::Duration;
@@ -16,6 +18,7 @@ use crate::store::Store;
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
 pub use options::{GetSignInChoices, Protocol, ProviderChoice, SignInChoices, UpstreamSignOut};
 pub use refresher::{RefreshReport, RefreshRound};
+pub use saml_sign_in::{FinishSamlSignIn, GetSamlMetadata, StartSamlSignIn};
 pub use sign_in::{FinishOidcSignIn, StartOidcSignIn};
 
 /// Owns identity configuration and sign-in provisioning.
@@ -25,13 +28,15 @@ pub struct ProvisioningActor {
     refresh_interval: Duration,
     /// A refresh round is under way.
     refreshing: bool,
+    /// The SAML SP key pair, loaded (or generated) on first use.
+    sp_credentials: saml_sign_in::SpCredentialsCell,
 }
 
 impl ProvisioningActor {
     /// An actor sealing provider secrets with `sealer`, refreshing upstream tokens every
     /// `refresh_interval`.
     pub fn new(store: Store, sealer: Sealer, refresh_interval: Duration) -> Self {
-        ProvisioningActor { store, sealer, refresh_interval, refreshing: false }
+        ProvisioningActor { store, sealer, refresh_interval, refreshing: false, sp_credentials: Default::default() }
     }
 }
 

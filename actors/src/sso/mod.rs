@@ -1,8 +1,9 @@
-//! Upstream identity protocols: the OpenID Connect relying party (and, later, the SAML service
-//! provider). These speak to the provider; which account a sign-in belongs to is decided by
+//! Upstream identity protocols: the OpenID Connect relying party and the SAML service
+//! provider. These speak to the provider; which account a sign-in belongs to is decided by
 //! the ProvisioningActor.
 
 pub mod oidc;
+pub mod saml;
 
 /// An identity asserted by an upstream provider, verified.
 #[derive(Clone)]
