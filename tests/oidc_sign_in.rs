@@ -114,12 +114,22 @@ async fn state_is_single_use_and_must_match() {
         url = next;
     };
     let forged = callback.replace("state=", "state=x");
-    let response = reqwest::get(&forged).await.unwrap();
+    let response = manual.get(&forged).send().await.unwrap();
     assert_eq!(response.status(), 403);
     assert!(response.text().await.unwrap().contains("state"));
+    // The right state from another browser (a forwarded callback link) is refused, and spent not.
+    let elsewhere = reqwest::get(&callback).await.unwrap();
+    assert_eq!(elsewhere.status(), 403);
+    assert!(elsewhere.text().await.unwrap().contains("another browser"));
     let first = manual.get(&callback).send().await.unwrap();
-    assert_eq!(first.status(), 302, "the real state works once");
-    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert_eq!(first.status(), 303, "the real state works once");
+    let cookie = first
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with("tessera_session="))
+        .expect("a session cookie");
     assert!(
         cookie.starts_with("tessera_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"

@@ -54,7 +54,21 @@ struct Idp {
     metadata: String,
     sp_metadata_file: PathBuf,
     _dir: tempfile::TempDir,
-    http: reqwest::blocking::Client,
+}
+
+/// One HTTP request without following redirects: (status, body). The async client runs on a
+/// throwaway runtime so these tests stay synchronous without reqwest's `blocking` feature.
+fn http(method: reqwest::Method, url: &str, json: Option<&Value>) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut request = client.request(method, url);
+        if let Some(json) = json {
+            request = request.json(json);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    })
 }
 
 impl Idp {
@@ -92,21 +106,18 @@ impl Idp {
             }
         };
         let base = line.strip_prefix("READY ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-        let http = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let metadata = http.get(format!("{base}/metadata")).send().unwrap().text().unwrap();
-        Idp { child, base, metadata, sp_metadata_file, _dir: dir, http }
+        let metadata = http(reqwest::Method::GET, &format!("{base}/metadata"), None).1;
+        Idp { child, base, metadata, sp_metadata_file, _dir: dir }
     }
 
     fn config(&self, body: Value) {
-        let r = self.http.post(format!("{}/__test/config", self.base)).json(&body).send().unwrap();
-        assert!(r.status().is_success(), "config {body}: {}", r.status());
+        let (status, _) = http(reqwest::Method::POST, &format!("{}/__test/config", self.base), Some(&body));
+        assert_eq!(status, 200, "config {body}");
     }
 
     /// GETs the redirect URL; answers (HTTP status, SAMLResponse, RelayState).
     fn sso(&self, out: &AuthnRequestOut) -> (u16, Option<String>, Option<String>) {
-        let r = self.http.get(&out.redirect_url).send().unwrap();
-        let status = r.status().as_u16();
-        let body = r.text().unwrap();
+        let (status, body) = http(reqwest::Method::GET, &out.redirect_url, None);
         (status, hidden_field(&body, "SAMLResponse"), hidden_field(&body, "RelayState"))
     }
 
@@ -120,7 +131,8 @@ impl Idp {
     }
 
     fn last_request(&self) -> Value {
-        self.http.get(format!("{}/__test/last_request", self.base)).send().unwrap().json().unwrap()
+        serde_json::from_str(&http(reqwest::Method::GET, &format!("{}/__test/last_request", self.base), None).1)
+            .unwrap()
     }
 }
 
@@ -366,8 +378,8 @@ fn expired_response_is_rejected() {
 fn idp_initiated_response_is_rejected_as_unsolicited() {
     let idp = Idp::start(&settings("", false, true, true));
     let toggles = settings(&idp.metadata, false, true, true);
-    let r: Value =
-        idp.http.post(format!("{}/__test/idp_initiated?user=alice", idp.base)).send().unwrap().json().unwrap();
+    let url = format!("{}/__test/idp_initiated?user=alice", idp.base);
+    let r: Value = serde_json::from_str(&http(reqwest::Method::POST, &url, None).1).unwrap();
     let response = r["saml_response"].as_str().unwrap();
     let err = consume(&toggles, response).unwrap_err();
     assert_eq!(err, SamlError::Unsolicited);

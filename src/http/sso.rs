@@ -4,8 +4,9 @@
 //! IdP posts to the ACS `/auth/saml/sp/consume/{id}`. Failures are readable HTML pages, never
 //! JSON, since a person is looking at them.
 
+use actix_web::cookie::{time::Duration as CookieAge, Cookie, SameSite};
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_actors::provisioning_actor::{
     FinishOidcSignIn, FinishSamlSignIn, GetSamlMetadata, StartOidcSignIn, StartSamlSignIn,
@@ -39,12 +40,29 @@ pub async fn open_session(state: &AppState, tenant: TenantId, user: User, method
     }
 }
 
+/// The cookie binding a started OIDC sign-in to the browser that started it, so a callback
+/// link made in another browser (login forgery) is refused.
+const OIDC_STATE_COOKIE: &str = "tessera_oidc_state";
+
+fn state_cookie(state: &AppState, value: &str, max_age: CookieAge) -> Cookie<'static> {
+    Cookie::build(OIDC_STATE_COOKIE, value.to_owned())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.external_url.starts_with("https://"))
+        .max_age(max_age)
+        .finish()
+}
+
 /// `GET /auth/oidc/{provider}`: redirect to the provider.
 pub async fn start_oidc(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
     let base_url = state.base_url(&tenant);
     let start = StartOidcSignIn { tenant, provider: provider.0, base_url: base_url.clone() };
     match ask(&state.domain.provisioning, start).await {
-        Ok(url) => HttpResponse::Found().insert_header((header::LOCATION, url)).finish(),
+        Ok(redirect) => HttpResponse::Found()
+            .cookie(state_cookie(&state, &redirect.state, CookieAge::minutes(10)))
+            .insert_header((header::LOCATION, redirect.url))
+            .finish(),
         Err(error) => sign_in_failed(error, &base_url),
     }
 }
@@ -60,6 +78,7 @@ pub struct Callback {
 
 /// `GET /auth/oidc/{provider}/callback[/]`: verify, provision, open a session, set the cookie.
 pub async fn finish_oidc(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     provider: PathId,
@@ -75,6 +94,14 @@ pub async fn finish_oidc(
         let reason = "the provider's answer lacks a code or state";
         return sign_in_failed(DomainError::SignInRefused(reason.into()), &base_url);
     };
+    let refusal = match req.cookie(OIDC_STATE_COOKIE) {
+        None => Some("this sign-in was started in another browser; please start again"),
+        Some(cookie) if cookie.value() != sign_in_state => Some("the sign-in state is invalid or has expired"),
+        Some(_) => None,
+    };
+    if let Some(reason) = refusal {
+        return sign_in_failed(DomainError::SignInRefused(reason.into()), &base_url);
+    }
     let finish = FinishOidcSignIn {
         tenant: tenant.clone(),
         provider: provider.0.clone(),
@@ -82,10 +109,12 @@ pub async fn finish_oidc(
         state: sign_in_state,
         base_url: base_url.clone(),
     };
-    match ask(&state.domain.provisioning, finish).await {
+    let mut response = match ask(&state.domain.provisioning, finish).await {
         Ok(user) => open_session(&state, tenant, user, provider.0).await,
         Err(error) => sign_in_failed(error, &base_url),
-    }
+    };
+    let _ = response.add_cookie(&state_cookie(&state, "", CookieAge::ZERO));
+    response
 }
 
 /// `GET /auth/saml/sp/metadata/{provider}`: the SP metadata to register at the IdP.

@@ -14,14 +14,23 @@ use crate::sso::oidc::{self, PendingOidc};
 /// How long a started sign-in may take.
 const PENDING_MINUTES: i64 = 10;
 
-/// Begin an OIDC sign-in: returns the provider URL to redirect the browser to.
+/// Begin an OIDC sign-in: where to send the browser, and the state it must come back with.
 #[derive(Message)]
-#[rtype(result = "Result<String, DomainError>")]
+#[rtype(result = "Result<OidcRedirect, DomainError>")]
 pub struct StartOidcSignIn {
     pub tenant: TenantId,
     pub provider: String,
     /// Base of the tenant's public URLs, for the default redirect URI.
     pub base_url: String,
+}
+
+/// A started OIDC sign-in.
+#[derive(Debug, Clone)]
+pub struct OidcRedirect {
+    /// The provider's authorization URL.
+    pub url: String,
+    /// The `state` the callback must carry; the shell binds it to the browser.
+    pub state: String,
 }
 
 /// Finish an OIDC sign-in from the provider's callback: the account signed in to.
@@ -36,7 +45,7 @@ pub struct FinishOidcSignIn {
 }
 
 impl Handler<StartOidcSignIn> for ProvisioningActor {
-    type Result = ResponseFuture<Result<String, DomainError>>;
+    type Result = ResponseFuture<Result<OidcRedirect, DomainError>>;
 
     fn handle(&mut self, message: StartOidcSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer) = (self.store.clone(), self.sealer.clone());
@@ -51,7 +60,7 @@ impl Handler<StartOidcSignIn> for ProvisioningActor {
             store
                 .put_sign_in_state(&message.tenant, &begun.state, &provider.id, &sealer.seal(&pending), expires_at)
                 .await?;
-            Ok(begun.url)
+            Ok(OidcRedirect { url: begun.url, state: begun.state })
         })
     }
 }
