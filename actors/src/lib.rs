@@ -14,6 +14,7 @@ pub mod session_actor;
 pub mod sso;
 pub mod store;
 pub mod system;
+pub mod throttle;
 pub mod tokens;
 pub mod user_actor;
 pub mod validate;

@@ -1,5 +1,7 @@
 //! SessionActor: password sign-in, token issue and verification, sessions and API tokens.
 
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, ResponseFuture};
 use chrono::{Duration, Utc};
 use uuid::Uuid;
@@ -11,6 +13,7 @@ use crate::error::{AuthFailure, DomainError};
 use crate::hasher::{PasswordHasher, VerifyPassword, MAX_PASSWORD_BYTES};
 use crate::model::{ApiKey, CredentialKind, Kind, Permissions, Principal, Role, Session, TenantId, User};
 use crate::store::{Store, StoreError, UserPatch};
+use crate::throttle::LoginThrottle;
 use crate::tokens::{TokenKeys, API_KEY_PREFIX};
 
 /// Owns sessions and tokens.
@@ -19,12 +22,19 @@ pub struct SessionActor {
     hasher: Addr<PasswordHasher>,
     keys: TokenKeys,
     session_lifetime: Duration,
+    /// Consecutive password failures per login name (this replica's view).
+    throttle: Arc<Mutex<LoginThrottle>>,
+}
+
+/// The throttle, even if a panicking holder poisoned it (its data stays consistent).
+fn lock(throttle: &Mutex<LoginThrottle>) -> MutexGuard<'_, LoginThrottle> {
+    throttle.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl SessionActor {
     /// An actor issuing tokens signed with `keys` and sessions lasting `session_lifetime`.
     pub fn new(store: Store, hasher: Addr<PasswordHasher>, keys: TokenKeys, session_lifetime: Duration) -> Self {
-        SessionActor { store, hasher, keys, session_lifetime }
+        SessionActor { store, hasher, keys, session_lifetime, throttle: Arc::default() }
     }
 }
 
@@ -122,12 +132,20 @@ impl Handler<PasswordLogin> for SessionActor {
     fn handle(&mut self, message: PasswordLogin, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher, keys, lifetime) =
             (self.store.clone(), self.hasher.clone(), self.keys.clone(), self.session_lifetime);
+        let throttle = self.throttle.clone();
         Box::pin(async move {
             let invalid = DomainError::Unauthenticated(AuthFailure::InvalidCredentials);
+            let tenant = &message.tenant;
+            let login = message.username.clone();
+            let now = std::time::Instant::now();
+            if let Err(wait) = lock(&throttle).check(tenant.as_str(), &login, now) {
+                tracing::warn!(tenant = %tenant, "password sign-in throttled");
+                return Err(DomainError::Throttled(wait.as_secs().max(1)));
+            }
             if message.password.len() > MAX_PASSWORD_BYTES {
+                lock(&throttle).fail(tenant.as_str(), &login, now);
                 return Err(invalid);
             }
-            let tenant = &message.tenant;
             let user = store.find_user_by_login(tenant, message.username.trim()).await?;
             let hash = user.as_ref().and_then(|user| user.password_hash.clone());
             let verified = hasher
@@ -138,9 +156,11 @@ impl Handler<PasswordLogin> for SessionActor {
                 Some(user) if verified => user,
                 _ => {
                     tracing::info!(tenant = %tenant, "password sign-in refused");
+                    lock(&throttle).fail(tenant.as_str(), &login, now);
                     return Err(invalid);
                 }
             };
+            lock(&throttle).succeed(tenant.as_str(), &login);
             if user.is_disabled() {
                 return Err(DomainError::Unauthenticated(AuthFailure::Disabled));
             }

@@ -133,6 +133,12 @@ pub async fn password_sign_in(
         Err(DomainError::Unauthenticated(_)) => {
             message(StatusCode::UNAUTHORIZED, "Sign-in failed", "Invalid email or password.", &base_url)
         }
+        Err(DomainError::Throttled(seconds)) => {
+            let text = format!("Too many failed sign-ins for this account. Try again in {seconds} seconds.");
+            let mut page = message(StatusCode::TOO_MANY_REQUESTS, "Sign-in paused", &text, &base_url);
+            page.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+            page
+        }
         Err(error) => sign_in_failed(error, &base_url),
     }
 }

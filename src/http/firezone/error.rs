@@ -57,7 +57,8 @@ impl From<DomainError> for FirezoneError {
             DomainError::Conflict(Conflict::GroupNameTaken) => FirezoneError::field("name", "has already been taken"),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => FirezoneError::Unauthorized,
-            DomainError::Busy => FirezoneError::Busy,
+            // Firezone's API has no password sign-in; only a retry would help.
+            DomainError::Busy | DomainError::Throttled(_) => FirezoneError::Busy,
             DomainError::Storage(message) | DomainError::Internal(message) => {
                 tracing::error!(%message, "request failed");
                 FirezoneError::Internal

@@ -1,4 +1,4 @@
-//! SOAT's error shape: `{"error": "<message>"}` with 400/401/403/404/409.
+//! SOAT's error shape: `{"error": "<message>"}` with 400/401/403/404/409 (429 for throttled sign-ins).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -24,6 +24,9 @@ pub enum SoatError {
     InvalidPolicy(Vec<String>),
     #[error("Service busy, please retry")]
     Busy,
+    /// 429 with `Retry-After`: too many failed sign-ins for this username.
+    #[error("Too many failed sign-ins, retry in {0} seconds")]
+    TooManyAttempts(u64),
     #[error("Internal server error")]
     Internal,
 }
@@ -59,6 +62,7 @@ impl SoatError {
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => SoatError::Forbidden,
             DomainError::Busy => SoatError::Busy,
+            DomainError::Throttled(seconds) => SoatError::TooManyAttempts(seconds),
             DomainError::Storage(message) | DomainError::Internal(message) => {
                 tracing::error!(%message, "request failed");
                 SoatError::Internal
@@ -93,6 +97,7 @@ impl ResponseError for SoatError {
             SoatError::NotFound(_) => StatusCode::NOT_FOUND,
             SoatError::Conflict(_) => StatusCode::CONFLICT,
             SoatError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            SoatError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             SoatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -104,7 +109,11 @@ impl ResponseError for SoatError {
             }
             other => json!({"error": other.to_string()}),
         };
-        HttpResponse::build(self.status_code()).json(body)
+        let mut response = HttpResponse::build(self.status_code());
+        if let SoatError::TooManyAttempts(seconds) = self {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        response.json(body)
     }
 }
 
