@@ -140,6 +140,13 @@ async fn browser_sessions_are_listed_and_revoked_through_the_api() {
     assert_eq!(by_admin.body.as_array().unwrap().len(), 1, "{}", by_admin.text);
 
     let session = own[0]["id"].as_str().unwrap();
+    // The cookie does not authorize unsafe requests made by another site's pages.
+    let url = server.url(&format!("/api/v1/sessions/{session}"));
+    let forged = browser.delete(&url).header("Origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(forged.status(), 401);
+    let sibling = browser.delete(&url).header("Sec-Fetch-Site", "same-site").send().await.unwrap();
+    assert_eq!(sibling.status(), 401);
+    assert_eq!(me_status(&server, &browser).await, 200, "still signed in");
     assert_eq!(server.delete(&format!("/api/v1/sessions/{session}"), Some(&admin)).await.status, 204);
     assert_eq!(me_status(&server, &browser).await, 401, "revoked at once");
     let page = browser.get(server.url("/account")).send().await.unwrap();

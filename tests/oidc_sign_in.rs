@@ -150,7 +150,10 @@ async fn unknown_providers_and_provider_errors_are_pages() {
     let denied =
         reqwest::get(server.url("/auth/oidc/idp/callback?error=access_denied&error_description=nope")).await.unwrap();
     assert_eq!(denied.status(), 403);
-    assert!(denied.text().await.unwrap().contains("nope"));
+    let page = denied.text().await.unwrap();
+    assert!(page.contains("the provider refused: access_denied") && !page.contains("nope"), "{page}");
+    let phishing = reqwest::get(server.url("/auth/oidc/idp/callback?error=Call%20+1-555%20now")).await.unwrap();
+    assert!(!phishing.text().await.unwrap().contains("555"));
     let account = reqwest::get(server.url("/account")).await.unwrap();
     assert_eq!(account.status(), 401);
 }

@@ -114,6 +114,21 @@ async fn local_auth_disabled_hides_the_form_and_refuses_passwords() {
     let refused = browser().post(server.url("/auth/identity/callback")).form(&form).send().await.unwrap();
     assert_eq!(refused.status(), 404);
     assert!(refused.text().await.unwrap().contains("Local auth disabled"));
+    // The SOAT API's password login is refused to people (they use SSO); admins keep it as a
+    // break-glass login. A wrong password is still just "Invalid credentials".
+    let created =
+        server.post("/api/v1/users", Some(&admin), json!({"username": "erin", "password": "erins password"})).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let person =
+        server.post("/api/v1/users/login", None, json!({"username": "erin", "password": "erins password"})).await;
+    assert_eq!(person.status, 404, "{}", person.text);
+    assert_eq!(person.body, json!({"error": "Local auth disabled"}));
+    let wrong =
+        server.post("/api/v1/users/login", None, json!({"username": "erin", "password": "not it at all"})).await;
+    assert_eq!(wrong.status, 401, "{}", wrong.text);
+    let admin_login =
+        server.post("/api/v1/users/login", None, json!({"username": "admin", "password": "supersecret"})).await;
+    assert_eq!(admin_login.status, 200, "{}", admin_login.text);
 }
 
 #[tokio::test]

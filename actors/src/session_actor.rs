@@ -71,6 +71,9 @@ pub struct PasswordLogin {
     pub tenant: TenantId,
     pub username: String,
     pub password: String,
+    /// Only admins may sign in this way (the tenant turned local auth off: people use SSO,
+    /// admins keep a break-glass API login). Others get `SignInRefused`.
+    pub admins_only: bool,
 }
 
 /// Open a session for a user who signed in upstream (OIDC/SAML), stamping the method.
@@ -163,6 +166,9 @@ impl Handler<PasswordLogin> for SessionActor {
             lock(&throttle).succeed(tenant.as_str(), &login);
             if user.is_disabled() {
                 return Err(DomainError::Unauthenticated(AuthFailure::Disabled));
+            }
+            if message.admins_only && user.role != Role::Admin {
+                return Err(DomainError::SignInRefused("Local auth disabled".into()));
             }
             let signed_in = open_session(&store, &keys, tenant, user, "email", lifetime).await?;
             tracing::info!(tenant = %tenant, user = %signed_in.user.id, session = %signed_in.session.id, "signed in with password");

@@ -155,8 +155,12 @@ mod tests {
     async fn disabled_users_cannot_sign_in_and_their_tokens_stop() {
         let domain = Domain::start(settings()).await.unwrap();
         let tenant = TenantId::default_tenant();
-        let login =
-            || PasswordLogin { tenant: tenant.clone(), username: "root".into(), password: "rootpassword".into() };
+        let login = || PasswordLogin {
+            tenant: tenant.clone(),
+            username: "root".into(),
+            password: "rootpassword".into(),
+            admins_only: false,
+        };
         let signed_in = domain.sessions.send(login()).await.unwrap().unwrap();
         let authenticate = || Authenticate { tenant: tenant.clone(), token: signed_in.token.clone() };
         let principal = domain.sessions.send(authenticate()).await.unwrap().unwrap();

@@ -20,12 +20,31 @@ pub struct Caller(pub Result<Principal, AuthFailure>);
 pub const SESSION_COOKIE: &str = "tessera_session";
 
 /// The token of an `Authorization: Bearer …` header (scheme matched case-insensitively), or
-/// else of the session cookie.
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// else of the session cookie, which unsafe methods accept only from our own pages.
+fn bearer(req: &HttpRequest, external_url: &str) -> Option<String> {
     if req.headers().contains_key(header::AUTHORIZATION) {
         return authorization(req);
     }
+    if !req.method().is_safe() && !from_our_pages(req, external_url) {
+        return None;
+    }
     req.cookie(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty())
+}
+
+/// Whether a browser request comes from our own origin: its `Origin` (when sent) is
+/// `external_url`'s and `Sec-Fetch-Site` (when sent) is not another site. Browsers send both
+/// on cross-origin posts, so a forged form or fetch from elsewhere cannot ride on the cookie.
+pub fn from_our_pages(req: &HttpRequest, external_url: &str) -> bool {
+    let site = req.headers().get("sec-fetch-site").and_then(|site| site.to_str().ok());
+    if matches!(site, Some("cross-site" | "same-site")) {
+        return false;
+    }
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|origin| origin.to_str().ok()) else {
+        return true;
+    };
+    reqwest::Url::parse(external_url)
+        .map(|ours| ours.origin().ascii_serialization().eq_ignore_ascii_case(origin))
+        .unwrap_or(false)
 }
 
 fn authorization(req: &HttpRequest) -> Option<String> {
@@ -40,8 +59,8 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let token = bearer(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = state.as_ref().and_then(|state| bearer(req, &state.external_url));
         let tenant: TenantId = match Tenant::from_request(req, payload).into_inner() {
             Ok(Tenant(tenant)) => tenant,
             Err(_) => TenantId::default_tenant(),

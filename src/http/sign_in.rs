@@ -8,9 +8,9 @@ use serde::Deserialize;
 use tessera_actors::model::CredentialKind;
 use tessera_actors::provisioning_actor::{GetSignInChoices, Protocol, UpstreamSignOut};
 use tessera_actors::session_actor::{PasswordLogin, SignOut, SignedIn};
-use tessera_actors::{AuthFailure, DomainError};
+use tessera_actors::{AuthFailure, DomainError, TenantId};
 
-use super::caller::{Caller, SESSION_COOKIE};
+use super::caller::{from_our_pages, Caller, SESSION_COOKIE};
 use super::html::{escape, message, page, sign_in_failed};
 use super::tenant::Tenant;
 use super::{ask, AppState};
@@ -39,17 +39,6 @@ pub fn signed_in_redirect(state: &AppState, base_url: &str, signed_in: &SignedIn
         .cookie(session_cookie(state, signed_in))
         .insert_header((header::LOCATION, format!("{base_url}/account")))
         .finish()
-}
-
-/// Form posts must come from our own pages: a browser's `Origin` (when sent) must be ours.
-/// This stops cross-site login and sign-out forgery on top of SameSite cookies.
-fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
-    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|origin| origin.to_str().ok()) else {
-        return true;
-    };
-    reqwest::Url::parse(&state.external_url)
-        .map(|ours| ours.origin().ascii_serialization().eq_ignore_ascii_case(origin))
-        .unwrap_or(false)
 }
 
 /// `GET /sign_in`: "Sign in with …" for each provider, and the password form when local
@@ -94,6 +83,12 @@ pub async fn sign_in_page(state: web::Data<AppState>, Tenant(tenant): Tenant, Ca
     page(StatusCode::OK, "Sign in", &body)
 }
 
+/// Whether the tenant accepts password sign-in (`local_auth_enabled`), for every password route.
+pub async fn local_auth_enabled(state: &AppState, tenant: &TenantId) -> Result<bool, DomainError> {
+    let choices = ask(&state.domain.provisioning, GetSignInChoices { tenant: tenant.clone() }).await?;
+    Ok(choices.local_auth_enabled)
+}
+
 /// The password form.
 #[derive(Deserialize)]
 pub struct PasswordForm {
@@ -110,21 +105,19 @@ pub async fn password_sign_in(
     form: Result<web::Form<PasswordForm>, actix_web::Error>,
 ) -> HttpResponse {
     let base_url = state.base_url(&tenant);
-    if !same_origin(&req, &state) {
+    if !from_our_pages(&req, &state.external_url) {
         return message(StatusCode::FORBIDDEN, "Sign-in failed", "The form was not posted from this site.", &base_url);
     }
-    match ask(&state.domain.provisioning, GetSignInChoices { tenant: tenant.clone() }).await {
-        Ok(choices) if !choices.local_auth_enabled => {
-            return message(StatusCode::NOT_FOUND, "Local auth disabled", "Local auth disabled", &base_url);
-        }
-        Ok(_) => {}
+    match local_auth_enabled(&state, &tenant).await {
+        Ok(false) => return message(StatusCode::NOT_FOUND, "Local auth disabled", "Local auth disabled", &base_url),
+        Ok(true) => {}
         Err(error) => return sign_in_failed(error, &base_url),
     }
     let Ok(form) = form else {
         return message(StatusCode::BAD_REQUEST, "Sign-in failed", "Enter your email and password.", &base_url);
     };
     let form = form.into_inner();
-    let login = PasswordLogin { tenant, username: form.email, password: form.password };
+    let login = PasswordLogin { tenant, username: form.email, password: form.password, admins_only: false };
     match ask(&state.domain.sessions, login).await {
         Ok(signed_in) => signed_in_redirect(&state, &base_url, &signed_in),
         Err(DomainError::Unauthenticated(AuthFailure::Disabled)) => {
@@ -169,7 +162,7 @@ pub async fn sign_out(
     Caller(caller): Caller,
 ) -> HttpResponse {
     let base_url = state.base_url(&tenant);
-    if !same_origin(&req, &state) {
+    if !from_our_pages(&req, &state.external_url) {
         return message(StatusCode::FORBIDDEN, "Sign-out failed", "The form was not posted from this site.", &base_url);
     }
     let mut upstream = None;
@@ -183,7 +176,8 @@ pub async fn sign_out(
                         .flatten();
                 }
                 Ok(_) => {}
-                Err(error) => return sign_in_failed(error, &base_url),
+                // The cookie is cleared anyway; the session record expires on its own.
+                Err(error) => tracing::error!(%error, "ending the session failed"),
             }
         }
     }

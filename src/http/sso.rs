@@ -87,8 +87,18 @@ pub async fn finish_oidc(
     let base_url = state.base_url(&tenant);
     let query = query.into_inner();
     if let Some(error) = query.error {
-        let reason = query.error_description.unwrap_or(error);
-        return sign_in_failed(DomainError::SignInRefused(format!("the provider refused: {reason}")), &base_url);
+        // Only a well-formed OAuth error code is shown: the description is free text anyone can
+        // put in a link, and this page is on our domain.
+        let code = if !error.is_empty()
+            && error.len() <= 64
+            && error.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            error
+        } else {
+            "error".to_owned()
+        };
+        tracing::info!(code = %code, description = ?query.error_description, "provider refused a sign-in");
+        return sign_in_failed(DomainError::SignInRefused(format!("the provider refused: {code}")), &base_url);
     }
     let (Some(code), Some(sign_in_state)) = (query.code, query.state) else {
         let reason = "the provider's answer lacks a code or state";

@@ -1,7 +1,8 @@
 //! The refresher: for tenants whose configuration has `disable_vpn_on_oidc_error`, every
 //! stored OIDC refresh token is exchanged on a schedule; a provider that refuses the refresh
-//! disables the user (ending its sessions). A provider that cannot be reached disables no one:
-//! an outage must not lock a whole tenant out, so the identity is retried next round.
+//! (`invalid_grant`) disables the user, ending its sessions. Any other failure (unreachable,
+//! a garbled answer, a client misconfiguration) disables no one: an outage must not lock a
+//! whole tenant out, so the identity is retried next round.
 
 use actix::{ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseActFuture, WrapFuture};
 use chrono::Utc;
@@ -24,7 +25,7 @@ pub struct RefreshRound;
 pub struct RefreshReport {
     pub refreshed: usize,
     pub disabled: usize,
-    pub unreachable: usize,
+    pub inconclusive: usize,
 }
 
 impl ProvisioningActor {
@@ -68,7 +69,8 @@ async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainErro
             let Some(provider) = configuration.oidc_provider(&identity.provider) else { continue };
             let outcome = match sealer.open(&identity.sealed_refresh_token) {
                 Some(token) => oidc::refresh(provider, &token).await,
-                None => Err(RefreshFailure::Refused("the stored refresh token cannot be opened".into())),
+                // Not the user's fault (e.g. a changed server secret): never a reason to disable.
+                None => Err(RefreshFailure::Inconclusive("the stored refresh token cannot be opened".into())),
             };
             match outcome {
                 Ok(rotated) => {
@@ -83,10 +85,10 @@ async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainErro
                         %reason, "upstream refresh refused; disabling the user");
                     store.disable_user(&tenant, identity.user, Utc::now()).await?;
                 }
-                Err(RefreshFailure::Unreachable(reason)) => {
-                    report.unreachable += 1;
+                Err(RefreshFailure::Inconclusive(reason)) => {
+                    report.inconclusive += 1;
                     tracing::warn!(tenant = %tenant, provider = %identity.provider, %reason,
-                        "provider unreachable; will retry next round");
+                        "refresh failed without a verdict; will retry next round");
                 }
             }
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix::{Context, Handler, Message, ResponseFuture};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::configuration::load;
 use super::provision::provision;
@@ -26,6 +26,9 @@ const PENDING_MINUTES: i64 = 10;
 const SP_CREDENTIALS: &str = "saml_sp_credentials";
 /// Pending SAML sign-ins share the sign-in state table with OIDC under this prefix.
 const PENDING_PREFIX: &str = "saml:";
+
+/// Bounds concurrent SAML response verifications (each runs on a blocking thread).
+static XML_WORK: Semaphore = Semaphore::const_new(2);
 
 /// The SP signing key and certificate, generated once per installation.
 #[derive(Clone, Serialize, Deserialize)]
@@ -161,8 +164,17 @@ impl Handler<FinishSamlSignIn> for ProvisioningActor {
             let configuration = load(&store, &sealer, tenant).await?;
             let provider = configuration.saml_provider(&message.provider).ok_or(DomainError::NotFound)?;
             let sp = sp_settings(provider, credentials(&cell, &store, &sealer).await?);
-            let assertion =
-                saml::consume(&sp, &idp_settings(provider), &message.saml_response, Utc::now()).map_err(refused)?;
+            // Decoding, parsing and xmlsec verification are CPU work on attacker-supplied input:
+            // off the actors' thread, and only a few at a time.
+            let permit = XML_WORK.acquire().await.map_err(internal)?;
+            let (owned, response) = (provider.clone(), message.saml_response);
+            let assertion = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                saml::consume(&sp, &idp_settings(&owned), &response, Utc::now())
+            })
+            .await
+            .map_err(internal)?
+            .map_err(refused)?;
             // Bound to a request we started, once: replays and IdP-initiated responses fail here.
             let key = format!("{PENDING_PREFIX}{}", assertion.in_response_to);
             let not_pending = || {

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreClient, CoreErrorResponseType, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
+};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
@@ -133,31 +135,37 @@ pub async fn finish(
     })
 }
 
-/// Why a refresh did not succeed: the provider said no (the user must lose access), or it
-/// could not be asked (an outage must not lock everyone out; retried next round).
+/// Why a refresh did not succeed: the provider said the grant is invalid (the user must lose
+/// access), or anything else (outage, bad answer, client misconfiguration: retried next round).
 #[derive(Debug)]
 pub enum RefreshFailure {
     Refused(String),
-    Unreachable(String),
+    Inconclusive(String),
 }
 
 /// Exchanges a stored refresh token; the provider's new refresh token when it rotated it.
 pub async fn refresh(provider: &OidcProvider, refresh_token: &str) -> Result<Option<String>, RefreshFailure> {
     use openidconnect::{RefreshToken, RequestTokenError};
-    let http = http_client().map_err(RefreshFailure::Unreachable)?;
+    let http = http_client().map_err(RefreshFailure::Inconclusive)?;
     let discover = async {
         let redirect = provider.redirect_uri.clone().unwrap_or_else(|| "http://localhost/".into());
         Ok::<_, String>(discovered_client!(provider, redirect, &http))
     };
-    let client = discover.await.map_err(RefreshFailure::Unreachable)?;
+    let client = discover.await.map_err(RefreshFailure::Inconclusive)?;
     let refresh_token = RefreshToken::new(refresh_token.to_owned());
     let request = client
         .exchange_refresh_token(&refresh_token)
-        .map_err(|error| RefreshFailure::Refused(format!("the provider has no token endpoint: {error}")))?;
+        .map_err(|error| RefreshFailure::Inconclusive(format!("the provider has no token endpoint: {error}")))?;
     match request.request_async(&http).await {
         Ok(token) => Ok(token.refresh_token().map(|token| token.secret().clone())),
-        Err(RequestTokenError::Request(error)) => Err(RefreshFailure::Unreachable(error.to_string())),
-        Err(error) => Err(RefreshFailure::Refused(error.to_string())),
+        // Only the provider's explicit "this grant is no longer valid" takes access away; an
+        // outage, a garbled answer or a client misconfiguration must not disable users.
+        Err(RequestTokenError::ServerResponse(response))
+            if matches!(response.error(), CoreErrorResponseType::InvalidGrant) =>
+        {
+            Err(RefreshFailure::Refused(format!("invalid_grant: {}", response.error_description().map_or("", |d| d))))
+        }
+        Err(error) => Err(RefreshFailure::Inconclusive(error.to_string())),
     }
 }
 

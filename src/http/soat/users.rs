@@ -6,13 +6,14 @@ use tessera_actors::model::NewUser;
 use tessera_actors::session_actor::PasswordLogin;
 use tessera_actors::user_actor::{BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, PasswordCheck, UserRef};
 use tessera_actors::validate::PasswordRules;
-use tessera_actors::{FieldErrors, Role};
+use tessera_actors::{DomainError, FieldErrors, Role};
 
 use super::fields::Fields;
 use super::render::{role, UserRecord};
 use super::SoatError;
 use crate::http::caller::Caller;
 use crate::http::path_id::PathId;
+use crate::http::sign_in::local_auth_enabled;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 use tessera_actors::model::Kind;
@@ -50,9 +51,13 @@ pub async fn login(
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
     let (_, username, password) = credentials(&bytes)?;
-    let signed_in = ask(&state.domain.sessions, PasswordLogin { tenant, username, password })
-        .await
-        .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
+    // With local auth off, people sign in through SSO; admins keep this login (break-glass).
+    let admins_only = !local_auth_enabled(&state, &tenant).await.map_err(SoatError::or_missing(USER_NOT_FOUND))?;
+    let signed_in = match ask(&state.domain.sessions, PasswordLogin { tenant, username, password, admins_only }).await {
+        Ok(signed_in) => signed_in,
+        Err(DomainError::SignInRefused(_)) => return Err(SoatError::NotFound("Local auth disabled")),
+        Err(error) => return Err(SoatError::from_domain(error, USER_NOT_FOUND)),
+    };
     Ok(HttpResponse::Ok().json(json!({
         "id": Kind::User.public_id(signed_in.user.id),
         "username": signed_in.user.username,
