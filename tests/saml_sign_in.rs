@@ -188,3 +188,60 @@ async fn a_response_for_another_tenant_is_refused() {
         .unwrap();
     assert_eq!(stolen.status(), 403);
 }
+
+/// The `name=value` of a Set-Cookie header with that name.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn over_https_a_response_is_accepted_only_in_the_browser_that_started_it() {
+    let server = Server::start_with(&[("TESSERA__SERVER__EXTERNAL_URL", "https://sso.example.test")]).await;
+    let admin = server.admin_token().await;
+    let idp = SamlIdp::start(&server.url("/auth/saml/sp/metadata/corp"), USERS).await;
+    let provider = json!({"id": "corp", "label": "Corp", "metadata": idp.metadata, "auto_create_users": true});
+    let configuration = json!({"configuration": {"saml_identity_providers": [provider]}});
+    let reply = server.call(Method::PATCH, "/v0/configuration", Some(&admin), Some(configuration)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let start = |client: reqwest::Client| {
+        let url = server.url("/auth/saml/auth/signin/corp");
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            assert_eq!(response.status(), 302);
+            let cookie = set_cookie(&response, "tessera_saml_request").expect("a binding cookie");
+            assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=None"));
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            (cookie.split(';').next().unwrap().to_owned(), location)
+        }
+    };
+    let (cookie, location) = start(client.clone()).await;
+    let (other_cookie, _) = start(client.clone()).await;
+    let html = client.get(format!("{location}&user=alice")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("action=\"https://sso.example.test/auth/saml/sp/consume/corp\""), "{html}");
+    let response = hidden_field(&html, "SAMLResponse").unwrap();
+    let acs = server.url("/auth/saml/sp/consume/corp");
+    let post = |cookie: Option<String>| {
+        let mut request = client.post(&acs).form(&[("SAMLResponse", response.as_str())]);
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        request.send()
+    };
+    // Posted in a browser that did not start it (login forgery): refused, and not spent.
+    let elsewhere = post(None).await.unwrap();
+    assert_eq!(elsewhere.status(), 403);
+    assert!(elsewhere.text().await.unwrap().contains("another browser"));
+    assert_eq!(post(Some(other_cookie)).await.unwrap().status(), 403);
+    let signed_in = post(Some(cookie)).await.unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "https://sso.example.test/account");
+    assert!(set_cookie(&signed_in, "tessera_session").unwrap().contains("Secure"));
+}

@@ -60,7 +60,7 @@ pub async fn start_oidc(state: web::Data<AppState>, Tenant(tenant): Tenant, prov
     let start = StartOidcSignIn { tenant, provider: provider.0, base_url: base_url.clone() };
     match ask(&state.domain.provisioning, start).await {
         Ok(redirect) => HttpResponse::Found()
-            .cookie(state_cookie(&state, &redirect.state, CookieAge::minutes(10)))
+            .cookie(state_cookie(&state, &redirect.binding, CookieAge::minutes(10)))
             .insert_header((header::LOCATION, redirect.url))
             .finish(),
         Err(error) => sign_in_failed(error, &base_url),
@@ -136,11 +136,36 @@ pub async fn saml_metadata(state: web::Data<AppState>, Tenant(tenant): Tenant, p
     }
 }
 
+/// The cookie binding a SAML request to the browser that started it. The IdP's answer is a
+/// cross-site POST, which carries only `SameSite=None` cookies, and browsers keep those only
+/// when `Secure`: so the binding applies when `server.external_url` is https.
+const SAML_REQUEST_COOKIE: &str = "tessera_saml_request";
+
+fn saml_cookie(value: &str, max_age: CookieAge) -> Cookie<'static> {
+    Cookie::build(SAML_REQUEST_COOKIE, value.to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::None)
+        .max_age(max_age)
+        .finish()
+}
+
+fn is_https(state: &AppState) -> bool {
+    state.external_url.starts_with("https://")
+}
+
 /// `GET /auth/saml/auth/signin/{provider}`: redirect to the IdP with an AuthnRequest.
 pub async fn start_saml(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
     let base_url = state.base_url(&tenant);
     match ask(&state.domain.provisioning, StartSamlSignIn { tenant, provider: provider.0 }).await {
-        Ok(url) => HttpResponse::Found().insert_header((header::LOCATION, url)).finish(),
+        Ok(redirect) => {
+            let mut response = HttpResponse::Found();
+            if is_https(&state) {
+                response.cookie(saml_cookie(&redirect.binding, CookieAge::minutes(10)));
+            }
+            response.insert_header((header::LOCATION, redirect.url)).finish()
+        }
         Err(error) => sign_in_failed(error, &base_url),
     }
 }
@@ -154,6 +179,7 @@ pub struct SamlPost {
 
 /// `POST /auth/saml/sp/consume/{provider}`: verify, provision, open a session, set the cookie.
 pub async fn finish_saml(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     provider: PathId,
@@ -164,13 +190,26 @@ pub async fn finish_saml(
         let reason = "the request carries no SAMLResponse, or it is too large";
         return sign_in_failed(DomainError::SignInRefused(reason.into()), &base_url);
     };
+    let browser_request = match req.cookie(SAML_REQUEST_COOKIE) {
+        Some(cookie) if is_https(&state) => Some(cookie.value().to_owned()),
+        None if is_https(&state) => {
+            let reason = "this sign-in was started in another browser; please start again";
+            return sign_in_failed(DomainError::SignInRefused(reason.into()), &base_url);
+        }
+        _ => None,
+    };
     let finish = FinishSamlSignIn {
         tenant: tenant.clone(),
         provider: provider.0.clone(),
         saml_response: form.into_inner().saml_response,
+        browser_request,
     };
-    match ask(&state.domain.provisioning, finish).await {
+    let mut response = match ask(&state.domain.provisioning, finish).await {
         Ok(user) => open_session(&state, tenant, user, provider.0).await,
         Err(error) => sign_in_failed(error, &base_url),
+    };
+    if is_https(&state) {
+        let _ = response.add_cookie(&saml_cookie("", CookieAge::ZERO));
     }
+    response
 }

@@ -19,7 +19,7 @@ pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration,
 pub use options::{GetSignInChoices, Protocol, ProviderChoice, SignInChoices, UpstreamSignOut};
 pub use refresher::{RefreshReport, RefreshRound};
 pub use saml_sign_in::{FinishSamlSignIn, GetSamlMetadata, StartSamlSignIn};
-pub use sign_in::{FinishOidcSignIn, OidcRedirect, StartOidcSignIn};
+pub use sign_in::{FinishOidcSignIn, StartOidcSignIn, UpstreamRedirect};
 
 /// Owns identity configuration and sign-in provisioning.
 pub struct ProvisioningActor {

@@ -11,6 +11,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use super::configuration::load;
 use super::provision::provision;
+use super::sign_in::UpstreamRedirect;
 use super::ProvisioningActor;
 use crate::configuration::SamlProvider;
 use crate::crypto::Sealer;
@@ -48,9 +49,9 @@ pub struct GetSamlMetadata {
     pub provider: String,
 }
 
-/// Begin a SAML sign-in: the IdP URL to redirect the browser to.
+/// Begin a SAML sign-in: the IdP URL to redirect the browser to, and the request id.
 #[derive(Message)]
-#[rtype(result = "Result<String, DomainError>")]
+#[rtype(result = "Result<UpstreamRedirect, DomainError>")]
 pub struct StartSamlSignIn {
     pub tenant: TenantId,
     pub provider: String,
@@ -64,6 +65,8 @@ pub struct FinishSamlSignIn {
     pub provider: String,
     /// The `SAMLResponse` form value (base64).
     pub saml_response: String,
+    /// The request id the posting browser started, when the shell could bind it (https).
+    pub browser_request: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -136,7 +139,7 @@ impl Handler<GetSamlMetadata> for ProvisioningActor {
 }
 
 impl Handler<StartSamlSignIn> for ProvisioningActor {
-    type Result = ResponseFuture<Result<String, DomainError>>;
+    type Result = ResponseFuture<Result<UpstreamRedirect, DomainError>>;
 
     fn handle(&mut self, message: StartSamlSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, cell) = (self.store.clone(), self.sealer.clone(), self.sp_credentials.clone());
@@ -149,7 +152,7 @@ impl Handler<StartSamlSignIn> for ProvisioningActor {
             let key = format!("{PENDING_PREFIX}{}", request.request_id);
             let expires_at = Utc::now() + Duration::minutes(PENDING_MINUTES);
             store.put_sign_in_state(&message.tenant, &key, &provider.id, &sealer.seal(&pending), expires_at).await?;
-            Ok(request.redirect_url)
+            Ok(UpstreamRedirect { url: request.redirect_url, binding: request.request_id })
         })
     }
 }
@@ -175,6 +178,11 @@ impl Handler<FinishSamlSignIn> for ProvisioningActor {
             .await
             .map_err(internal)?
             .map_err(refused)?;
+            if message.browser_request.is_some_and(|started| started != assertion.in_response_to) {
+                return Err(DomainError::SignInRefused(
+                    "this sign-in was started in another browser; please start again".into(),
+                ));
+            }
             // Bound to a request we started, once: replays and IdP-initiated responses fail here.
             let key = format!("{PENDING_PREFIX}{}", assertion.in_response_to);
             let not_pending = || {

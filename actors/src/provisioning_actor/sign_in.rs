@@ -16,7 +16,7 @@ const PENDING_MINUTES: i64 = 10;
 
 /// Begin an OIDC sign-in: where to send the browser, and the state it must come back with.
 #[derive(Message)]
-#[rtype(result = "Result<OidcRedirect, DomainError>")]
+#[rtype(result = "Result<UpstreamRedirect, DomainError>")]
 pub struct StartOidcSignIn {
     pub tenant: TenantId,
     pub provider: String,
@@ -24,13 +24,14 @@ pub struct StartOidcSignIn {
     pub base_url: String,
 }
 
-/// A started OIDC sign-in.
+/// A started upstream sign-in (OIDC or SAML).
 #[derive(Debug, Clone)]
-pub struct OidcRedirect {
-    /// The provider's authorization URL.
+pub struct UpstreamRedirect {
+    /// The provider's authorization or SSO URL.
     pub url: String,
-    /// The `state` the callback must carry; the shell binds it to the browser.
-    pub state: String,
+    /// What the provider's answer must carry back (the OIDC `state`, the SAML request id);
+    /// the shell binds it to the browser with a cookie.
+    pub binding: String,
 }
 
 /// Finish an OIDC sign-in from the provider's callback: the account signed in to.
@@ -45,7 +46,7 @@ pub struct FinishOidcSignIn {
 }
 
 impl Handler<StartOidcSignIn> for ProvisioningActor {
-    type Result = ResponseFuture<Result<OidcRedirect, DomainError>>;
+    type Result = ResponseFuture<Result<UpstreamRedirect, DomainError>>;
 
     fn handle(&mut self, message: StartOidcSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer) = (self.store.clone(), self.sealer.clone());
@@ -60,7 +61,7 @@ impl Handler<StartOidcSignIn> for ProvisioningActor {
             store
                 .put_sign_in_state(&message.tenant, &begun.state, &provider.id, &sealer.seal(&pending), expires_at)
                 .await?;
-            Ok(OidcRedirect { url: begun.url, state: begun.state })
+            Ok(UpstreamRedirect { url: begun.url, binding: begun.state })
         })
     }
 }
