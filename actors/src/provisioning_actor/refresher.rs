@@ -80,6 +80,12 @@ async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainErro
                     }
                 }
                 Err(RefreshFailure::Refused(reason)) => {
+                    // A sign-in (or another replica's round) may have stored a newer token
+                    // meanwhile: the refused one is then simply stale.
+                    let current = store.identity_refresh_token(&tenant, &identity.issuer, &identity.subject).await?;
+                    if current.as_deref() != Some(identity.sealed_refresh_token.as_str()) {
+                        continue;
+                    }
                     report.disabled += 1;
                     tracing::warn!(tenant = %tenant, user = %identity.user, provider = %identity.provider,
                         %reason, "upstream refresh refused; disabling the user");
@@ -103,7 +109,7 @@ async fn keep_rotated(
     identity: &RefreshableIdentity,
     token: &str,
 ) -> Result<(), DomainError> {
-    let sealed = Some(sealer.seal(token));
-    store.link_identity(tenant, identity.user, &identity.provider, &identity.issuer, &identity.subject, sealed).await?;
+    let (old, new) = (&identity.sealed_refresh_token, sealer.seal(token));
+    store.replace_refresh_token(tenant, &identity.issuer, &identity.subject, old, &new).await?;
     Ok(())
 }

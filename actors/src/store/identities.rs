@@ -81,6 +81,51 @@ impl Store {
             .collect())
     }
 
+    /// The sealed refresh token an identity holds now, to tell whether a newer one arrived.
+    pub async fn identity_refresh_token(
+        &self,
+        tenant: &TenantId,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut response = self
+            .db
+            .query("SELECT VALUE refresh_token FROM type::record('identity', [$tenant, $issuer, $subject])")
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("issuer", issuer.to_owned()))
+            .bind(("subject", subject.to_owned()))
+            .await?;
+        let tokens: Vec<Option<String>> = response.take(0)?;
+        Ok(tokens.into_iter().next().flatten())
+    }
+
+    /// Stores a rotated refresh token only if the identity still holds `old`: a token a
+    /// sign-in stored meanwhile is never overwritten by an older rotation.
+    pub async fn replace_refresh_token(
+        &self,
+        tenant: &TenantId,
+        issuer: &str,
+        subject: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "UPDATE type::record('identity', [$tenant, $issuer, $subject]) SET refresh_token = $new
+                     WHERE refresh_token = $old RETURN NONE",
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("issuer", issuer.to_owned()))
+                .bind(("subject", subject.to_owned()))
+                .bind(("old", old.to_owned()))
+                .bind(("new", new.to_owned()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
     /// Marks a user disabled because its upstream refresh failed; an earlier `disabled_at`
     /// is kept. The user's sessions end in the same transaction.
     pub async fn disable_user(&self, tenant: &TenantId, user: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
