@@ -100,7 +100,7 @@ impl From<crate::store::StoreError> for DomainError {
             StoreError::Conflict(conflict) => DomainError::Conflict(conflict),
             StoreError::NotFound => DomainError::NotFound,
             StoreError::Missing(kind) => DomainError::Missing(kind),
-            StoreError::Busy => DomainError::Busy,
+            StoreError::Busy | StoreError::LeaseHeld => DomainError::Busy,
             StoreError::Database(message) => DomainError::Storage(message),
         }
     }

@@ -30,13 +30,22 @@ pub struct ProvisioningActor {
     refreshing: bool,
     /// The SAML SP key pair, loaded (or generated) on first use.
     sp_credentials: saml_sign_in::SpCredentialsCell,
+    /// This replica's name for leases.
+    replica: String,
 }
 
 impl ProvisioningActor {
     /// An actor sealing provider secrets with `sealer`, refreshing upstream tokens every
     /// `refresh_interval`.
     pub fn new(store: Store, sealer: Sealer, refresh_interval: Duration) -> Self {
-        ProvisioningActor { store, sealer, refresh_interval, refreshing: false, sp_credentials: Default::default() }
+        ProvisioningActor {
+            store,
+            sealer,
+            refresh_interval,
+            refreshing: false,
+            sp_credentials: Default::default(),
+            replica: uuid::Uuid::new_v4().to_string(),
+        }
     }
 }
 

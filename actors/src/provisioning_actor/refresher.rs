@@ -15,6 +15,9 @@ use crate::model::TenantId;
 use crate::sso::oidc::{self, RefreshFailure};
 use crate::store::{RefreshableIdentity, Store};
 
+/// The lease name that lets one replica at a time run the refresher.
+const REFRESHER_LEASE: &str = "oidc_refresher";
+
 /// Run one refresh round over every tenant now (the schedule sends it; tests may too).
 #[derive(Message)]
 #[rtype(result = "Result<RefreshReport, DomainError>")]
@@ -47,7 +50,19 @@ impl Handler<RefreshRound> for ProvisioningActor {
         }
         self.refreshing = true;
         let (store, sealer) = (self.store.clone(), self.sealer.clone());
-        Box::pin(round(store, sealer).into_actor(self).map(|outcome, actor, _| {
+        // Replicas sharing a database take turns: one holds the lease and runs the rounds, so
+        // a rotated token is never refreshed twice.
+        let lease_until = Utc::now()
+            + chrono::Duration::from_std(self.refresh_interval).unwrap_or(chrono::Duration::minutes(10))
+            + chrono::Duration::seconds(60);
+        let replica = self.replica.clone();
+        let leased = async move {
+            if !store.take_lease(REFRESHER_LEASE, &replica, lease_until).await? {
+                return Ok(RefreshReport::default());
+            }
+            round(store, sealer).await
+        };
+        Box::pin(leased.into_actor(self).map(|outcome, actor, _| {
             actor.refreshing = false;
             if let Err(error) = &outcome {
                 tracing::warn!(%error, "refresh round failed");

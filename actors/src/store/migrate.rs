@@ -8,6 +8,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../../schemas/001_core.surql")),
     (2, include_str!("../../../schemas/002_iam.surql")),
     (3, include_str!("../../../schemas/003_sso.surql")),
+    (4, include_str!("../../../schemas/004_leases.surql")),
 ];
 
 /// The newest schema version this binary knows.

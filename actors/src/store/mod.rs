@@ -5,6 +5,7 @@ mod api_keys;
 mod configuration;
 mod groups;
 mod identities;
+mod leases;
 mod migrate;
 mod policies;
 mod rows;
@@ -42,6 +43,9 @@ pub enum StoreError {
     /// The write kept colliding with concurrent writes; the client may retry.
     #[error("busy")]
     Busy,
+    /// A lease is held by another holder.
+    #[error("lease held")]
+    LeaseHeld,
     /// The database failed or is unreachable.
     #[error("database: {0}")]
     Database(String),
@@ -72,6 +76,7 @@ fn classify(error: &surrealdb::Error) -> StoreError {
             m if m.contains("missing_policy") => StoreError::Missing(crate::model::Kind::Policy),
             m if m.contains("missing_user") => StoreError::Missing(crate::model::Kind::User),
             m if m.contains("not_found") => StoreError::NotFound,
+            m if m.contains("lease_held") => StoreError::LeaseHeld,
             other => StoreError::Database(other.to_owned()),
         }
     } else {
