@@ -180,7 +180,14 @@ const PROFILE_CLAIMS = ['name', 'given_name', 'family_name', 'middle_name', 'nic
   'locale', 'updated_at'];
 
 // The RS256 key the provider signs with; POST /__test/id_token re-signs altered ID tokens with it.
-const signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+// Generated as PEM, then re-imported: exporting the KeyObject that generateKeyPairSync returns
+// can deadlock Node 20 when a GC runs the key-generation job's destructor mid-export (seen here).
+const signingKey = crypto
+  .createPrivateKey(crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey)
   .export({ format: 'jwk' });
 const signingKid = crypto.randomUUID();
 
