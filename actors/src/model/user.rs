@@ -49,6 +49,24 @@ pub struct User {
 }
 
 impl User {
+    /// A user about to be created: a fresh id, never signed in, no policies, created now.
+    pub fn new(username: String, email: Option<String>, role: Role, password_hash: Option<String>) -> Self {
+        let now = Utc::now();
+        User {
+            id: Uuid::new_v4(),
+            username,
+            email,
+            role,
+            password_hash,
+            disabled_at: None,
+            last_signed_in_at: None,
+            last_signed_in_method: None,
+            policy_ids: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The address Firezone and sign-in use: the email, or the username where none was given.
     pub fn email_or_username(&self) -> &str {
         self.email.as_deref().unwrap_or(&self.username)

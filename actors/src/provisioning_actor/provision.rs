@@ -1,8 +1,5 @@
 //! The decision of which account a verified upstream identity (OIDC or SAML) belongs to.
 
-use chrono::Utc;
-use uuid::Uuid;
-
 use crate::crypto::Sealer;
 use crate::error::{Conflict, DomainError};
 use crate::model::{Role, TenantId, User};
@@ -56,20 +53,7 @@ async fn create(store: &Store, tenant: &TenantId, identity: &UpstreamIdentity) -
         .clone()
         .filter(|email| crate::validate::email(email).is_empty())
         .ok_or_else(|| DomainError::SignInRefused("the provider did not supply a usable email address".into()))?;
-    let now = Utc::now();
-    let user = User {
-        id: Uuid::new_v4(),
-        username: email.clone(),
-        email: Some(email),
-        role: Role::Unprivileged,
-        password_hash: None,
-        disabled_at: None,
-        last_signed_in_at: None,
-        last_signed_in_method: None,
-        policy_ids: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let user = User::new(email.clone(), Some(email), Role::Unprivileged, None);
     match store.create_user(tenant, &user).await {
         Ok(()) => Ok(user),
         // An account with that (unverified) email exists: never link to it.

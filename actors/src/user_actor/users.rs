@@ -1,8 +1,6 @@
 //! User records: create, read, update, delete.
 
 use actix::{Addr, Context, Handler, Message, ResponseFuture};
-use chrono::Utc;
-use uuid::Uuid;
 
 use super::{add, hash, resolve_authorized, PasswordCheck, UserActor, UserRef};
 use crate::auth::{authorize, require_admin};
@@ -240,20 +238,7 @@ async fn prepare(
         Some(password) => Some(hash(hasher, password).await?),
         None => None,
     };
-    let now = Utc::now();
-    Ok(User {
-        id: Uuid::new_v4(),
-        username,
-        email,
-        role: new.role,
-        password_hash,
-        disabled_at: None,
-        last_signed_in_at: None,
-        last_signed_in_method: None,
-        policy_ids: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    })
+    Ok(User::new(username, email, new.role, password_hash))
 }
 
 fn check_password(errors: &mut FieldErrors, password: &str, confirmation: Option<&str>, check: PasswordCheck) {
