@@ -43,6 +43,11 @@ impl AppState {
             format!("{}/t/{tenant}", self.external_url)
         }
     }
+
+    /// Whether browsers reach us over https (cookies are then `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.external_url.starts_with("https://")
+    }
 }
 
 /// Registers every dialect, at the root (default tenant) and under `/t/{tenant}`.

@@ -23,20 +23,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/account").route(web::get().to(account)));
 }
 
-/// The cookie that carries a new session's token.
-pub fn session_cookie(state: &AppState, signed_in: &SignedIn) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, signed_in.token.clone())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.external_url.starts_with("https://"))
-        .finish()
+/// A first-party cookie for our own pages: HttpOnly, `SameSite=Lax`, `Secure` over https;
+/// `max_age` `None` for a browser-session cookie, zero to clear it.
+pub fn browser_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    max_age: Option<CookieAge>,
+) -> Cookie<'static> {
+    let mut cookie =
+        Cookie::build(name, value).path("/").http_only(true).same_site(SameSite::Lax).secure(state.is_https()).finish();
+    if let Some(max_age) = max_age {
+        cookie.set_max_age(max_age);
+    }
+    cookie
 }
 
 /// A redirect to the account page that sets the session cookie.
 pub fn signed_in_redirect(state: &AppState, base_url: &str, signed_in: &SignedIn) -> HttpResponse {
     HttpResponse::SeeOther()
-        .cookie(session_cookie(state, signed_in))
+        .cookie(browser_cookie(state, SESSION_COOKIE, signed_in.token.clone(), None))
         .insert_header((header::LOCATION, format!("{base_url}/account")))
         .finish()
 }
@@ -181,13 +187,7 @@ pub async fn sign_out(
             }
         }
     }
-    let cleared = Cookie::build(SESSION_COOKIE, "")
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.external_url.starts_with("https://"))
-        .max_age(CookieAge::ZERO)
-        .finish();
+    let cleared = browser_cookie(&state, SESSION_COOKIE, String::new(), Some(CookieAge::ZERO));
     let location = upstream.unwrap_or_else(|| format!("{base_url}/sign_in"));
     HttpResponse::SeeOther().cookie(cleared).insert_header((header::LOCATION, location)).finish()
 }

@@ -16,7 +16,7 @@ use tessera_actors::{DomainError, TenantId, User};
 
 use super::html::sign_in_failed;
 use super::path_id::PathId;
-use super::sign_in::signed_in_redirect;
+use super::sign_in::{browser_cookie, signed_in_redirect};
 use super::tenant::Tenant;
 use super::{ask, AppState};
 
@@ -44,23 +44,13 @@ pub async fn open_session(state: &AppState, tenant: TenantId, user: User, method
 /// link made in another browser (login forgery) is refused.
 const OIDC_STATE_COOKIE: &str = "tessera_oidc_state";
 
-fn state_cookie(state: &AppState, value: &str, max_age: CookieAge) -> Cookie<'static> {
-    Cookie::build(OIDC_STATE_COOKIE, value.to_owned())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.external_url.starts_with("https://"))
-        .max_age(max_age)
-        .finish()
-}
-
 /// `GET /auth/oidc/{provider}`: redirect to the provider.
 pub async fn start_oidc(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
     let base_url = state.base_url(&tenant);
     let start = StartOidcSignIn { tenant, provider: provider.0, base_url: base_url.clone() };
     match ask(&state.domain.provisioning, start).await {
         Ok(redirect) => HttpResponse::Found()
-            .cookie(state_cookie(&state, &redirect.binding, CookieAge::minutes(10)))
+            .cookie(browser_cookie(&state, OIDC_STATE_COOKIE, redirect.binding, Some(CookieAge::minutes(10))))
             .insert_header((header::LOCATION, redirect.url))
             .finish(),
         Err(error) => sign_in_failed(error, &base_url),
@@ -123,7 +113,7 @@ pub async fn finish_oidc(
         Ok(user) => open_session(&state, tenant, user, provider.0).await,
         Err(error) => sign_in_failed(error, &base_url),
     };
-    let _ = response.add_cookie(&state_cookie(&state, "", CookieAge::ZERO));
+    let _ = response.add_cookie(&browser_cookie(&state, OIDC_STATE_COOKIE, String::new(), Some(CookieAge::ZERO)));
     response
 }
 
@@ -151,17 +141,13 @@ fn saml_cookie(value: &str, max_age: CookieAge) -> Cookie<'static> {
         .finish()
 }
 
-fn is_https(state: &AppState) -> bool {
-    state.external_url.starts_with("https://")
-}
-
 /// `GET /auth/saml/auth/signin/{provider}`: redirect to the IdP with an AuthnRequest.
 pub async fn start_saml(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
     let base_url = state.base_url(&tenant);
     match ask(&state.domain.provisioning, StartSamlSignIn { tenant, provider: provider.0 }).await {
         Ok(redirect) => {
             let mut response = HttpResponse::Found();
-            if is_https(&state) {
+            if state.is_https() {
                 response.cookie(saml_cookie(&redirect.binding, CookieAge::minutes(10)));
             }
             response.insert_header((header::LOCATION, redirect.url)).finish()
@@ -191,8 +177,8 @@ pub async fn finish_saml(
         return sign_in_failed(DomainError::SignInRefused(reason.into()), &base_url);
     };
     let browser_request = match req.cookie(SAML_REQUEST_COOKIE) {
-        Some(cookie) if is_https(&state) => Some(cookie.value().to_owned()),
-        None if is_https(&state) => {
+        Some(cookie) if state.is_https() => Some(cookie.value().to_owned()),
+        None if state.is_https() => {
             let reason = "this sign-in was started in another browser; please start again";
             return sign_in_failed(DomainError::SignInRefused(reason.into()), &base_url);
         }
@@ -208,7 +194,7 @@ pub async fn finish_saml(
         Ok(user) => open_session(&state, tenant, user, provider.0).await,
         Err(error) => sign_in_failed(error, &base_url),
     };
-    if is_https(&state) {
+    if state.is_https() {
         let _ = response.add_cookie(&saml_cookie("", CookieAge::ZERO));
     }
     response
