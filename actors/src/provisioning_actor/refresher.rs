@@ -4,6 +4,8 @@
 //! a garbled answer, a client misconfiguration) disables no one: an outage must not lock a
 //! whole tenant out, so the identity is retried next round.
 
+use std::collections::HashMap;
+
 use actix::{ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseActFuture, WrapFuture};
 use chrono::Utc;
 
@@ -12,7 +14,7 @@ use super::ProvisioningActor;
 use crate::crypto::Sealer;
 use crate::error::DomainError;
 use crate::model::TenantId;
-use crate::sso::oidc::{self, RefreshFailure};
+use crate::sso::oidc::{self, RefreshContext, RefreshFailure};
 use crate::store::{RefreshableIdentity, Store};
 
 /// The lease name that lets one replica at a time run the refresher.
@@ -80,12 +82,20 @@ async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainErro
         if !configuration.disable_vpn_on_oidc_error {
             continue;
         }
+        // One discovery per provider per round, shared by all its users' tokens.
+        let mut contexts: HashMap<String, Result<RefreshContext, String>> = HashMap::new();
         for identity in store.refreshable_identities(&tenant).await? {
             let Some(provider) = configuration.oidc_provider(&identity.provider) else { continue };
-            let outcome = match sealer.open(&identity.sealed_refresh_token) {
-                Some(token) => oidc::refresh(provider, &token).await,
+            if !contexts.contains_key(&provider.id) {
+                let context = oidc::refresh_context(provider).await;
+                contexts.insert(provider.id.clone(), context);
+            }
+            let context = &contexts[&provider.id];
+            let outcome = match (context, sealer.open(&identity.sealed_refresh_token)) {
+                (Err(reason), _) => Err(RefreshFailure::Inconclusive(reason.clone())),
+                (Ok(context), Some(token)) => oidc::refresh(provider, context, &token).await,
                 // Not the user's fault (e.g. a changed server secret): never a reason to disable.
-                None => Err(RefreshFailure::Inconclusive("the stored refresh token cannot be opened".into())),
+                (Ok(_), None) => Err(RefreshFailure::Inconclusive("the stored refresh token cannot be opened".into())),
             };
             match outcome {
                 Ok(rotated) => {

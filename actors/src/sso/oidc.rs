@@ -49,20 +49,31 @@ fn issuer_of(provider: &OidcProvider) -> Result<IssuerUrl, String> {
     IssuerUrl::new(issuer.to_owned()).map_err(|error| format!("bad issuer URL: {error}"))
 }
 
+/// Fetches the provider's discovery document.
+pub async fn discover(provider: &OidcProvider, http: &reqwest::Client) -> Result<CoreProviderMetadata, String> {
+    CoreProviderMetadata::discover_async(issuer_of(provider)?, http)
+        .await
+        .map_err(|error| format!("discovery failed: {error}"))
+}
+
 /// Builds the client from the provider's discovery document.
-macro_rules! discovered_client {
-    ($provider:expr, $redirect_uri:expr, $http:expr) => {{
-        let metadata = CoreProviderMetadata::discover_async(issuer_of($provider)?, $http)
-            .await
-            .map_err(|error| format!("discovery failed: {error}"))?;
+macro_rules! client_from {
+    ($provider:expr, $metadata:expr, $redirect_uri:expr) => {{
         CoreClient::from_provider_metadata(
-            metadata,
+            $metadata,
             ClientId::new($provider.client_id.clone()),
             Some(ClientSecret::new($provider.client_secret.clone())),
         )
         .set_redirect_uri(
             RedirectUrl::new($redirect_uri.to_owned()).map_err(|error| format!("bad redirect URI: {error}"))?,
         )
+    }};
+}
+
+/// Discovers the provider and builds the client.
+macro_rules! discovered_client {
+    ($provider:expr, $redirect_uri:expr, $http:expr) => {{
+        client_from!($provider, discover($provider, $http).await?, $redirect_uri)
     }};
 }
 
@@ -143,20 +154,37 @@ pub enum RefreshFailure {
     Inconclusive(String),
 }
 
+/// The HTTP client and discovery document the refresher reuses for every token of a provider
+/// in one round, so a round costs one discovery per provider, not per user.
+pub struct RefreshContext {
+    http: reqwest::Client,
+    metadata: CoreProviderMetadata,
+}
+
+/// Discovers a provider for a refresh round; a failure is inconclusive for its every token.
+pub async fn refresh_context(provider: &OidcProvider) -> Result<RefreshContext, String> {
+    let http = http_client()?;
+    let metadata = discover(provider, &http).await?;
+    Ok(RefreshContext { http, metadata })
+}
+
 /// Exchanges a stored refresh token; the provider's new refresh token when it rotated it.
-pub async fn refresh(provider: &OidcProvider, refresh_token: &str) -> Result<Option<String>, RefreshFailure> {
+pub async fn refresh(
+    provider: &OidcProvider,
+    context: &RefreshContext,
+    refresh_token: &str,
+) -> Result<Option<String>, RefreshFailure> {
     use openidconnect::{RefreshToken, RequestTokenError};
-    let http = http_client().map_err(RefreshFailure::Inconclusive)?;
-    let discover = async {
+    let build = || {
         let redirect = provider.redirect_uri.clone().unwrap_or_else(|| "http://localhost/".into());
-        Ok::<_, String>(discovered_client!(provider, redirect, &http))
+        Ok::<_, String>(client_from!(provider, context.metadata.clone(), redirect))
     };
-    let client = discover.await.map_err(RefreshFailure::Inconclusive)?;
+    let client = build().map_err(RefreshFailure::Inconclusive)?;
     let refresh_token = RefreshToken::new(refresh_token.to_owned());
     let request = client
         .exchange_refresh_token(&refresh_token)
         .map_err(|error| RefreshFailure::Inconclusive(format!("the provider has no token endpoint: {error}")))?;
-    match request.request_async(&http).await {
+    match request.request_async(&context.http).await {
         Ok(token) => Ok(token.refresh_token().map(|token| token.secret().clone())),
         // Only the provider's explicit "this grant is no longer valid" takes access away; an
         // outage, a garbled answer or a client misconfiguration must not disable users.
