@@ -34,7 +34,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::FormConfig::default().limit(max_body))
             .wrap(middleware::from_fn(http::json_error_bodies))
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(tracing_actix_web::TracingLogger::<http::RequestSpan>::new())
             .configure(http::configure)
             .default_service(web::to(
                 |req: actix_web::HttpRequest| async move { crate::http::not_found_for(req.path()) },

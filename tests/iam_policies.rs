@@ -97,7 +97,7 @@ async fn permissions_catalog_lists_every_module_and_sorted_actions() {
     let reply = server.get("/api/v1/permissions", Some(&admin)).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let expected_modules = json!({
-        "users": ["ListUsers", "CreateUser", "GetUser", "UpdateUser", "DeleteUser", "GetUserPolicies", "AttachUserPolicies"],
+        "users": ["ListUsers", "CreateUser", "GetUser", "UpdateUser", "DeleteUser", "GetUserPolicies", "AttachUserPolicies", "ListUserIdentities", "LinkUserIdentity", "UnlinkUserIdentity"],
         "policies": ["ListPolicies", "CreatePolicy", "GetPolicy", "UpdatePolicy", "DeletePolicy"],
         "api-keys": ["ListApiKeys", "CreateApiKey", "GetApiKey", "UpdateApiKey", "DeleteApiKey"],
         "groups": ["ListGroups", "CreateGroup", "GetGroup", "UpdateGroup", "DeleteGroup", "GetGroupPolicies", "AttachGroupPolicies"],

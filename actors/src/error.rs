@@ -43,6 +43,10 @@ pub enum DomainError {
     /// A browser sign-in was refused; the reason is shown to the person signing in.
     #[error("sign-in refused: {0}")]
     SignInRefused(String),
+    /// A worker (an actor, the hasher pool) is not answering; the client may retry. The
+    /// message is for logs, never for clients.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// The store failed; the message is for logs, never for clients.
     #[error("storage failure: {0}")]
     Storage(String),
@@ -75,6 +79,12 @@ pub enum Conflict {
     TooManyKeys,
     #[error("group name already taken")]
     GroupNameTaken,
+    /// An upstream sign-in found an account with its email that it may not attach to.
+    #[error("an account with this email already exists")]
+    AccountExists,
+    /// The upstream identity is linked to a user already.
+    #[error("identity already linked")]
+    IdentityLinked,
 }
 
 /// Why a credential was not accepted, in the detail Firezone's 401 bodies distinguish.
@@ -91,6 +101,9 @@ pub enum AuthFailure {
     Disabled,
     /// Username/password did not match (unknown user and wrong password look the same).
     InvalidCredentials,
+    /// The credential could not be checked: the database or the session actor is down. Never
+    /// a 401, so clients retry instead of discarding a good credential.
+    Unavailable,
 }
 
 impl From<crate::store::StoreError> for DomainError {

@@ -12,13 +12,16 @@ use crate::auth::{authorize, authorize_self_service};
 use crate::error::{AuthFailure, DomainError};
 use crate::hasher::{PasswordHasher, VerifyPassword, MAX_PASSWORD_BYTES};
 use crate::model::{ApiKey, CredentialKind, Kind, Permissions, Principal, Role, Session, TenantId, User};
-use crate::store::{Store, StoreError, UserPatch};
+use crate::store::{Store, StoreError};
 use crate::throttle::LoginThrottle;
 use crate::tokens::{TokenKeys, API_KEY_PREFIX};
+use crate::user_actor::{StampSignIn, UserActor};
 
 /// Owns sessions and tokens.
 pub struct SessionActor {
     store: Store,
+    /// Sign-in bookkeeping on the user record is a user write: it goes through the UserActor.
+    users: Addr<UserActor>,
     hasher: Addr<PasswordHasher>,
     keys: TokenKeys,
     session_lifetime: Duration,
@@ -33,8 +36,14 @@ fn lock(throttle: &Mutex<LoginThrottle>) -> MutexGuard<'_, LoginThrottle> {
 
 impl SessionActor {
     /// An actor issuing tokens signed with `keys` and sessions lasting `session_lifetime`.
-    pub fn new(store: Store, hasher: Addr<PasswordHasher>, keys: TokenKeys, session_lifetime: Duration) -> Self {
-        SessionActor { store, hasher, keys, session_lifetime, throttle: Arc::default() }
+    pub fn new(
+        store: Store,
+        users: Addr<UserActor>,
+        hasher: Addr<PasswordHasher>,
+        keys: TokenKeys,
+        session_lifetime: Duration,
+    ) -> Self {
+        SessionActor { store, users, hasher, keys, session_lifetime, throttle: Arc::default() }
     }
 }
 
@@ -135,6 +144,7 @@ impl Handler<PasswordLogin> for SessionActor {
     fn handle(&mut self, message: PasswordLogin, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher, keys, lifetime) =
             (self.store.clone(), self.hasher.clone(), self.keys.clone(), self.session_lifetime);
+        let users = self.users.clone();
         let throttle = self.throttle.clone();
         Box::pin(async move {
             let invalid = DomainError::Unauthenticated(AuthFailure::InvalidCredentials);
@@ -170,7 +180,7 @@ impl Handler<PasswordLogin> for SessionActor {
             if message.admins_only && user.role != Role::Admin {
                 return Err(DomainError::SignInRefused("Local auth disabled".into()));
             }
-            let signed_in = open_session(&store, &keys, tenant, user, "email", lifetime).await?;
+            let signed_in = open_session(&store, &users, &keys, tenant, user, "email", lifetime).await?;
             tracing::info!(tenant = %tenant, user = %signed_in.user.id, session = %signed_in.session.id, "signed in with password");
             Ok(signed_in)
         })
@@ -180,6 +190,7 @@ impl Handler<PasswordLogin> for SessionActor {
 /// Records a session for `user`, stamps its last sign-in and issues the session's token.
 pub(crate) async fn open_session(
     store: &Store,
+    users: &Addr<UserActor>,
     keys: &TokenKeys,
     tenant: &TenantId,
     user: User,
@@ -195,8 +206,8 @@ pub(crate) async fn open_session(
         expires_at: now + lifetime,
     };
     store.create_session(tenant, &session).await?;
-    let patch = UserPatch { uid: user.id, last_signed_in: Some((now, method.to_owned())), ..UserPatch::default() };
-    let user = store.update_user(tenant, user.id, &patch, crate::store::AdminGuard::None).await?;
+    let stamp = StampSignIn { tenant: tenant.clone(), user: user.id, method: method.to_owned(), at: now };
+    let user = users.send(stamp).await.map_err(|error| DomainError::Unavailable(format!("user actor: {error}")))??;
     let token = keys.issue(tenant, user.id, session.id, session.expires_at).map_err(DomainError::Internal)?;
     Ok(SignedIn { user, session, token })
 }
@@ -206,11 +217,12 @@ impl Handler<OpenSession> for SessionActor {
 
     fn handle(&mut self, message: OpenSession, _: &mut Context<Self>) -> Self::Result {
         let (store, keys, lifetime) = (self.store.clone(), self.keys.clone(), self.session_lifetime);
+        let users = self.users.clone();
         Box::pin(async move {
             if message.user.is_disabled() {
                 return Err(DomainError::Unauthenticated(AuthFailure::Disabled));
             }
-            open_session(&store, &keys, &message.tenant, message.user, &message.method, lifetime).await
+            open_session(&store, &users, &keys, &message.tenant, message.user, &message.method, lifetime).await
         })
     }
 }
@@ -249,7 +261,7 @@ impl Handler<Authenticate> for SessionActor {
 
 fn lookup_failed(error: StoreError) -> AuthFailure {
     tracing::error!(%error, "credential lookup failed");
-    AuthFailure::NoResource
+    AuthFailure::Unavailable
 }
 
 /// The live key a raw `sk_…` value names; malformed, unknown or expired → `NoResource`. The stored hash is compared in constant time.
@@ -299,6 +311,10 @@ impl Handler<ListSessions> for SessionActor {
             let user = match message.user {
                 Some(user) if user.is_none_or(|user| user != by.user.id) => {
                     authorize(by, "sessions:ListSessions", &Kind::Session.srn_all(&message.tenant))?;
+                    if let Some(id) = user {
+                        // Another tenant's user, a deleted one, or none at all: not `[]`.
+                        store.get_user(&message.tenant, id).await?.ok_or(DomainError::Missing(Kind::User))?;
+                    }
                     user
                 }
                 _ => {

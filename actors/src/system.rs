@@ -66,9 +66,14 @@ impl Domain {
         }
         let keys = TokenKeys::new(secret.as_bytes());
         let users = UserActor::new(store.clone(), hasher.clone(), keys.clone()).start();
-        let sessions = SessionActor::new(store.clone(), hasher, keys, settings.session_lifetime).start();
-        let provisioning =
-            ProvisioningActor::new(store.clone(), Sealer::new(secret.as_bytes()), settings.refresh_interval).start();
+        let sessions = SessionActor::new(store.clone(), users.clone(), hasher, keys, settings.session_lifetime).start();
+        let provisioning = ProvisioningActor::new(
+            store.clone(),
+            users.clone(),
+            Sealer::new(secret.as_bytes()),
+            settings.refresh_interval,
+        )
+        .start();
         let domain = Domain { users, sessions, provisioning, store };
         domain.store.ensure_tenant(&TenantId::default_tenant()).await?;
         for tenant in &settings.tenants {

@@ -67,6 +67,12 @@ pub fn email(email: &str) -> Vec<String> {
     Vec::new()
 }
 
+/// Whether `text` is an email address by the one rule every path applies (API writes,
+/// upstream sign-ins, SAML NameIDs).
+pub fn is_email(text: &str) -> bool {
+    email(text).is_empty()
+}
+
 /// Messages for a username (already trimmed): printable, no whitespace, bounded.
 pub fn username(username: &str) -> Vec<String> {
     if username.is_empty() {

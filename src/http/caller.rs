@@ -74,7 +74,7 @@ impl FromRequest for Caller {
                 .sessions
                 .send(Authenticate { tenant, token })
                 .await
-                .unwrap_or(Err(AuthFailure::NoResource));
+                .unwrap_or(Err(AuthFailure::Unavailable));
             Ok(Caller(outcome))
         })
     }

@@ -9,6 +9,7 @@ mod health;
 mod html;
 mod ids;
 mod path_id;
+mod request_span;
 mod sign_in;
 mod soat;
 mod sso;
@@ -22,6 +23,7 @@ use actix_web::web;
 use tessera_actors::{Domain, DomainError};
 
 pub use dialect::json_error_bodies;
+pub use request_span::RequestSpan;
 pub use tenant::check_tenant;
 
 /// What every handler can reach.
@@ -77,5 +79,5 @@ where
     M: Message<Result = Result<T, DomainError>> + Send + 'static,
     T: Send + 'static,
 {
-    addr.send(message).await.map_err(|error| DomainError::Internal(format!("actor unavailable: {error}")))?
+    addr.send(message).await.map_err(|error| DomainError::Unavailable(format!("actor: {error}")))?
 }

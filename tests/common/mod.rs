@@ -53,6 +53,16 @@ impl Server {
 
     /// A server with extra environment (overriding the defaults above).
     pub async fn start_with(extra: &[(&str, &str)]) -> Server {
+        Server::spawn(extra, Stdio::inherit()).await
+    }
+
+    /// A server whose log (stderr) goes to `log`, for tests that read what it wrote.
+    pub async fn start_logging_to(extra: &[(&str, &str)], log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Server::spawn(extra, Stdio::from(file)).await
+    }
+
+    async fn spawn(extra: &[(&str, &str)], stderr: Stdio) -> Server {
         let port = free_port();
         let mut command = Command::new(binary());
         command.arg("serve").env_remove("SOAT_ADMIN_USERNAME").env_remove("SOAT_ADMIN_PASSWORD");
@@ -62,7 +72,7 @@ impl Server {
         for (key, value) in extra {
             command.env(key, value);
         }
-        let child = command.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn tessera");
+        let child = command.stdout(Stdio::null()).stderr(stderr).spawn().expect("spawn tessera");
         let server = Server { child, base: format!("http://127.0.0.1:{port}"), port };
         server.wait_ready().await;
         server

@@ -51,6 +51,11 @@ pub struct OidcProvider {
     pub redirect_uri: Option<String>,
     /// Create an unprivileged user on first sign-in when no account matches.
     pub auto_create_users: bool,
+    /// Let a first sign-in with a verified email attach to an existing account that has a
+    /// password or another linked identity (off: only to accounts with neither). Risky: whoever
+    /// controls the address at this provider takes that account over.
+    #[serde(default)]
+    pub link_existing_by_email: bool,
 }
 
 /// A SAML 2.0 identity provider users may sign in through.
@@ -67,6 +72,9 @@ pub struct SamlProvider {
     pub signed_assertion_in_resp: bool,
     pub signed_envelopes_in_resp: bool,
     pub auto_create_users: bool,
+    /// As for OIDC providers: linking a first sign-in to an account that has a password.
+    #[serde(default)]
+    pub link_existing_by_email: bool,
 }
 
 impl Configuration {

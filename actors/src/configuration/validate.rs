@@ -261,6 +261,7 @@ fn oidc_provider(object: &Map<String, Value>) -> Result<OidcProvider, Errors> {
         errors.invalid("redirect_uri");
     }
     let auto_create_users = flag(&mut errors, object, "auto_create_users", None);
+    let link_existing_by_email = flag(&mut errors, object, "link_existing_by_email", Some(false));
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -274,6 +275,7 @@ fn oidc_provider(object: &Map<String, Value>) -> Result<OidcProvider, Errors> {
         discovery_document_uri,
         redirect_uri,
         auto_create_users,
+        link_existing_by_email,
     })
 }
 
@@ -313,6 +315,7 @@ fn saml_provider(object: &Map<String, Value>, base_url: &str) -> Result<SamlProv
         signed_assertion_in_resp: flag(&mut errors, object, "signed_assertion_in_resp", Some(true)),
         signed_envelopes_in_resp: flag(&mut errors, object, "signed_envelopes_in_resp", Some(true)),
         auto_create_users: flag(&mut errors, object, "auto_create_users", None),
+        link_existing_by_email: flag(&mut errors, object, "link_existing_by_email", Some(false)),
         id,
         label,
         base_url: base,

@@ -1,6 +1,7 @@
 //! The identity model shared by every dialect: one user record, its sessions, keys and policies.
 
 mod iam;
+mod identity;
 mod ids;
 mod principal;
 mod session;
@@ -8,6 +9,7 @@ mod tenant;
 mod user;
 
 pub use iam::{ApiKey, Group, Permissions, Policy};
+pub use identity::{identity_id, IdentityKey, LinkedIdentity};
 pub use ids::Kind;
 pub use principal::{CredentialKind, Principal};
 pub use session::Session;

@@ -10,13 +10,14 @@ mod sign_in;
 
 use std::time::Duration;
 
-use actix::{Actor, Context};
+use actix::{Actor, Addr, Context};
 
 use crate::crypto::Sealer;
 use crate::store::Store;
+use crate::user_actor::UserActor;
 
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
-pub use options::{GetSignInChoices, Protocol, ProviderChoice, SignInChoices, UpstreamSignOut};
+pub use options::{GetSignInChoices, Protocol, ProviderChoice, ProviderIssuer, SignInChoices, UpstreamSignOut};
 pub use refresher::{RefreshReport, RefreshRound};
 pub use saml_sign_in::{FinishSamlSignIn, GetSamlMetadata, StartSamlSignIn};
 pub use sign_in::{FinishOidcSignIn, StartOidcSignIn, UpstreamRedirect};
@@ -24,6 +25,8 @@ pub use sign_in::{FinishOidcSignIn, StartOidcSignIn, UpstreamRedirect};
 /// Owns identity configuration and sign-in provisioning.
 pub struct ProvisioningActor {
     store: Store,
+    /// Every user write (first sign-in links and creations, refresher disables) goes here.
+    users: Addr<UserActor>,
     sealer: Sealer,
     refresh_interval: Duration,
     /// A refresh round is under way.
@@ -37,9 +40,10 @@ pub struct ProvisioningActor {
 impl ProvisioningActor {
     /// An actor sealing provider secrets with `sealer`, refreshing upstream tokens every
     /// `refresh_interval`.
-    pub fn new(store: Store, sealer: Sealer, refresh_interval: Duration) -> Self {
+    pub fn new(store: Store, users: Addr<UserActor>, sealer: Sealer, refresh_interval: Duration) -> Self {
         ProvisioningActor {
             store,
+            users,
             sealer,
             refresh_interval,
             refreshing: false,

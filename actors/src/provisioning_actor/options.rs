@@ -48,6 +48,32 @@ pub struct UpstreamSignOut {
     pub method: String,
 }
 
+/// The issuer of the identities a configured provider asserts, so an administrator can link
+/// one by provider id and subject.
+#[derive(Message)]
+#[rtype(result = "Result<String, DomainError>")]
+pub struct ProviderIssuer {
+    pub tenant: TenantId,
+    pub provider: String,
+}
+
+impl Handler<ProviderIssuer> for ProvisioningActor {
+    type Result = ResponseFuture<Result<String, DomainError>>;
+
+    fn handle(&mut self, message: ProviderIssuer, _: &mut Context<Self>) -> Self::Result {
+        let (store, sealer) = (self.store.clone(), self.sealer.clone());
+        Box::pin(async move {
+            let configuration = load(&store, &sealer, &message.tenant).await?;
+            let unknown = || DomainError::field("provider", "is not a configured provider");
+            if let Some(provider) = configuration.oidc_provider(&message.provider) {
+                return oidc::issuer(provider).map_err(|_| unknown());
+            }
+            let provider = configuration.saml_provider(&message.provider).ok_or_else(unknown)?;
+            crate::sso::saml::idp_entity_id(&provider.metadata).map_err(|_| unknown())
+        })
+    }
+}
+
 impl Handler<GetSignInChoices> for ProvisioningActor {
     type Result = ResponseFuture<Result<SignInChoices, DomainError>>;
 

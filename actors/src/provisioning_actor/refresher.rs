@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use actix::{ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseActFuture, WrapFuture};
+use actix::{ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, ResponseActFuture, WrapFuture};
 use chrono::Utc;
 
 use super::configuration::load;
@@ -16,6 +16,7 @@ use crate::error::DomainError;
 use crate::model::TenantId;
 use crate::sso::oidc::{self, RefreshContext, RefreshFailure};
 use crate::store::{RefreshableIdentity, Store};
+use crate::user_actor::{DisableForRefusedRefresh, UserActor};
 
 /// The lease name that lets one replica at a time run the refresher.
 const REFRESHER_LEASE: &str = "oidc_refresher";
@@ -51,7 +52,7 @@ impl Handler<RefreshRound> for ProvisioningActor {
             return Box::pin(actix::fut::ready(Ok(RefreshReport::default())));
         }
         self.refreshing = true;
-        let (store, sealer) = (self.store.clone(), self.sealer.clone());
+        let (store, sealer, users) = (self.store.clone(), self.sealer.clone(), self.users.clone());
         // Replicas sharing a database take turns: one holds the lease and runs the rounds, so
         // a rotated token is never refreshed twice.
         let lease_until = Utc::now()
@@ -62,7 +63,7 @@ impl Handler<RefreshRound> for ProvisioningActor {
             if !store.take_lease(REFRESHER_LEASE, &replica, lease_until).await? {
                 return Ok(RefreshReport::default());
             }
-            round(store, sealer).await
+            round(store, users, sealer).await
         };
         Box::pin(leased.into_actor(self).map(|outcome, actor, _| {
             actor.refreshing = false;
@@ -74,7 +75,7 @@ impl Handler<RefreshRound> for ProvisioningActor {
     }
 }
 
-async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainError> {
+async fn round(store: Store, users: Addr<UserActor>, sealer: Sealer) -> Result<RefreshReport, DomainError> {
     let mut report = RefreshReport::default();
     for name in store.list_tenants().await? {
         let Some(tenant) = TenantId::parse(&name) else { continue };
@@ -106,15 +107,24 @@ async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainErro
                 }
                 Err(RefreshFailure::Refused(reason)) => {
                     // A sign-in (or another replica's round) may have stored a newer token
-                    // meanwhile: the refused one is then simply stale.
-                    let current = store.identity_refresh_token(&tenant, &identity.issuer, &identity.subject).await?;
-                    if current.as_deref() != Some(identity.sealed_refresh_token.as_str()) {
-                        continue;
+                    // meanwhile: the refused one is then stale, and the UserActor checks that
+                    // in the same transaction as the disable.
+                    let disable = DisableForRefusedRefresh {
+                        tenant: tenant.clone(),
+                        user: identity.user,
+                        issuer: identity.issuer.clone(),
+                        subject: identity.subject.clone(),
+                        refused_token: identity.sealed_refresh_token.clone(),
+                    };
+                    let disabled = users
+                        .send(disable)
+                        .await
+                        .map_err(|error| DomainError::Unavailable(format!("user actor: {error}")))??;
+                    if disabled {
+                        report.disabled += 1;
+                        tracing::warn!(tenant = %tenant, user = %identity.user, provider = %identity.provider,
+                            %reason, "upstream refresh refused; disabled the user");
                     }
-                    report.disabled += 1;
-                    tracing::warn!(tenant = %tenant, user = %identity.user, provider = %identity.provider,
-                        %reason, "upstream refresh refused; disabling the user");
-                    store.disable_user(&tenant, identity.user, Utc::now()).await?;
                 }
                 Err(RefreshFailure::Inconclusive(reason)) => {
                     report.inconclusive += 1;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::configuration::load;
-use super::provision::provision;
+use super::provision::{provision, ProviderRules};
 use super::sign_in::UpstreamRedirect;
 use super::ProvisioningActor;
 use crate::configuration::SamlProvider;
@@ -162,6 +162,7 @@ impl Handler<FinishSamlSignIn> for ProvisioningActor {
 
     fn handle(&mut self, message: FinishSamlSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, cell) = (self.store.clone(), self.sealer.clone(), self.sp_credentials.clone());
+        let users = self.users.clone();
         Box::pin(async move {
             let tenant = &message.tenant;
             let configuration = load(&store, &sealer, tenant).await?;
@@ -203,7 +204,11 @@ impl Handler<FinishSamlSignIn> for ProvisioningActor {
                 email_verified: true,
                 refresh_token: None,
             };
-            let user = provision(&store, &sealer, tenant, &provider.id, provider.auto_create_users, identity).await?;
+            let rules = ProviderRules {
+                auto_create_users: provider.auto_create_users,
+                link_existing_by_email: provider.link_existing_by_email,
+            };
+            let user = provision(&users, &sealer, tenant, &provider.id, rules, identity).await?;
             tracing::info!(tenant = %tenant, user = %user.id, provider = %provider.id, "signed in through SAML");
             Ok(user)
         })

@@ -5,7 +5,7 @@ use actix::{Context, Handler, Message, ResponseFuture};
 use chrono::{Duration, Utc};
 
 use super::configuration::load;
-use super::provision::provision;
+use super::provision::{provision, ProviderRules};
 use super::ProvisioningActor;
 use crate::error::DomainError;
 use crate::model::{TenantId, User};
@@ -70,7 +70,7 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
     type Result = ResponseFuture<Result<User, DomainError>>;
 
     fn handle(&mut self, message: FinishOidcSignIn, _: &mut Context<Self>) -> Self::Result {
-        let (store, sealer) = (self.store.clone(), self.sealer.clone());
+        let (store, sealer, users) = (self.store.clone(), self.sealer.clone(), self.users.clone());
         Box::pin(async move {
             let tenant = &message.tenant;
             let invalid_state = || DomainError::SignInRefused("the sign-in state is invalid or has expired".into());
@@ -85,7 +85,11 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
             let provider = configuration.oidc_provider(&message.provider).ok_or(DomainError::NotFound)?;
             let redirect_uri = provider.effective_redirect_uri(&message.base_url);
             let identity = oidc::finish(provider, &redirect_uri, &message.code, &pending).await.map_err(refused)?;
-            let user = provision(&store, &sealer, tenant, &provider.id, provider.auto_create_users, identity).await?;
+            let rules = ProviderRules {
+                auto_create_users: provider.auto_create_users,
+                link_existing_by_email: provider.link_existing_by_email,
+            };
+            let user = provision(&users, &sealer, tenant, &provider.id, rules, identity).await?;
             tracing::info!(tenant = %tenant, user = %user.id, provider = %provider.id, "signed in through OIDC");
             Ok(user)
         })

@@ -49,6 +49,12 @@ fn issuer_of(provider: &OidcProvider) -> Result<IssuerUrl, String> {
     IssuerUrl::new(issuer.to_owned()).map_err(|error| format!("bad issuer URL: {error}"))
 }
 
+/// The issuer a provider's ID tokens carry (its discovery URL without the well-known suffix;
+/// discovery refuses a provider whose document says otherwise).
+pub fn issuer(provider: &OidcProvider) -> Result<String, String> {
+    issuer_of(provider).map(|issuer| issuer.to_string())
+}
+
 /// Fetches the provider's discovery document.
 pub async fn discover(provider: &OidcProvider, http: &reqwest::Client) -> Result<CoreProviderMetadata, String> {
     CoreProviderMetadata::discover_async(issuer_of(provider)?, http)

@@ -4,8 +4,28 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{SurrealValue, Value};
 use uuid::Uuid;
 
+use super::users::{with_tenant, CROSS_UNIQUE};
 use super::{Store, StoreError};
-use crate::model::TenantId;
+use crate::model::{IdentityKey, LinkedIdentity, TenantId, User};
+use crate::validate::unique_key;
+
+/// Which accounts a sign-in may attach to by its verified email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailLink {
+    /// Only an account with no password and no linked identity: one an administrator or an
+    /// IdP provisioned for that person, who has never signed in another way.
+    UnclaimedOnly,
+    /// Any account with that email (the provider's `link_existing_by_email`).
+    AnyAccount,
+}
+
+/// Creates the identity record of a link (the caller checked it does not exist yet).
+const CREATE_LINK: &str = "CREATE type::record('identity', [$tenant, $issuer, $subject]) SET tenant = $tenant,
+     user = $uid, provider = $provider, issuer = $issuer, subject = $subject, refresh_token = $refresh,
+     created_at = time::now() RETURN NONE;";
+/// Refuses (`identity_linked`) when the identity is linked already, to this or another user.
+const NOT_LINKED_YET: &str =
+    "IF record::exists(type::record('identity', [$tenant, $issuer, $subject])) { THROW 'identity_linked'; };";
 
 impl Store {
     /// The user an upstream identity is linked to, if any.
@@ -26,29 +46,184 @@ impl Store {
         Ok(users.into_iter().next().and_then(|user| Uuid::parse_str(&user).ok()))
     }
 
-    /// Links an upstream identity to a user, or refreshes the stored (sealed) refresh token of
-    /// an existing link.
-    pub async fn link_identity(
+    /// Links `identity` to the account whose email is `email`, if `rule` allows it, all in one
+    /// transaction: `NotFound` when no account has that email, `Conflict(AccountExists)` when
+    /// the account may not be linked this way, `Conflict(IdentityLinked)` when a concurrent
+    /// sign-in linked the identity first (then look the link up again).
+    pub async fn link_by_email(
         &self,
         tenant: &TenantId,
-        user: Uuid,
-        provider: &str,
+        email: &str,
+        identity: &IdentityKey,
+        rule: EmailLink,
+        sealed_refresh_token: Option<String>,
+    ) -> Result<Uuid, StoreError> {
+        let Some(user) = self.find_user_by_email_only(tenant, email).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let script = format!(
+            "BEGIN TRANSACTION;
+             {NOT_LINKED_YET}
+             LET $target = (SELECT email_key, password_hash FROM ONLY type::record('user', [$tenant, $uid]));
+             IF $target = NONE OR $target.email_key != $key {{ THROW 'not_found'; }};
+             IF $unclaimed_only AND ($target.password_hash != NONE
+                 OR array::len(SELECT VALUE subject FROM identity WHERE tenant = $tenant AND user = $uid) > 0)
+                 {{ THROW 'account_exists'; }};
+             {CREATE_LINK}
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", user.id.to_string()))
+                .bind(("key", unique_key(email)))
+                .bind(("unclaimed_only", rule == EmailLink::UnclaimedOnly))
+                .bind(("provider", identity.provider.clone()))
+                .bind(("issuer", identity.issuer.clone()))
+                .bind(("subject", identity.subject.clone()))
+                .bind(("refresh", sealed_refresh_token.clone()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await?;
+        Ok(user.id)
+    }
+
+    /// Creates `user` already linked to `identity`, in one transaction (first sign-in with
+    /// `auto_create_users`): `EmailTaken`/`UsernameTaken` when its email is in use as an email
+    /// or a username, `IdentityLinked` when a concurrent sign-in linked the identity first.
+    pub async fn create_linked_user(
+        &self,
+        tenant: &TenantId,
+        user: &User,
+        identity: &IdentityKey,
+        sealed_refresh_token: Option<String>,
+    ) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             {NOT_LINKED_YET}
+             IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND email_key = $row.email_key) > 0
+                 {{ THROW 'email_taken'; }};
+             IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND username_key = $row.username_key) > 0
+                 {{ THROW 'username_taken'; }};
+             CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
+             {CROSS_UNIQUE}
+             {CREATE_LINK}
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", user.id.to_string()))
+                .bind(("row", with_tenant(tenant, user)))
+                .bind(("provider", identity.provider.clone()))
+                .bind(("issuer", identity.issuer.clone()))
+                .bind(("subject", identity.subject.clone()))
+                .bind(("refresh", sealed_refresh_token.clone()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// Links `identity` to the existing user `uid` (an administrator's deliberate link):
+    /// `NotFound` if the user is gone, `IdentityLinked` if the identity is linked already.
+    pub async fn link_to_user(&self, tenant: &TenantId, uid: Uuid, identity: &IdentityKey) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             IF record::exists(type::record('user', [$tenant, $uid])) = false {{ THROW 'not_found'; }};
+             {NOT_LINKED_YET}
+             {CREATE_LINK}
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", uid.to_string()))
+                .bind(("provider", identity.provider.clone()))
+                .bind(("issuer", identity.issuer.clone()))
+                .bind(("subject", identity.subject.clone()))
+                .bind(("refresh", None::<String>))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// The identities linked to a user, oldest first.
+    pub async fn list_identities(&self, tenant: &TenantId, uid: Uuid) -> Result<Vec<LinkedIdentity>, StoreError> {
+        let mut response = self
+            .db
+            .query(
+                "SELECT provider, issuer, subject, created_at FROM identity WHERE tenant = $tenant AND user = $uid
+                 ORDER BY created_at",
+            )
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("uid", uid.to_string()))
+            .await?;
+        let rows: Vec<LinkRow> = response.take(0)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| LinkedIdentity {
+                provider: row.provider,
+                issuer: row.issuer,
+                subject: row.subject,
+                created_at: row.created_at,
+            })
+            .collect())
+    }
+
+    /// Removes the link of `issuer`/`subject` from user `uid`; `NotFound` if it is not linked
+    /// to that user.
+    pub async fn unlink_identity(
+        &self,
+        tenant: &TenantId,
+        uid: Uuid,
         issuer: &str,
         subject: &str,
-        sealed_refresh_token: Option<String>,
     ) -> Result<(), StoreError> {
         self.retrying(|| async {
             self.db
                 .query(
-                    "UPSERT type::record('identity', [$tenant, $issuer, $subject]) SET tenant = $tenant, user = $user,
-                     provider = $provider, issuer = $issuer, subject = $subject,
-                     refresh_token = $refresh ?? refresh_token, created_at = created_at ?? time::now() RETURN NONE",
+                    "BEGIN TRANSACTION;
+                     LET $link = (SELECT VALUE user FROM ONLY type::record('identity', [$tenant, $issuer, $subject]));
+                     IF $link != $uid { THROW 'not_found'; };
+                     DELETE type::record('identity', [$tenant, $issuer, $subject]);
+                     COMMIT TRANSACTION;",
                 )
                 .bind(("tenant", tenant.as_str().to_owned()))
-                .bind(("user", user.to_string()))
-                .bind(("provider", provider.to_owned()))
+                .bind(("uid", uid.to_string()))
                 .bind(("issuer", issuer.to_owned()))
                 .bind(("subject", subject.to_owned()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// Stores the (sealed) refresh token a sign-in through an existing link brought, if any,
+    /// and only while the identity is still linked to `uid`.
+    pub async fn store_refresh_token(
+        &self,
+        tenant: &TenantId,
+        uid: Uuid,
+        identity: &IdentityKey,
+        sealed_refresh_token: String,
+    ) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "UPDATE type::record('identity', [$tenant, $issuer, $subject])
+                     SET refresh_token = $refresh, provider = $provider WHERE user = $uid RETURN NONE",
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("uid", uid.to_string()))
+                .bind(("provider", identity.provider.clone()))
+                .bind(("issuer", identity.issuer.clone()))
+                .bind(("subject", identity.subject.clone()))
                 .bind(("refresh", sealed_refresh_token.clone()))
                 .await
                 .and_then(super::first_failure)
@@ -81,24 +256,6 @@ impl Store {
             .collect())
     }
 
-    /// The sealed refresh token an identity holds now, to tell whether a newer one arrived.
-    pub async fn identity_refresh_token(
-        &self,
-        tenant: &TenantId,
-        issuer: &str,
-        subject: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let mut response = self
-            .db
-            .query("SELECT VALUE refresh_token FROM type::record('identity', [$tenant, $issuer, $subject])")
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("issuer", issuer.to_owned()))
-            .bind(("subject", subject.to_owned()))
-            .await?;
-        let tokens: Vec<Option<String>> = response.take(0)?;
-        Ok(tokens.into_iter().next().flatten())
-    }
-
     /// Stores a rotated refresh token only if the identity still holds `old`: a token a
     /// sign-in stored meanwhile is never overwritten by an older rotation.
     pub async fn replace_refresh_token(
@@ -126,24 +283,45 @@ impl Store {
         .await
     }
 
-    /// Marks a user disabled because its upstream refresh failed; an earlier `disabled_at`
-    /// is kept. The user's sessions end in the same transaction.
-    pub async fn disable_user(&self, tenant: &TenantId, user: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.retrying(|| async {
-            self.db
-                .query(
-                    "BEGIN TRANSACTION;
-                     UPDATE type::record('user', [$tenant, $uid]) SET disabled_at = disabled_at ?? $at RETURN NONE;
-                     DELETE session WHERE tenant = $tenant AND user = $uid;
-                     COMMIT TRANSACTION;",
-                )
-                .bind(("tenant", tenant.as_str().to_owned()))
-                .bind(("uid", user.to_string()))
-                .bind(("at", Value::Datetime(at.into())))
-                .await
-                .and_then(super::first_failure)
-        })
-        .await
+    /// Disables a user because its upstream refresh was refused, if the identity still holds
+    /// exactly the refused token (a sign-in may have stored a newer one meanwhile: then the
+    /// refusal is stale and nothing happens). An earlier `disabled_at` is kept; the user's
+    /// sessions end in the same transaction. Whether the user was disabled now.
+    pub async fn disable_for_refused_refresh(
+        &self,
+        tenant: &TenantId,
+        user: Uuid,
+        issuer: &str,
+        subject: &str,
+        refused_token: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let outcome = self
+            .retrying(|| async {
+                self.db
+                    .query(
+                        "BEGIN TRANSACTION;
+                         LET $link = (SELECT user, refresh_token FROM ONLY type::record('identity', [$tenant, $issuer, $subject]));
+                         IF $link = NONE OR $link.user != $uid OR $link.refresh_token != $refused { THROW 'not_found'; };
+                         UPDATE type::record('user', [$tenant, $uid]) SET disabled_at = disabled_at ?? $at RETURN NONE;
+                         DELETE session WHERE tenant = $tenant AND user = $uid;
+                         COMMIT TRANSACTION;",
+                    )
+                    .bind(("tenant", tenant.as_str().to_owned()))
+                    .bind(("uid", user.to_string()))
+                    .bind(("issuer", issuer.to_owned()))
+                    .bind(("subject", subject.to_owned()))
+                    .bind(("refused", refused_token.to_owned()))
+                    .bind(("at", Value::Datetime(at.into())))
+                    .await
+                    .and_then(super::first_failure)
+            })
+            .await;
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -164,4 +342,12 @@ struct IdentityRow {
     issuer: String,
     subject: String,
     refresh_token: String,
+}
+
+#[derive(Debug, SurrealValue)]
+struct LinkRow {
+    provider: Option<String>,
+    issuer: String,
+    subject: String,
+    created_at: DateTime<Utc>,
 }

@@ -23,7 +23,7 @@ use surrealdb::Surreal;
 use crate::error::Conflict;
 
 pub use groups::GroupPatch;
-pub use identities::RefreshableIdentity;
+pub use identities::{EmailLink, RefreshableIdentity};
 pub use migrate::SCHEMA_VERSION;
 pub use policies::Holder;
 pub use users::{AdminGuard, UserPatch};
@@ -57,31 +57,56 @@ impl From<surrealdb::Error> for StoreError {
     }
 }
 
-/// Maps the database's refusals onto the rules they enforce.
+/// Maps the database's refusals onto the rules they enforce. Our scripts `THROW` a tag for
+/// every rule they check; a thrown error is matched on that exact tag, never on other text.
 fn classify(error: &surrealdb::Error) -> StoreError {
-    let message = error.message();
-    if message.contains("`user_username`") {
-        StoreError::Conflict(Conflict::UsernameTaken)
-    } else if message.contains("`user_email`") {
-        StoreError::Conflict(Conflict::EmailTaken)
-    } else if message.contains("`group_name`") {
-        StoreError::Conflict(Conflict::GroupNameTaken)
-    } else if error.is_thrown() {
-        match message {
-            m if m.contains("users_exist") => StoreError::Conflict(Conflict::UsersExist),
-            m if m.contains("email_taken") => StoreError::Conflict(Conflict::EmailTaken),
-            m if m.contains("username_taken") => StoreError::Conflict(Conflict::UsernameTaken),
-            m if m.contains("last_admin") => StoreError::Conflict(Conflict::LastAdmin),
-            m if m.contains("too_many_keys") => StoreError::Conflict(Conflict::TooManyKeys),
-            m if m.contains("missing_policy") => StoreError::Missing(crate::model::Kind::Policy),
-            m if m.contains("missing_user") => StoreError::Missing(crate::model::Kind::User),
-            m if m.contains("not_found") => StoreError::NotFound,
-            m if m.contains("lease_held") => StoreError::LeaseHeld,
-            other => StoreError::Database(other.to_owned()),
+    if error.is_thrown() {
+        if let Some(refusal) = error.message().strip_prefix(THROWN_PREFIX).and_then(thrown) {
+            return refusal;
         }
-    } else {
-        StoreError::Database(message.to_owned())
     }
+    if let Some(conflict) = unique_index_violation(error) {
+        return StoreError::Conflict(conflict);
+    }
+    StoreError::Database(error.message().to_owned())
+}
+
+/// How SurrealDB words a `THROW`n value.
+const THROWN_PREFIX: &str = "An error occurred: ";
+
+/// The refusal a script's `THROW` tag stands for.
+fn thrown(tag: &str) -> Option<StoreError> {
+    Some(match tag {
+        "users_exist" => StoreError::Conflict(Conflict::UsersExist),
+        "email_taken" => StoreError::Conflict(Conflict::EmailTaken),
+        "username_taken" => StoreError::Conflict(Conflict::UsernameTaken),
+        "last_admin" => StoreError::Conflict(Conflict::LastAdmin),
+        "too_many_keys" => StoreError::Conflict(Conflict::TooManyKeys),
+        "account_exists" => StoreError::Conflict(Conflict::AccountExists),
+        "identity_linked" => StoreError::Conflict(Conflict::IdentityLinked),
+        "missing_policy" => StoreError::Missing(crate::model::Kind::Policy),
+        "missing_user" => StoreError::Missing(crate::model::Kind::User),
+        "not_found" => StoreError::NotFound,
+        "lease_held" => StoreError::LeaseHeld,
+        _ => return None,
+    })
+}
+
+/// A unique index that refused a write. SurrealDB 3.3 reports these without an error kind
+/// or details (`IdxError::IndexExists` becomes an internal error), so the index name in the
+/// message is all there is; scripts check uniqueness themselves first and `THROW` a tag, so
+/// this only catches a write that raced past that check.
+fn unique_index_violation(error: &surrealdb::Error) -> Option<Conflict> {
+    let message = error.message();
+    [
+        ("`user_username`", Conflict::UsernameTaken),
+        ("`user_email`", Conflict::EmailTaken),
+        ("`group_name`", Conflict::GroupNameTaken),
+        ("`identity_link`", Conflict::IdentityLinked),
+    ]
+    .into_iter()
+    .find(|(index, _)| message.contains(index) && message.contains("already contains"))
+    .map(|(_, conflict)| conflict)
 }
 
 /// The first real failure of a multi-statement response. Inside a failed transaction every
@@ -89,10 +114,8 @@ fn classify(error: &surrealdb::Error) -> StoreError {
 pub(crate) fn first_failure(mut response: surrealdb::IndexedResults) -> Result<(), surrealdb::Error> {
     let mut errors: Vec<(usize, surrealdb::Error)> = response.take_errors().into_iter().collect();
     errors.sort_by_key(|(index, _)| *index);
-    let not_executed = |error: &surrealdb::Error| {
-        matches!(error.query_details(), Some(surrealdb::types::QueryError::NotExecuted))
-            || error.message().contains("not executed")
-    };
+    let not_executed =
+        |error: &surrealdb::Error| matches!(error.query_details(), Some(surrealdb::types::QueryError::NotExecuted));
     match errors.iter().position(|(_, error)| !not_executed(error)) {
         Some(cause) => Err(errors.swap_remove(cause).1),
         None => errors.into_iter().next().map_or(Ok(()), |(_, error)| Err(error)),
@@ -101,8 +124,6 @@ pub(crate) fn first_failure(mut response: surrealdb::IndexedResults) -> Result<(
 
 fn is_transaction_conflict(error: &surrealdb::Error) -> bool {
     matches!(error.query_details(), Some(surrealdb::types::QueryError::TransactionConflict))
-        || error.message().to_ascii_lowercase().contains("transaction conflict")
-        || error.message().to_ascii_lowercase().contains("read or write conflict")
 }
 
 /// How often a write that collides with concurrent writes is retried.

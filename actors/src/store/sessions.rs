@@ -77,7 +77,7 @@ impl Store {
             .db
             .query(
                 "DELETE session WHERE expires_at <= $now RETURN BEFORE;
-                 DELETE api_key WHERE expires_at != NONE AND expires_at <= $now RETURN BEFORE;
+                 DELETE api_key WHERE expires_at <= $now AND expires_at != NONE RETURN BEFORE;
                  DELETE sign_in_state WHERE expires_at <= $now;",
             )
             .bind(("now", now))
@@ -85,5 +85,32 @@ impl Store {
         let sessions: Vec<SessionRow> = response.take(0)?;
         let keys: Vec<super::rows::ApiKeyRow> = response.take(1)?;
         Ok(sessions.len() + keys.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{Store, StoreConfig};
+
+    /// The purge reads expired rows through the expiry indexes, never by scanning the tables.
+    #[tokio::test]
+    async fn the_purge_reads_expired_rows_through_an_index() {
+        let config = StoreConfig {
+            endpoint: "mem://".into(),
+            namespace: "test".into(),
+            database: "test".into(),
+            username: None,
+            password: None,
+        };
+        let store = Store::open(&config).await.unwrap();
+        for table in ["session", "api_key", "sign_in_state"] {
+            let query = format!("SELECT * FROM {table} WHERE expires_at <= time::now() EXPLAIN");
+            let mut response = store.db.query(query).await.unwrap();
+            let plan: surrealdb::types::Value = response.take(0).unwrap();
+            let plan = format!("{plan:?}");
+            assert!(plan.contains("expiry"), "{table}: {plan}");
+            assert!(!plan.contains("Iterate Table"), "{table}: {plan}");
+        }
+        assert_eq!(store.purge_expired(chrono::Utc::now()).await.unwrap(), 0);
     }
 }

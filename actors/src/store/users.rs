@@ -22,7 +22,7 @@ pub enum AdminGuard {
 const LOCK: &str = "UPSERT type::record('tenant_lock', $tenant) SET at = time::now();";
 /// Usernames and emails share one sign-in namespace: after a write, no other user of the
 /// tenant may have the written record's email as username, or its username as email.
-const CROSS_UNIQUE: &str =
+pub(super) const CROSS_UNIQUE: &str =
     "LET $after = (SELECT username_key, email_key, email FROM ONLY type::record('user', [$tenant, $uid]));
      IF $after.email != NONE AND array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid != $uid
          AND username_key = $after.email_key) > 0 { THROW 'email_taken'; };
@@ -164,6 +164,13 @@ impl Store {
         self.find_one("(email_key = $key OR (email = NONE AND username_key = $key))", tenant, unique_key(email)).await
     }
 
+    /// The user whose email is `email` (case-insensitive); never matched by username, since
+    /// an upstream sign-in must not take over an account whose username merely looks like an
+    /// address.
+    pub async fn find_user_by_email_only(&self, tenant: &TenantId, email: &str) -> Result<Option<User>, StoreError> {
+        self.find_one("email_key = $key", tenant, unique_key(email)).await
+    }
+
     async fn find_one(&self, condition: &str, tenant: &TenantId, key: String) -> Result<Option<User>, StoreError> {
         let query = format!("SELECT {USER_FIELDS} FROM user WHERE tenant = $tenant AND {condition} LIMIT 1");
         let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("key", key)).await?;
@@ -181,7 +188,7 @@ impl Store {
 }
 
 /// The stored row, with its tenant, as one object to bind.
-fn with_tenant(tenant: &TenantId, user: &User) -> Value {
+pub(super) fn with_tenant(tenant: &TenantId, user: &User) -> Value {
     use surrealdb::types::SurrealValue;
     let mut value = UserRow::from_user(user).into_value();
     if let Value::Object(object) = &mut value {

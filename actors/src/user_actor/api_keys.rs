@@ -14,8 +14,10 @@ use crate::tokens::TokenKeys;
 
 /// Live keys a user may hold at once (Firezone's cap on API tokens).
 pub const MAX_KEYS_PER_USER: usize = 25;
-/// Lifetimes `create-api-token` accepts, in days.
+/// Lifetimes `create-api-token` accepts, in days (Firezone's rule for its API tokens).
 pub const TOKEN_DAYS: std::ops::RangeInclusive<i64> = 1..=90;
+/// Lifetimes a key may be given at creation, in days; without one a key lives until deleted.
+pub const KEY_DAYS: std::ops::RangeInclusive<i64> = 1..=365;
 
 /// A new key: the raw value is returned once and never stored (nor shown by `Debug`).
 #[derive(Clone)]
@@ -38,7 +40,8 @@ pub struct CreateApiKey {
     pub by: Principal,
     pub name: Option<String>,
     pub policy_ids: Vec<Uuid>,
-    pub expires_at: Option<DateTime<Utc>>,
+    /// Lifetime in days (within [`KEY_DAYS`]); `None`: until deleted.
+    pub expires_in_days: Option<i64>,
 }
 
 /// Issue a Firezone-style API token (an unnarrowed key that expires) for a user; an operator
@@ -151,14 +154,16 @@ impl Handler<CreateApiKey> for UserActor {
             authorize_self_service(&message.by, "api-keys:CreateApiKey", &Kind::ApiKey.srn_all(tenant))?;
             let mut errors = FieldErrors::new();
             check_name(&mut errors, message.name.as_deref(), true);
-            if message.expires_at.is_some_and(|at| at <= Utc::now()) {
-                errors.entry("expires_at".to_owned()).or_default().push("must be in the future".to_owned());
+            if message.expires_in_days.is_some_and(|days| !KEY_DAYS.contains(&days)) {
+                let range = format!("must be between {} and {}", KEY_DAYS.start(), KEY_DAYS.end());
+                errors.entry("expires_in_days".to_owned()).or_default().push(range);
             }
             if !errors.is_empty() {
                 return Err(DomainError::Invalid(errors));
             }
             let name = message.name.unwrap_or_default().trim().to_owned();
-            issue(&store, &keys, tenant, message.by.user.id, name, message.policy_ids, message.expires_at).await
+            let expires_at = message.expires_in_days.map(|days| Utc::now() + Duration::days(days));
+            issue(&store, &keys, tenant, message.by.user.id, name, message.policy_ids, expires_at).await
         })
     }
 }

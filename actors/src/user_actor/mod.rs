@@ -4,6 +4,8 @@
 
 mod api_keys;
 mod groups;
+mod identities;
+mod lifecycle;
 mod policies;
 mod users;
 
@@ -20,6 +22,8 @@ use crate::validate::PasswordRules;
 
 pub use api_keys::{CreateApiKey, CreateApiToken, DeleteApiKey, GetApiKey, IssuedApiKey, ListApiKeys, UpdateApiKey};
 pub use groups::{CreateGroup, DeleteGroup, GetGroup, GetGroupPolicies, ListGroups, SetGroupPolicies, UpdateGroup};
+pub use identities::{LinkUserIdentity, ListUserIdentities, SignInUpstream, UnlinkUserIdentity, ACCOUNT_EXISTS};
+pub use lifecycle::{DisableForRefusedRefresh, StampSignIn};
 pub use policies::{
     CreatePolicy, DeletePolicy, GetPolicy, GetUserPolicies, ListPolicies, SetUserPolicies, UpdatePolicy,
 };

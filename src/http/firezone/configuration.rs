@@ -28,6 +28,7 @@ fn render(shown: &ShownConfiguration, base_url: &str) -> Value {
                 "discovery_document_uri": provider.discovery_document_uri,
                 "redirect_uri": provider.effective_redirect_uri(base_url),
                 "auto_create_users": provider.auto_create_users,
+                "link_existing_by_email": provider.link_existing_by_email,
             })
         })
         .collect();

@@ -55,11 +55,19 @@ impl From<DomainError> for FirezoneError {
             DomainError::Conflict(Conflict::UsersExist) => FirezoneError::field("base", "users already exist"),
             DomainError::Conflict(Conflict::TooManyKeys) => FirezoneError::field("base", "too many API keys"),
             DomainError::Conflict(Conflict::GroupNameTaken) => FirezoneError::field("name", "has already been taken"),
+            DomainError::Conflict(Conflict::AccountExists) => FirezoneError::field("email", "has already been taken"),
+            DomainError::Conflict(Conflict::IdentityLinked) => {
+                FirezoneError::field("identity", "is already linked to a user")
+            }
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => FirezoneError::Unauthorized,
             // Firezone's API has no password sign-in; only a retry would help.
             DomainError::Busy | DomainError::Throttled(_) => FirezoneError::Busy,
-            DomainError::Storage(message) | DomainError::Internal(message) => {
+            DomainError::Storage(message) | DomainError::Unavailable(message) => {
+                tracing::error!(%message, "request failed: service unavailable");
+                FirezoneError::Busy
+            }
+            DomainError::Internal(message) => {
                 tracing::error!(%message, "request failed");
                 FirezoneError::Internal
             }
@@ -69,10 +77,13 @@ impl From<DomainError> for FirezoneError {
 
 impl From<AuthFailure> for FirezoneError {
     fn from(failure: AuthFailure) -> Self {
+        if failure == AuthFailure::Unavailable {
+            return FirezoneError::Busy;
+        }
         FirezoneError::Auth(match failure {
             AuthFailure::Missing => "unauthenticated",
             AuthFailure::InvalidToken | AuthFailure::InvalidCredentials => "invalid_token",
-            AuthFailure::NoResource | AuthFailure::Disabled => "no_resource_found",
+            AuthFailure::NoResource | AuthFailure::Disabled | AuthFailure::Unavailable => "no_resource_found",
         })
     }
 }
@@ -98,7 +109,11 @@ impl ResponseError for FirezoneError {
             FirezoneError::UnprocessableDocument(errors) => json!({"errors": errors}),
             other => json!({"error": other.to_string()}),
         };
-        HttpResponse::build(self.status_code()).json(body)
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, FirezoneError::Busy) {
+            response.insert_header(("Retry-After", "1"));
+        }
+        response.json(body)
     }
 }
 

@@ -1,7 +1,6 @@
 //! `/api/v1/api-keys…`: `sk_…` keys; the raw key appears only in the creation response.
 
 use actix_web::{web, HttpResponse};
-use chrono::{Duration, Utc};
 use tessera_actors::model::Kind;
 use tessera_actors::user_actor::{CreateApiKey, DeleteApiKey, GetApiKey, ListApiKeys, UpdateApiKey};
 use uuid::Uuid;
@@ -15,8 +14,6 @@ use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 
 const KEY_NOT_FOUND: &str = "API key not found";
-/// Longest lifetime a key may be given at creation, in days.
-const MAX_DAYS: i64 = 365;
 
 fn key_id(path: &str) -> Result<Uuid, SoatError> {
     Kind::ApiKey.parse(path).ok_or(SoatError::NotFound(KEY_NOT_FOUND))
@@ -43,17 +40,12 @@ pub async fn create(
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let fields = Fields::parse(&bytes)?;
-    let expires_at = match fields.integer("expires_in_days")? {
-        None => None,
-        Some(days) if (1..=MAX_DAYS).contains(&days) => Some(Utc::now() + Duration::days(days)),
-        Some(_) => return Err(SoatError::BadRequest(format!("expires_in_days: must be between 1 and {MAX_DAYS}"))),
-    };
     let message = CreateApiKey {
         tenant,
         by,
         name: fields.string("name")?,
         policy_ids: fields.ids("policy_ids", Kind::Policy, false)?.unwrap_or_default(),
-        expires_at,
+        expires_in_days: fields.integer("expires_in_days")?,
     };
     let issued = ask(&state.domain.users, message).await.map_err(SoatError::or_missing(KEY_NOT_FOUND))?;
     Ok(HttpResponse::Created().json(ApiKeyRecord::new(&issued.key, Some(&issued.raw))))

@@ -24,6 +24,9 @@ pub enum SoatError {
     InvalidPolicy(Vec<String>),
     #[error("Service busy, please retry")]
     Busy,
+    /// 503: the database or a worker is down; never reported as a credential problem.
+    #[error("Service unavailable, please retry")]
+    Unavailable,
     /// 429 with `Retry-After`: too many failed sign-ins for this username.
     #[error("Too many failed sign-ins, retry in {0} seconds")]
     TooManyAttempts(u64),
@@ -58,12 +61,18 @@ impl SoatError {
                 Conflict::LastAdmin => "Cannot remove the last admin",
                 Conflict::TooManyKeys => "Too many API keys",
                 Conflict::GroupNameTaken => "Group already exists",
+                Conflict::AccountExists => "An account with this email already exists",
+                Conflict::IdentityLinked => "Identity already linked",
             }),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => SoatError::Forbidden,
             DomainError::Busy => SoatError::Busy,
             DomainError::Throttled(seconds) => SoatError::TooManyAttempts(seconds),
-            DomainError::Storage(message) | DomainError::Internal(message) => {
+            DomainError::Storage(message) | DomainError::Unavailable(message) => {
+                tracing::error!(%message, "request failed: service unavailable");
+                SoatError::Unavailable
+            }
+            DomainError::Internal(message) => {
                 tracing::error!(%message, "request failed");
                 SoatError::Internal
             }
@@ -80,10 +89,15 @@ impl SoatError {
 
 impl From<AuthFailure> for SoatError {
     fn from(failure: AuthFailure) -> Self {
+        if failure == AuthFailure::Unavailable {
+            return SoatError::Unavailable;
+        }
         SoatError::Unauthorized(match failure {
             AuthFailure::InvalidCredentials => "Invalid credentials",
             AuthFailure::Disabled => "User is disabled",
-            AuthFailure::Missing | AuthFailure::InvalidToken | AuthFailure::NoResource => "Unauthorized",
+            AuthFailure::Missing | AuthFailure::InvalidToken | AuthFailure::NoResource | AuthFailure::Unavailable => {
+                "Unauthorized"
+            }
         })
     }
 }
@@ -96,7 +110,7 @@ impl ResponseError for SoatError {
             SoatError::Forbidden => StatusCode::FORBIDDEN,
             SoatError::NotFound(_) => StatusCode::NOT_FOUND,
             SoatError::Conflict(_) => StatusCode::CONFLICT,
-            SoatError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            SoatError::Busy | SoatError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             SoatError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             SoatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -110,8 +124,14 @@ impl ResponseError for SoatError {
             other => json!({"error": other.to_string()}),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let SoatError::TooManyAttempts(seconds) = self {
-            response.insert_header(("Retry-After", seconds.to_string()));
+        match self {
+            SoatError::TooManyAttempts(seconds) => {
+                response.insert_header(("Retry-After", seconds.to_string()));
+            }
+            SoatError::Busy | SoatError::Unavailable => {
+                response.insert_header(("Retry-After", "1"));
+            }
+            _ => {}
         }
         response.json(body)
     }

@@ -5,6 +5,7 @@ mod api_keys;
 mod error;
 mod fields;
 mod groups;
+mod identities;
 mod policies;
 mod render;
 mod sessions;
@@ -28,6 +29,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(policies::get_user_policies))
                 .route(web::put().to(policies::set_user_policies)),
         )
+        .service(
+            web::resource("/users/{user_id}/identities")
+                .route(web::get().to(identities::list))
+                .route(web::post().to(identities::link)),
+        )
+        .service(web::resource("/users/{user_id}/identities/{identity_id}").route(web::delete().to(identities::unlink)))
         .service(web::resource("/permissions").route(web::get().to(policies::permissions)))
         .service(
             web::resource("/policies").route(web::get().to(policies::list)).route(web::post().to(policies::create)),

@@ -166,3 +166,25 @@ impl<'a> ApiKeyRecord<'a> {
         }
     }
 }
+
+/// A linked upstream identity: `{id:"idn_…", provider, issuer, subject, created_at}`.
+#[derive(Serialize)]
+pub struct IdentityRecord<'a> {
+    id: String,
+    provider: Option<&'a str>,
+    issuer: &'a str,
+    subject: &'a str,
+    created_at: String,
+}
+
+impl<'a> From<&'a tessera_actors::model::LinkedIdentity> for IdentityRecord<'a> {
+    fn from(identity: &'a tessera_actors::model::LinkedIdentity) -> Self {
+        IdentityRecord {
+            id: identity.public_id(),
+            provider: identity.provider.as_deref(),
+            issuer: &identity.issuer,
+            subject: &identity.subject,
+            created_at: iso(identity.created_at),
+        }
+    }
+}

@@ -61,6 +61,11 @@ pub fn validate_idp_metadata(xml: &str) -> Result<(), SamlError> {
     IdpMetadata::parse(xml).map(|_| ())
 }
 
+/// The IdP's entity id: the issuer its assertions carry, and so the issuer of its identities.
+pub fn idp_entity_id(xml: &str) -> Result<String, SamlError> {
+    IdpMetadata::parse(xml).map(|metadata| metadata.entity_id)
+}
+
 /// The parts of the IdP metadata Tessera relies on.
 pub(super) struct IdpMetadata {
     pub(super) entity_id: String,

@@ -51,7 +51,7 @@ mod response;
 mod tests;
 
 pub use credentials::generate_sp_credentials;
-pub use metadata::{sp_metadata, validate_idp_metadata};
+pub use metadata::{idp_entity_id, sp_metadata, validate_idp_metadata};
 pub use request::authn_request;
 pub use response::consume;
 

@@ -273,18 +273,10 @@ pub(super) fn check_status(response: &Response) -> Result<(), SamlError> {
     Err(SamlError::IdpStatus(name.to_string()))
 }
 
+/// The one email rule of the directory, so an address an administrator provisioned is one
+/// the IdP may assert.
 pub(super) fn looks_like_email(value: &str) -> bool {
-    match value.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    }
+    crate::validate::is_email(value)
 }
 
 pub(super) fn email_attribute(assertion: &Assertion) -> Option<String> {

@@ -6,7 +6,9 @@ use super::*;
 fn email_heuristics() {
     assert!(looks_like_email("alice@idp.test"));
     assert!(!looks_like_email("alice"));
-    assert!(!looks_like_email("alice@localhost"));
+    // The directory's one email rule: what /v0/users accepts, a NameID may be.
+    assert!(looks_like_email("alice@localhost"));
+    assert!(looks_like_email("new-user@test"));
     assert!(!looks_like_email("a b@idp.test"));
     assert!(!looks_like_email("@idp.test"));
 }

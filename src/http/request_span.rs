@@ -1,0 +1,42 @@
+//! The span every request is traced in. Unlike tracing-actix-web's default it records the path
+//! without the query string: OIDC callbacks carry `code` and `state` there, and nothing a
+//! client sends as a credential may reach the logs (bodies and headers are never recorded).
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+
+/// Root span builder: method, matched route, path (no query), client address, request id.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request.extensions().get::<RequestId>().copied();
+        let route = request.match_pattern().unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %request.path(),
+            http.client_ip = %request.peer_addr().map(|address| address.ip().to_string()).unwrap_or_default(),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+            request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
+        )
+    }
+
+    /// Records the status and writes a debug-level access line inside the span (so its fields,
+    /// and nothing else of the request, are what the log shows).
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
+        let status = match outcome {
+            Ok(response) => response.status().as_u16(),
+            Err(error) => error.as_response_error().status_code().as_u16(),
+        };
+        span.in_scope(|| tracing::debug!(status, "served"));
+    }
+}
