@@ -75,6 +75,10 @@ pub enum Conflict {
     TooManyKeys,
     #[error("group name already taken")]
     GroupNameTaken,
+    /// The record changed while the request was being applied, more often than a retry could
+    /// absorb; the client should read it again and retry.
+    #[error("modified concurrently, retry")]
+    Modified,
 }
 
 /// Why a credential was not accepted, in the detail Firezone's 401 bodies distinguish.
@@ -100,6 +104,7 @@ impl From<crate::store::StoreError> for DomainError {
             StoreError::Conflict(conflict) => DomainError::Conflict(conflict),
             StoreError::NotFound => DomainError::NotFound,
             StoreError::Missing(kind) => DomainError::Missing(kind),
+            StoreError::Forbidden => DomainError::Forbidden,
             StoreError::Busy | StoreError::LeaseHeld => DomainError::Busy,
             StoreError::Database(message) => DomainError::Storage(message),
         }

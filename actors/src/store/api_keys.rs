@@ -1,6 +1,5 @@
 //! API keys: looked up by the keyed hash of the presented `sk_…` value; capped per user.
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::policies::CHECK_POLICIES;
@@ -95,30 +94,42 @@ impl Store {
         rows.into_iter().map(ApiKeyRow::into_key).collect()
     }
 
-    /// Renames a key; `NotFound` if it is gone.
-    pub async fn rename_api_key(
+    /// Renames a key and/or replaces its policies in one transaction (both or neither), touching
+    /// only the fields given, and returns the key; `NotFound` if it is gone, `Missing(Policy)`
+    /// (and no change) if a policy id is unknown.
+    pub async fn update_api_key(
         &self,
         tenant: &TenantId,
         id: Uuid,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+        name: Option<&str>,
+        policy_ids: Option<&[Uuid]>,
+    ) -> Result<ApiKey, StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             IF record::exists(type::record('api_key', [$tenant, $kid])) = false {{ THROW 'not_found'; }};
+             IF $set_ids {{
+                 {CHECK_POLICIES}
+                 UPDATE type::record('api_key', [$tenant, $kid]) SET policy_ids = array::distinct($ids),
+                     narrowed = narrowed OR array::len($ids) > 0 RETURN NONE;
+             }};
+             IF $name != NONE {{ UPDATE type::record('api_key', [$tenant, $kid]) SET name = $name RETURN NONE; }};
+             UPDATE type::record('api_key', [$tenant, $kid]) SET updated_at = time::now() RETURN NONE;
+             COMMIT TRANSACTION;"
+        );
+        let ids = policy_ids.map(uuid_strings);
         self.retrying(|| async {
             self.db
-                .query(
-                    "BEGIN TRANSACTION;
-                 IF record::exists(type::record('api_key', [$tenant, $kid])) = false { THROW 'not_found'; };
-                 UPDATE type::record('api_key', [$tenant, $kid]) SET name = $name, updated_at = $now RETURN NONE;
-                 COMMIT TRANSACTION;",
-                )
+                .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("kid", id.to_string()))
-                .bind(("name", name.to_owned()))
-                .bind(("now", now))
+                .bind(("set_ids", ids.is_some()))
+                .bind(("ids", ids.clone().unwrap_or_default()))
+                .bind(("name", name.map(str::to_owned)))
                 .await
                 .and_then(super::first_failure)
         })
-        .await
+        .await?;
+        self.get_api_key(tenant, id).await?.ok_or(StoreError::NotFound)
     }
 
     /// Deletes a key; `NotFound` if it did not exist.

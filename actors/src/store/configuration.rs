@@ -17,14 +17,31 @@ impl Store {
         Ok(documents.into_iter().next())
     }
 
-    /// Stores a tenant's configuration document, replacing the previous one.
-    pub async fn put_configuration(&self, tenant: &TenantId, document: &str) -> Result<(), StoreError> {
-        self.retrying(|| async { self.db
-            .query("UPSERT type::record('configuration', $tenant) SET tenant = $tenant, document = $document, updated_at = time::now() RETURN NONE")
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("document", document.to_owned()))
-            .await
-            .and_then(super::first_failure) })
+    /// Stores a tenant's configuration document if the stored one is still `expected` (`None`:
+    /// none stored yet), else `Conflict(Modified)`: a compare-and-swap, so that a change computed
+    /// from a stale document never overwrites a concurrent one.
+    pub async fn put_configuration(
+        &self,
+        tenant: &TenantId,
+        document: &str,
+        expected: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "BEGIN TRANSACTION;
+                 LET $stored = (SELECT document FROM ONLY type::record('configuration', $tenant));
+                 IF $stored.document != $expected { THROW 'modified_concurrently'; };
+                 UPSERT type::record('configuration', $tenant) SET tenant = $tenant, document = $document,
+                     updated_at = time::now() RETURN NONE;
+                 COMMIT TRANSACTION;",
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("document", document.to_owned()))
+                .bind(("expected", expected.map(str::to_owned)))
+                .await
+                .and_then(super::first_failure)
+        })
         .await
     }
 

@@ -25,7 +25,7 @@ use crate::error::Conflict;
 pub use groups::GroupPatch;
 pub use identities::RefreshableIdentity;
 pub use migrate::SCHEMA_VERSION;
-pub use policies::Holder;
+pub use policies::{Holder, PolicyPatch};
 pub use users::{AdminGuard, UserPatch};
 
 /// Why a store call failed.
@@ -40,6 +40,10 @@ pub enum StoreError {
     /// A record the request refers to (not the one it addresses) does not exist.
     #[error("missing {0:?}")]
     Missing(crate::model::Kind),
+    /// A rule that depends on the stored records (e.g. only admins change admins) refused
+    /// the write, checked inside the writing transaction.
+    #[error("forbidden")]
+    Forbidden,
     /// The write kept colliding with concurrent writes; the client may retry.
     #[error("busy")]
     Busy,
@@ -73,6 +77,8 @@ fn classify(error: &surrealdb::Error) -> StoreError {
             m if m.contains("username_taken") => StoreError::Conflict(Conflict::UsernameTaken),
             m if m.contains("last_admin") => StoreError::Conflict(Conflict::LastAdmin),
             m if m.contains("too_many_keys") => StoreError::Conflict(Conflict::TooManyKeys),
+            m if m.contains("modified_concurrently") => StoreError::Conflict(Conflict::Modified),
+            m if m.contains("forbidden") => StoreError::Forbidden,
             m if m.contains("missing_policy") => StoreError::Missing(crate::model::Kind::Policy),
             m if m.contains("missing_user") => StoreError::Missing(crate::model::Kind::User),
             m if m.contains("not_found") => StoreError::NotFound,

@@ -29,23 +29,41 @@ const CROSS_UNIQUE: &str =
      IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid != $uid
          AND email_key = $after.username_key) > 0 { THROW 'username_taken'; };";
 
+/// Serializes writers of one sign-in name: every transaction that gives a user a username or
+/// email writes the same lock key for it (and removes it again, so no name lingers), so two
+/// transactions claiming one name as username and as email conflict instead of both passing
+/// `CROSS_UNIQUE` on snapshots that do not see each other.
+const NAME_LOCKS: &str = "FOR $name IN $names {
+         UPSERT type::record('tenant_lock', [$tenant, 'name', $name]) SET at = time::now() RETURN NONE;
+         DELETE type::record('tenant_lock', [$tenant, 'name', $name]);
+     };";
+
+/// Admin accounts are only for admins: when a write is made on behalf of a user (`$by`), a
+/// target that is an admin as stored now (`$current`), or a role change (`$role_change`), needs
+/// `$by` to be an admin as stored now, whatever was read before the transaction.
+const ADMIN_ONLY: &str = "IF $by != NONE AND ($current.role = 'admin' OR $role_change)
+         AND (SELECT role FROM ONLY type::record('user', [$tenant, $by])).role != 'admin' { THROW 'forbidden'; };";
+
 const ADMINS_LEFT: &str = "array::len(SELECT uid FROM user WHERE tenant = $tenant AND role = 'admin' AND uid != $uid)";
 
 impl Store {
     /// Creates a user; `UsernameTaken`/`EmailTaken` when a unique key is in use.
     pub async fn create_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
         let script = format!(
-            "BEGIN TRANSACTION;
+            "BEGIN TRANSACTION; {NAME_LOCKS}
              CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
              {CROSS_UNIQUE}
              COMMIT TRANSACTION;"
         );
+        let mut names = vec![unique_key(&user.username)];
+        names.extend(user.email.as_deref().map(unique_key));
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", user.id.to_string()))
                 .bind(("row", with_tenant(tenant, user)))
+                .bind(("names", names.clone()))
                 .await
                 .and_then(super::first_failure)
         })
@@ -73,9 +91,12 @@ impl Store {
         .await
     }
 
-    /// Applies `patch` (only the fields it names) to a stored user and returns the result;
-    /// `NotFound` if it is gone. A new password ends the user's sessions in the same transaction. With `AdminGuard::KeepOne` a demotion that would leave the
-    /// tenant without an admin is refused with `LastAdmin`.
+    /// Applies `patch` (only the fields it names, so concurrent changes of different fields
+    /// all apply) to a stored user and returns the result; `NotFound` if it is gone. Every rule
+    /// that depends on stored state is checked in the writing transaction: only admins change
+    /// admins or roles (`Forbidden`, when `patch.by` is set), usernames and emails stay unique
+    /// across both, and a new password ends the user's sessions. With `AdminGuard::KeepOne` a
+    /// demotion that would leave the tenant without an admin is refused with `LastAdmin`.
     pub async fn update_user(
         &self,
         tenant: &TenantId,
@@ -91,13 +112,23 @@ impl Store {
         };
         let script = format!(
             "BEGIN TRANSACTION; {check}
-             IF record::exists(type::record('user', [$tenant, $uid])) = false {{ THROW 'not_found'; }};
+             LET $current = (SELECT role, username_key, email_key, email FROM ONLY type::record('user', [$tenant, $uid]));
+             IF $current = NONE {{ THROW 'not_found'; }};
+             LET $role_change = $patch.role != NONE;
+             {ADMIN_ONLY}
+             {NAME_LOCKS}
              UPDATE type::record('user', [$tenant, $uid]) MERGE $patch RETURN NONE;
+             IF $follow AND $current.email != NONE AND $current.email_key = $current.username_key {{
+                 UPDATE type::record('user', [$tenant, $uid]) SET username = email, username_key = email_key RETURN NONE;
+             }};
              {CROSS_UNIQUE}
              IF $patch.password_hash != NONE {{ DELETE session WHERE tenant = $tenant AND user = $uid AND sid != $keep; }};
              COMMIT TRANSACTION;"
         );
         let keep = patch.keep_session.map(|sid| sid.to_string());
+        let by = patch.by.map(|by| by.to_string());
+        let follow = patch.username_follows_email && matches!(patch.email, Some(Some(_)));
+        let names = patch.names();
         let patch = patch.to_value();
         self.retrying(|| async {
             self.db
@@ -105,6 +136,9 @@ impl Store {
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", id.to_string()))
                 .bind(("keep", keep.clone()))
+                .bind(("by", by.clone()))
+                .bind(("follow", follow))
+                .bind(("names", names.clone()))
                 .bind(("patch", patch.clone()))
                 .await
                 .and_then(super::first_failure)
@@ -113,14 +147,17 @@ impl Store {
         self.get_user(tenant, id).await?.ok_or(StoreError::NotFound)
     }
 
-    /// Deletes a user with its sessions, tokens and linked identities, in one transaction;
-    /// `NotFound` if absent, `LastAdmin` if it is the tenant's only admin.
-    pub async fn delete_user(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+    /// Deletes a user with its sessions, tokens and linked identities, in one transaction, on
+    /// behalf of `by`; `NotFound` if absent, `Forbidden` if it is an admin (as stored now) and
+    /// `by` is not, `LastAdmin` if it is the tenant's only admin.
+    pub async fn delete_user(&self, tenant: &TenantId, id: Uuid, by: Uuid) -> Result<(), StoreError> {
         let script = format!(
             "BEGIN TRANSACTION;
-             LET $target = (SELECT role FROM ONLY type::record('user', [$tenant, $uid]));
-             IF $target = NONE {{ THROW 'not_found'; }};
-             IF $target.role = 'admin' {{ {LOCK} IF {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }}; }};
+             LET $current = (SELECT role FROM ONLY type::record('user', [$tenant, $uid]));
+             IF $current = NONE {{ THROW 'not_found'; }};
+             LET $role_change = false;
+             {ADMIN_ONLY}
+             IF $current.role = 'admin' {{ {LOCK} IF {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }}; }};
              DELETE type::record('user', [$tenant, $uid]);
              DELETE session WHERE tenant = $tenant AND user = $uid;
              DELETE api_key WHERE tenant = $tenant AND user = $uid;
@@ -133,6 +170,7 @@ impl Store {
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", id.to_string()))
+                .bind(("by", by.to_string()))
                 .await
                 .and_then(super::first_failure)
         })
@@ -204,6 +242,13 @@ pub struct UserPatch {
     pub uid: Uuid,
     /// A session to keep when a new password ends the others (the caller's own).
     pub keep_session: Option<Uuid>,
+    /// The user on whose behalf the change is made: then an admin target, or a role change,
+    /// needs that user to be an admin when the write happens. `None` for the server's own
+    /// bookkeeping (sign-in times).
+    pub by: Option<Uuid>,
+    /// With a new email: if the stored username is the stored email (users created by email),
+    /// the username follows the new email; decided on the record as the write finds it.
+    pub username_follows_email: bool,
 }
 
 impl UserPatch {
@@ -215,6 +260,13 @@ impl UserPatch {
             && self.password_hash.is_none()
             && self.disabled_at.is_none()
             && self.last_signed_in.is_none()
+    }
+
+    /// The sign-in names (unique keys) the patch gives the user, to lock while writing.
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.username.iter().map(|username| unique_key(username)).collect();
+        names.extend(self.email.iter().flatten().map(|email| unique_key(email)));
+        names
     }
 
     /// The MERGE object: derived keys and `updated_at` included.

@@ -58,6 +58,7 @@ impl SoatError {
                 Conflict::LastAdmin => "Cannot remove the last admin",
                 Conflict::TooManyKeys => "Too many API keys",
                 Conflict::GroupNameTaken => "Group already exists",
+                Conflict::Modified => "Modified concurrently, retry",
             }),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => SoatError::Forbidden,
