@@ -68,7 +68,7 @@ async fn signs_in(server: &Server, username: &str, password: &str) -> bool {
 async fn policy_name_and_description_updates_both_apply() {
     let server = Server::start().await;
     let admin = server.admin_token().await;
-    for round in 0..3 {
+    for round in 0..6 {
         let policy = create_policy(&server, &admin, &format!("original-{round}"), document()).await;
         let path = format!("/api/v1/policies/{policy}");
         let writes = (0..WRITERS).map(|i| {

@@ -150,3 +150,40 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    use crate::model::{ApiKey, Kind, TenantId};
+    use crate::store::{test_store, StoreError};
+
+    /// A rename and a policy change travel together: an unknown policy leaves the name as it was.
+    #[tokio::test]
+    async fn a_key_update_applies_whole_or_not_at_all() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let now = Utc::now();
+        let key = ApiKey {
+            id: Uuid::new_v4(),
+            user_id: Uuid::new_v4(),
+            name: "before".into(),
+            key_prefix: "sk_12345".into(),
+            policy_ids: Vec::new(),
+            narrowed: false,
+            expires_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        store.create_api_key(&tenant, &key, "hash", 25).await.unwrap();
+        let unknown = [Uuid::new_v4()];
+        let refused = store.update_api_key(&tenant, key.id, Some("after"), Some(&unknown)).await;
+        assert!(matches!(refused, Err(StoreError::Missing(Kind::Policy))), "{refused:?}");
+        assert_eq!(store.get_api_key(&tenant, key.id).await.unwrap().unwrap().name, "before");
+        let renamed = store.update_api_key(&tenant, key.id, Some("after"), None).await.unwrap();
+        assert_eq!((renamed.name.as_str(), renamed.narrowed), ("after", false));
+        let gone = store.update_api_key(&tenant, Uuid::new_v4(), Some("x"), None).await;
+        assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
+    }
+}

@@ -110,3 +110,23 @@ impl Store {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Conflict;
+    use crate::model::TenantId;
+    use crate::store::{test_store, StoreError};
+
+    /// A write names the version it replaces; a stale one is refused, never applied.
+    #[tokio::test]
+    async fn a_configuration_write_from_a_stale_version_is_refused() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let stale = |outcome: Result<(), StoreError>| matches!(outcome, Err(StoreError::Conflict(Conflict::Modified)));
+        store.put_configuration(&tenant, "first", None).await.unwrap();
+        assert!(stale(store.put_configuration(&tenant, "lost", None).await), "one already exists");
+        store.put_configuration(&tenant, "second", Some("first")).await.unwrap();
+        assert!(stale(store.put_configuration(&tenant, "lost", Some("first")).await), "first was replaced");
+        assert_eq!(store.get_configuration(&tenant).await.unwrap().as_deref(), Some("second"));
+    }
+}

@@ -183,3 +183,16 @@ impl Store {
         }
     }
 }
+
+/// A fresh in-memory store for unit tests.
+#[cfg(test)]
+pub(crate) async fn test_store() -> Store {
+    let config = StoreConfig {
+        endpoint: "mem://".into(),
+        namespace: "test".into(),
+        database: "test".into(),
+        username: None,
+        password: None,
+    };
+    Store::open(&config).await.expect("open a mem:// store")
+}

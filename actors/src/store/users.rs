@@ -305,3 +305,82 @@ impl UserPatch {
         Value::Object(object)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::{AdminGuard, UserPatch};
+    use crate::model::{Role, TenantId, User};
+    use crate::store::{test_store, Store, StoreError};
+
+    async fn user(store: &Store, tenant: &TenantId, name: &str, role: Role) -> User {
+        let user = User::new(name.to_owned(), None, role, None);
+        store.create_user(tenant, &user).await.unwrap();
+        user
+    }
+
+    /// The admin-only rule is checked on the records as the write finds them, so a decision
+    /// the actor made on an older read (the target was not an admin yet, the caller still was)
+    /// cannot let a non-admin change or delete an admin.
+    #[tokio::test]
+    async fn only_a_current_admin_writes_an_admin() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let admin = user(&store, &tenant, "admin", Role::Admin).await;
+        let helper = user(&store, &tenant, "helper", Role::Unprivileged).await;
+        let target = user(&store, &tenant, "target", Role::Unprivileged).await;
+        let password = |by: Uuid| UserPatch {
+            uid: target.id,
+            by: Some(by),
+            password_hash: Some("$argon2id$fake".into()),
+            ..UserPatch::default()
+        };
+        // While the target is unprivileged, the helper may change it.
+        store.update_user(&tenant, target.id, &password(helper.id), AdminGuard::None).await.unwrap();
+        // The helper may not promote anyone.
+        let promote = |by: Uuid| UserPatch { uid: target.id, by: Some(by), role: Some(Role::Admin), ..UserPatch::default() };
+        let refused = store.update_user(&tenant, target.id, &promote(helper.id), AdminGuard::KeepOne).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        store.update_user(&tenant, target.id, &promote(admin.id), AdminGuard::KeepOne).await.unwrap();
+        // Now the target is an admin: the helper can neither change nor delete it.
+        let refused = store.update_user(&tenant, target.id, &password(helper.id), AdminGuard::None).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        let refused = store.delete_user(&tenant, target.id, helper.id).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        // The server's own bookkeeping (no `by`) is not subject to the rule.
+        let bookkeeping = UserPatch { uid: target.id, last_signed_in: Some((chrono::Utc::now(), "email".into())), ..UserPatch::default() };
+        store.update_user(&tenant, target.id, &bookkeeping, AdminGuard::None).await.unwrap();
+        // A caller demoted since it was let in is no longer an admin.
+        let demote_admin = UserPatch { uid: admin.id, by: Some(target.id), role: Some(Role::Unprivileged), ..UserPatch::default() };
+        store.update_user(&tenant, admin.id, &demote_admin, AdminGuard::KeepOne).await.unwrap();
+        let refused = store.delete_user(&tenant, target.id, admin.id).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        let stored = store.get_user(&tenant, target.id).await.unwrap().unwrap();
+        assert_eq!(stored.role, Role::Admin);
+        assert_eq!(stored.password_hash.as_deref(), Some("$argon2id$fake"));
+    }
+
+    /// Whether the username follows a new email is decided on the stored record.
+    #[tokio::test]
+    async fn the_username_follows_the_email_only_when_they_were_equal() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let linked = User::new("a@test".into(), Some("A@test".into()), Role::Unprivileged, None);
+        let separate = User::new("bee".into(), Some("b@test".into()), Role::Unprivileged, None);
+        store.create_user(&tenant, &linked).await.unwrap();
+        store.create_user(&tenant, &separate).await.unwrap();
+        for (user, expected) in [(&linked, "c@test"), (&separate, "bee")] {
+            let email = if user.id == linked.id { "c@test" } else { "d@test" };
+            let patch = UserPatch {
+                uid: user.id,
+                email: Some(Some(email.into())),
+                username_follows_email: true,
+                ..UserPatch::default()
+            };
+            let updated = store.update_user(&tenant, user.id, &patch, AdminGuard::None).await.unwrap();
+            assert_eq!(updated.username, expected);
+            assert_eq!(updated.email.as_deref(), Some(email));
+        }
+    }
+}
