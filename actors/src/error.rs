@@ -85,6 +85,10 @@ pub enum Conflict {
     /// The upstream identity is linked to a user already.
     #[error("identity already linked")]
     IdentityLinked,
+    /// The record changed while the request was being applied, more often than a retry could
+    /// absorb; the client should read it again and retry.
+    #[error("modified concurrently, retry")]
+    Modified,
 }
 
 /// Why a credential was not accepted, in the detail Firezone's 401 bodies distinguish.
@@ -113,6 +117,7 @@ impl From<crate::store::StoreError> for DomainError {
             StoreError::Conflict(conflict) => DomainError::Conflict(conflict),
             StoreError::NotFound => DomainError::NotFound,
             StoreError::Missing(kind) => DomainError::Missing(kind),
+            StoreError::Forbidden => DomainError::Forbidden,
             StoreError::Busy | StoreError::LeaseHeld => DomainError::Busy,
             StoreError::Database(message) => DomainError::Storage(message),
         }

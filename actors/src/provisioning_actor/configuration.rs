@@ -7,9 +7,9 @@ use super::ProvisioningActor;
 use crate::auth::authorize;
 use crate::configuration::{apply_changes, Configuration};
 use crate::crypto::Sealer;
-use crate::error::DomainError;
+use crate::error::{Conflict, DomainError};
 use crate::model::{Principal, TenantId};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The srn of a tenant's configuration.
 fn srn(tenant: &TenantId) -> String {
@@ -52,10 +52,24 @@ pub struct SeedConfiguration {
     pub base_url: String,
 }
 
+/// How often a change is recomputed on the fresh configuration when another change landed
+/// first; every round lets at least one of the racing writers through.
+const MAX_ATTEMPTS: usize = 32;
+
 /// The tenant's configuration with secrets opened.
 pub(crate) async fn load(store: &Store, sealer: &Sealer, tenant: &TenantId) -> Result<Configuration, DomainError> {
+    Ok(load_versioned(store, sealer, tenant).await?.0)
+}
+
+/// The configuration and the stored text it was read from (`None` while the defaults apply),
+/// which a write names as the version it replaces.
+async fn load_versioned(
+    store: &Store,
+    sealer: &Sealer,
+    tenant: &TenantId,
+) -> Result<(Configuration, Option<String>), DomainError> {
     let Some(document) = store.get_configuration(tenant).await? else {
-        return Ok(Configuration::defaults());
+        return Ok((Configuration::defaults(), None));
     };
     let mut configuration: Configuration = serde_json::from_str(&document)
         .map_err(|error| DomainError::Storage(format!("stored configuration is unreadable: {error}")))?;
@@ -67,7 +81,7 @@ pub(crate) async fn load(store: &Store, sealer: &Sealer, tenant: &TenantId) -> R
             ))
         })?;
     }
-    Ok(configuration)
+    Ok((configuration, Some(document)))
 }
 
 /// The stored form: JSON with provider secrets sealed.
@@ -100,14 +114,23 @@ impl Handler<UpdateConfiguration> for ProvisioningActor {
         Box::pin(async move {
             let tenant = &message.tenant;
             authorize(&message.by, "identity-providers:UpdateConfiguration", &srn(tenant))?;
-            let current = load(&store, &sealer, tenant).await?;
-            let next =
-                apply_changes(&current, &message.changes, &message.base_url).map_err(DomainError::InvalidDocument)?;
-            if next != current {
-                store.put_configuration(tenant, &stored(&sealer, &next)?).await?;
-                tracing::info!(tenant = %tenant, by = %message.by.user.id, "updated identity configuration");
+            // Compare-and-swap: a change computed from a document another writer replaced
+            // meanwhile is recomputed on the new one, so changes to different keys all apply.
+            for _ in 0..MAX_ATTEMPTS {
+                let (current, version) = load_versioned(&store, &sealer, tenant).await?;
+                let next = apply_changes(&current, &message.changes, &message.base_url)
+                    .map_err(DomainError::InvalidDocument)?;
+                if next != current {
+                    let document = stored(&sealer, &next)?;
+                    match store.put_configuration(tenant, &document, version.as_deref()).await {
+                        Err(StoreError::Conflict(Conflict::Modified)) => continue,
+                        outcome => outcome?,
+                    }
+                    tracing::info!(tenant = %tenant, by = %message.by.user.id, "updated identity configuration");
+                }
+                return Ok(ShownConfiguration { configuration: next, reveal_secrets: message.by.is_admin() });
             }
-            Ok(ShownConfiguration { configuration: next, reveal_secrets: message.by.is_admin() })
+            Err(DomainError::Conflict(Conflict::Modified))
         })
     }
 }

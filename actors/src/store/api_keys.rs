@@ -1,6 +1,5 @@
 //! API keys: looked up by the keyed hash of the presented `sk_…` value; capped per user.
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::policies::CHECK_POLICIES;
@@ -95,30 +94,42 @@ impl Store {
         rows.into_iter().map(ApiKeyRow::into_key).collect()
     }
 
-    /// Renames a key; `NotFound` if it is gone.
-    pub async fn rename_api_key(
+    /// Renames a key and/or replaces its policies in one transaction (both or neither), touching
+    /// only the fields given, and returns the key; `NotFound` if it is gone, `Missing(Policy)`
+    /// (and no change) if a policy id is unknown.
+    pub async fn update_api_key(
         &self,
         tenant: &TenantId,
         id: Uuid,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+        name: Option<&str>,
+        policy_ids: Option<&[Uuid]>,
+    ) -> Result<ApiKey, StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             IF record::exists(type::record('api_key', [$tenant, $kid])) = false {{ THROW 'not_found'; }};
+             IF $set_ids {{
+                 {CHECK_POLICIES}
+                 UPDATE type::record('api_key', [$tenant, $kid]) SET policy_ids = array::distinct($ids),
+                     narrowed = narrowed OR array::len($ids) > 0 RETURN NONE;
+             }};
+             IF $name != NONE {{ UPDATE type::record('api_key', [$tenant, $kid]) SET name = $name RETURN NONE; }};
+             UPDATE type::record('api_key', [$tenant, $kid]) SET updated_at = time::now() RETURN NONE;
+             COMMIT TRANSACTION;"
+        );
+        let ids = policy_ids.map(uuid_strings);
         self.retrying(|| async {
             self.db
-                .query(
-                    "BEGIN TRANSACTION;
-                 IF record::exists(type::record('api_key', [$tenant, $kid])) = false { THROW 'not_found'; };
-                 UPDATE type::record('api_key', [$tenant, $kid]) SET name = $name, updated_at = $now RETURN NONE;
-                 COMMIT TRANSACTION;",
-                )
+                .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("kid", id.to_string()))
-                .bind(("name", name.to_owned()))
-                .bind(("now", now))
+                .bind(("set_ids", ids.is_some()))
+                .bind(("ids", ids.clone().unwrap_or_default()))
+                .bind(("name", name.map(str::to_owned)))
                 .await
                 .and_then(super::first_failure)
         })
-        .await
+        .await?;
+        self.get_api_key(tenant, id).await?.ok_or(StoreError::NotFound)
     }
 
     /// Deletes a key; `NotFound` if it did not exist.
@@ -137,5 +148,42 @@ impl Store {
                 .and_then(super::first_failure)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    use crate::model::{ApiKey, Kind, TenantId};
+    use crate::store::{test_store, StoreError};
+
+    /// A rename and a policy change travel together: an unknown policy leaves the name as it was.
+    #[tokio::test]
+    async fn a_key_update_applies_whole_or_not_at_all() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let now = Utc::now();
+        let key = ApiKey {
+            id: Uuid::new_v4(),
+            user_id: Uuid::new_v4(),
+            name: "before".into(),
+            key_prefix: "sk_12345".into(),
+            policy_ids: Vec::new(),
+            narrowed: false,
+            expires_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        store.create_api_key(&tenant, &key, "hash", 25).await.unwrap();
+        let unknown = [Uuid::new_v4()];
+        let refused = store.update_api_key(&tenant, key.id, Some("after"), Some(&unknown)).await;
+        assert!(matches!(refused, Err(StoreError::Missing(Kind::Policy))), "{refused:?}");
+        assert_eq!(store.get_api_key(&tenant, key.id).await.unwrap().unwrap().name, "before");
+        let renamed = store.update_api_key(&tenant, key.id, Some("after"), None).await.unwrap();
+        assert_eq!((renamed.name.as_str(), renamed.narrowed), ("after", false));
+        let gone = store.update_api_key(&tenant, Uuid::new_v4(), Some("x"), None).await;
+        assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
     }
 }

@@ -17,14 +17,31 @@ impl Store {
         Ok(documents.into_iter().next())
     }
 
-    /// Stores a tenant's configuration document, replacing the previous one.
-    pub async fn put_configuration(&self, tenant: &TenantId, document: &str) -> Result<(), StoreError> {
-        self.retrying(|| async { self.db
-            .query("UPSERT type::record('configuration', $tenant) SET tenant = $tenant, document = $document, updated_at = time::now() RETURN NONE")
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("document", document.to_owned()))
-            .await
-            .and_then(super::first_failure) })
+    /// Stores a tenant's configuration document if the stored one is still `expected` (`None`:
+    /// none stored yet), else `Conflict(Modified)`: a compare-and-swap, so that a change computed
+    /// from a stale document never overwrites a concurrent one.
+    pub async fn put_configuration(
+        &self,
+        tenant: &TenantId,
+        document: &str,
+        expected: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            self.db
+                .query(
+                    "BEGIN TRANSACTION;
+                 LET $stored = (SELECT document FROM ONLY type::record('configuration', $tenant));
+                 IF $stored.document != $expected { THROW 'modified_concurrently'; };
+                 UPSERT type::record('configuration', $tenant) SET tenant = $tenant, document = $document,
+                     updated_at = time::now() RETURN NONE;
+                 COMMIT TRANSACTION;",
+                )
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("document", document.to_owned()))
+                .bind(("expected", expected.map(str::to_owned)))
+                .await
+                .and_then(super::first_failure)
+        })
         .await
     }
 
@@ -91,5 +108,25 @@ impl Store {
         Ok(row.and_then(|row| {
             Some((row.get("provider")?.as_str()?.to_owned(), row.get("payload")?.as_str()?.to_owned()))
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Conflict;
+    use crate::model::TenantId;
+    use crate::store::{test_store, StoreError};
+
+    /// A write names the version it replaces; a stale one is refused, never applied.
+    #[tokio::test]
+    async fn a_configuration_write_from_a_stale_version_is_refused() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let stale = |outcome: Result<(), StoreError>| matches!(outcome, Err(StoreError::Conflict(Conflict::Modified)));
+        store.put_configuration(&tenant, "first", None).await.unwrap();
+        assert!(stale(store.put_configuration(&tenant, "lost", None).await), "one already exists");
+        store.put_configuration(&tenant, "second", Some("first")).await.unwrap();
+        assert!(stale(store.put_configuration(&tenant, "lost", Some("first")).await), "first was replaced");
+        assert_eq!(store.get_configuration(&tenant).await.unwrap().as_deref(), Some("second"));
     }
 }

@@ -20,7 +20,12 @@ const CHECK_MEMBERS: &str = "IF array::len(SELECT uid FROM user WHERE tenant = $
 pub struct GroupPatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
+    /// Replaces the whole member list.
     pub members: Option<Vec<Uuid>>,
+    /// Members to add and to remove, applied to the list as stored when the write happens, so
+    /// concurrent membership changes all apply.
+    pub add_members: Vec<Uuid>,
+    pub remove_members: Vec<Uuid>,
 }
 
 impl Store {
@@ -54,7 +59,8 @@ impl Store {
         .await
     }
 
-    /// Applies `patch` to a group and returns it; `NotFound`, `GroupNameTaken`, `Missing(User)`.
+    /// Applies `patch` to a group in one transaction and returns it; `NotFound`,
+    /// `GroupNameTaken`, `Missing(User)` (for a member set or added).
     pub async fn update_group(&self, tenant: &TenantId, id: Uuid, patch: &GroupPatch) -> Result<Group, StoreError> {
         let mut object = Object::new();
         if let Some(name) = &patch.name {
@@ -80,15 +86,25 @@ impl Store {
              IF record::exists(type::record('user_group', [$tenant, $gid])) = false {{ THROW 'not_found'; }};
              {CHECK_MEMBERS}
              UPDATE type::record('user_group', [$tenant, $gid]) MERGE $patch RETURN NONE;
+             IF array::len($add) > 0 OR array::len($remove) > 0 {{
+                 UPDATE type::record('user_group', [$tenant, $gid])
+                     SET members = array::sort(array::complement(array::union(members, $add), $remove)) RETURN NONE;
+             }};
              COMMIT TRANSACTION;"
         );
+        let (add, remove) = (uuid_strings(&patch.add_members), uuid_strings(&patch.remove_members));
         let patch = Value::Object(object);
+        // Every member the write names as present must exist.
+        let mut present = members.clone().unwrap_or_default();
+        present.extend(add.iter().cloned());
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("gid", id.to_string()))
-                .bind(("members", members.clone().unwrap_or_default()))
+                .bind(("members", present.clone()))
+                .bind(("add", add.clone()))
+                .bind(("remove", remove.clone()))
                 .bind(("patch", patch.clone()))
                 .await
                 .and_then(super::first_failure)

@@ -25,7 +25,7 @@ use crate::error::Conflict;
 pub use groups::GroupPatch;
 pub use identities::{EmailLink, RefreshableIdentity};
 pub use migrate::SCHEMA_VERSION;
-pub use policies::Holder;
+pub use policies::{Holder, PolicyPatch};
 pub use users::{AdminGuard, UserPatch};
 
 /// Why a store call failed.
@@ -40,6 +40,10 @@ pub enum StoreError {
     /// A record the request refers to (not the one it addresses) does not exist.
     #[error("missing {0:?}")]
     Missing(crate::model::Kind),
+    /// A rule that depends on the stored records (e.g. only admins change admins) refused
+    /// the write, checked inside the writing transaction.
+    #[error("forbidden")]
+    Forbidden,
     /// The write kept colliding with concurrent writes; the client may retry.
     #[error("busy")]
     Busy,
@@ -82,6 +86,8 @@ fn thrown(tag: &str) -> Option<StoreError> {
         "username_taken" => StoreError::Conflict(Conflict::UsernameTaken),
         "last_admin" => StoreError::Conflict(Conflict::LastAdmin),
         "too_many_keys" => StoreError::Conflict(Conflict::TooManyKeys),
+        "modified_concurrently" => StoreError::Conflict(Conflict::Modified),
+        "forbidden" => StoreError::Forbidden,
         "account_exists" => StoreError::Conflict(Conflict::AccountExists),
         "identity_linked" => StoreError::Conflict(Conflict::IdentityLinked),
         "missing_policy" => StoreError::Missing(crate::model::Kind::Policy),
@@ -197,4 +203,17 @@ impl Store {
             }
         }
     }
+}
+
+/// A fresh in-memory store for unit tests.
+#[cfg(test)]
+pub(crate) async fn test_store() -> Store {
+    let config = StoreConfig {
+        endpoint: "mem://".into(),
+        namespace: "test".into(),
+        database: "test".into(),
+        username: None,
+        password: None,
+    };
+    Store::open(&config).await.expect("open a mem:// store")
 }

@@ -1,11 +1,13 @@
 //! Policies and their attachment to users, groups and API keys.
 
 use chrono::Utc;
+use surrealdb::types::{Object, Value};
 use uuid::Uuid;
 
 use super::rows::{uuid_strings, PolicyRow};
 use super::{Store, StoreError};
 use crate::model::{Policy, TenantId};
+use crate::policy::PolicyDocument;
 
 const POLICY_FIELDS: &str = "pid, name, description, document, created_at, updated_at";
 
@@ -63,28 +65,26 @@ impl Store {
         .await
     }
 
-    /// Replaces a stored policy's name, description and document; `NotFound` if it is gone.
-    pub async fn update_policy(&self, tenant: &TenantId, policy: &Policy) -> Result<(), StoreError> {
-        let document = document_text(policy)?;
+    /// Applies `patch` (only the fields it names, in one statement, so concurrent updates of
+    /// different fields both apply) and returns the policy; `NotFound` if it is gone.
+    pub async fn update_policy(&self, tenant: &TenantId, id: Uuid, patch: &PolicyPatch) -> Result<Policy, StoreError> {
+        let patch = patch.to_value()?;
         self.retrying(|| async {
             self.db
                 .query(
                     "BEGIN TRANSACTION;
                  IF record::exists(type::record('policy', [$tenant, $pid])) = false { THROW 'not_found'; };
-                 UPDATE type::record('policy', [$tenant, $pid]) SET name = $name, description = $description,
-                     document = $document, updated_at = $updated_at RETURN NONE;
+                 UPDATE type::record('policy', [$tenant, $pid]) MERGE $patch RETURN NONE;
                  COMMIT TRANSACTION;",
                 )
                 .bind(("tenant", tenant.as_str().to_owned()))
-                .bind(("pid", policy.id.to_string()))
-                .bind(("name", policy.name.clone()))
-                .bind(("description", policy.description.clone()))
-                .bind(("document", document.clone()))
-                .bind(("updated_at", policy.updated_at))
+                .bind(("pid", id.to_string()))
+                .bind(("patch", patch.clone()))
                 .await
                 .and_then(super::first_failure)
         })
-        .await
+        .await?;
+        self.get_policy(tenant, id).await?.ok_or(StoreError::NotFound)
     }
 
     /// Deletes a policy and detaches it from every holder, in one transaction.
@@ -183,5 +183,36 @@ impl Store {
 }
 
 fn document_text(policy: &Policy) -> Result<String, StoreError> {
-    serde_json::to_string(&policy.document).map_err(|error| StoreError::Database(error.to_string()))
+    text(&policy.document)
+}
+
+fn text(document: &PolicyDocument) -> Result<String, StoreError> {
+    serde_json::to_string(document).map_err(|error| StoreError::Database(error.to_string()))
+}
+
+/// The fields of a policy to change; unset fields are left as stored.
+#[derive(Debug, Default, Clone)]
+pub struct PolicyPatch {
+    pub name: Option<String>,
+    /// `Some(None)` removes the description.
+    pub description: Option<Option<String>>,
+    pub document: Option<PolicyDocument>,
+}
+
+impl PolicyPatch {
+    /// The MERGE object, `updated_at` included.
+    fn to_value(&self) -> Result<Value, StoreError> {
+        let mut object = Object::new();
+        if let Some(name) = &self.name {
+            object.insert("name".to_owned(), Value::String(name.clone()));
+        }
+        if let Some(description) = &self.description {
+            object.insert("description".to_owned(), description.clone().map(Value::String).unwrap_or(Value::None));
+        }
+        if let Some(document) = &self.document {
+            object.insert("document".to_owned(), Value::String(text(document)?));
+        }
+        object.insert("updated_at".to_owned(), Value::Datetime(Utc::now().into()));
+        Ok(Value::Object(object))
+    }
 }

@@ -29,23 +29,41 @@ pub(super) const CROSS_UNIQUE: &str =
      IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid != $uid
          AND email_key = $after.username_key) > 0 { THROW 'username_taken'; };";
 
+/// Serializes writers of one sign-in name: every transaction that gives a user a username or
+/// email writes the same lock key for it (and removes it again, so no name lingers), so two
+/// transactions claiming one name as username and as email conflict instead of both passing
+/// `CROSS_UNIQUE` on snapshots that do not see each other.
+const NAME_LOCKS: &str = "FOR $name IN $names {
+         UPSERT type::record('tenant_lock', [$tenant, 'name', $name]) SET at = time::now() RETURN NONE;
+         DELETE type::record('tenant_lock', [$tenant, 'name', $name]);
+     };";
+
+/// Admin accounts are only for admins: when a write is made on behalf of a user (`$by`), a
+/// target that is an admin as stored now (`$current`), or a role change (`$role_change`), needs
+/// `$by` to be an admin as stored now, whatever was read before the transaction.
+const ADMIN_ONLY: &str = "IF $by != NONE AND ($current.role = 'admin' OR $role_change)
+         AND (SELECT role FROM ONLY type::record('user', [$tenant, $by])).role != 'admin' { THROW 'forbidden'; };";
+
 const ADMINS_LEFT: &str = "array::len(SELECT uid FROM user WHERE tenant = $tenant AND role = 'admin' AND uid != $uid)";
 
 impl Store {
     /// Creates a user; `UsernameTaken`/`EmailTaken` when a unique key is in use.
     pub async fn create_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
         let script = format!(
-            "BEGIN TRANSACTION;
+            "BEGIN TRANSACTION; {NAME_LOCKS}
              CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
              {CROSS_UNIQUE}
              COMMIT TRANSACTION;"
         );
+        let mut names = vec![unique_key(&user.username)];
+        names.extend(user.email.as_deref().map(unique_key));
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", user.id.to_string()))
                 .bind(("row", with_tenant(tenant, user)))
+                .bind(("names", names.clone()))
                 .await
                 .and_then(super::first_failure)
         })
@@ -73,9 +91,12 @@ impl Store {
         .await
     }
 
-    /// Applies `patch` (only the fields it names) to a stored user and returns the result;
-    /// `NotFound` if it is gone. A new password ends the user's sessions in the same transaction. With `AdminGuard::KeepOne` a demotion that would leave the
-    /// tenant without an admin is refused with `LastAdmin`.
+    /// Applies `patch` (only the fields it names, so concurrent changes of different fields
+    /// all apply) to a stored user and returns the result; `NotFound` if it is gone. Every rule
+    /// that depends on stored state is checked in the writing transaction: only admins change
+    /// admins or roles (`Forbidden`, when `patch.by` is set), usernames and emails stay unique
+    /// across both, and a new password ends the user's sessions. With `AdminGuard::KeepOne` a
+    /// demotion that would leave the tenant without an admin is refused with `LastAdmin`.
     pub async fn update_user(
         &self,
         tenant: &TenantId,
@@ -91,13 +112,23 @@ impl Store {
         };
         let script = format!(
             "BEGIN TRANSACTION; {check}
-             IF record::exists(type::record('user', [$tenant, $uid])) = false {{ THROW 'not_found'; }};
+             LET $current = (SELECT role, username_key, email_key, email FROM ONLY type::record('user', [$tenant, $uid]));
+             IF $current = NONE {{ THROW 'not_found'; }};
+             LET $role_change = $patch.role != NONE;
+             {ADMIN_ONLY}
+             {NAME_LOCKS}
              UPDATE type::record('user', [$tenant, $uid]) MERGE $patch RETURN NONE;
+             IF $follow AND $current.email != NONE AND $current.email_key = $current.username_key {{
+                 UPDATE type::record('user', [$tenant, $uid]) SET username = email, username_key = email_key RETURN NONE;
+             }};
              {CROSS_UNIQUE}
              IF $patch.password_hash != NONE {{ DELETE session WHERE tenant = $tenant AND user = $uid AND sid != $keep; }};
              COMMIT TRANSACTION;"
         );
         let keep = patch.keep_session.map(|sid| sid.to_string());
+        let by = patch.by.map(|by| by.to_string());
+        let follow = patch.username_follows_email && matches!(patch.email, Some(Some(_)));
+        let names = patch.names();
         let patch = patch.to_value();
         self.retrying(|| async {
             self.db
@@ -105,6 +136,9 @@ impl Store {
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", id.to_string()))
                 .bind(("keep", keep.clone()))
+                .bind(("by", by.clone()))
+                .bind(("follow", follow))
+                .bind(("names", names.clone()))
                 .bind(("patch", patch.clone()))
                 .await
                 .and_then(super::first_failure)
@@ -113,14 +147,17 @@ impl Store {
         self.get_user(tenant, id).await?.ok_or(StoreError::NotFound)
     }
 
-    /// Deletes a user with its sessions, tokens and linked identities, in one transaction;
-    /// `NotFound` if absent, `LastAdmin` if it is the tenant's only admin.
-    pub async fn delete_user(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+    /// Deletes a user with its sessions, tokens and linked identities, in one transaction, on
+    /// behalf of `by`; `NotFound` if absent, `Forbidden` if it is an admin (as stored now) and
+    /// `by` is not, `LastAdmin` if it is the tenant's only admin.
+    pub async fn delete_user(&self, tenant: &TenantId, id: Uuid, by: Uuid) -> Result<(), StoreError> {
         let script = format!(
             "BEGIN TRANSACTION;
-             LET $target = (SELECT role FROM ONLY type::record('user', [$tenant, $uid]));
-             IF $target = NONE {{ THROW 'not_found'; }};
-             IF $target.role = 'admin' {{ {LOCK} IF {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }}; }};
+             LET $current = (SELECT role FROM ONLY type::record('user', [$tenant, $uid]));
+             IF $current = NONE {{ THROW 'not_found'; }};
+             LET $role_change = false;
+             {ADMIN_ONLY}
+             IF $current.role = 'admin' {{ {LOCK} IF {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }}; }};
              DELETE type::record('user', [$tenant, $uid]);
              DELETE session WHERE tenant = $tenant AND user = $uid;
              DELETE api_key WHERE tenant = $tenant AND user = $uid;
@@ -133,6 +170,7 @@ impl Store {
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", id.to_string()))
+                .bind(("by", by.to_string()))
                 .await
                 .and_then(super::first_failure)
         })
@@ -211,6 +249,13 @@ pub struct UserPatch {
     pub uid: Uuid,
     /// A session to keep when a new password ends the others (the caller's own).
     pub keep_session: Option<Uuid>,
+    /// The user on whose behalf the change is made: then an admin target, or a role change,
+    /// needs that user to be an admin when the write happens. `None` for the server's own
+    /// bookkeeping (sign-in times).
+    pub by: Option<Uuid>,
+    /// With a new email: if the stored username is the stored email (users created by email),
+    /// the username follows the new email; decided on the record as the write finds it.
+    pub username_follows_email: bool,
 }
 
 impl UserPatch {
@@ -222,6 +267,13 @@ impl UserPatch {
             && self.password_hash.is_none()
             && self.disabled_at.is_none()
             && self.last_signed_in.is_none()
+    }
+
+    /// The sign-in names (unique keys) the patch gives the user, to lock while writing.
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.username.iter().map(|username| unique_key(username)).collect();
+        names.extend(self.email.iter().flatten().map(|email| unique_key(email)));
+        names
     }
 
     /// The MERGE object: derived keys and `updated_at` included.
@@ -258,5 +310,90 @@ impl UserPatch {
             set("updated_at", Value::Datetime(Utc::now().into()));
         }
         Value::Object(object)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::{AdminGuard, UserPatch};
+    use crate::model::{Role, TenantId, User};
+    use crate::store::{test_store, Store, StoreError};
+
+    async fn user(store: &Store, tenant: &TenantId, name: &str, role: Role) -> User {
+        let user = User::new(name.to_owned(), None, role, None);
+        store.create_user(tenant, &user).await.unwrap();
+        user
+    }
+
+    /// The admin-only rule is checked on the records as the write finds them, so a decision
+    /// the actor made on an older read (the target was not an admin yet, the caller still was)
+    /// cannot let a non-admin change or delete an admin.
+    #[tokio::test]
+    async fn only_a_current_admin_writes_an_admin() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let admin = user(&store, &tenant, "admin", Role::Admin).await;
+        let helper = user(&store, &tenant, "helper", Role::Unprivileged).await;
+        let target = user(&store, &tenant, "target", Role::Unprivileged).await;
+        let password = |by: Uuid| UserPatch {
+            uid: target.id,
+            by: Some(by),
+            password_hash: Some("$argon2id$fake".into()),
+            ..UserPatch::default()
+        };
+        // While the target is unprivileged, the helper may change it.
+        store.update_user(&tenant, target.id, &password(helper.id), AdminGuard::None).await.unwrap();
+        // The helper may not promote anyone.
+        let promote =
+            |by: Uuid| UserPatch { uid: target.id, by: Some(by), role: Some(Role::Admin), ..UserPatch::default() };
+        let refused = store.update_user(&tenant, target.id, &promote(helper.id), AdminGuard::KeepOne).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        store.update_user(&tenant, target.id, &promote(admin.id), AdminGuard::KeepOne).await.unwrap();
+        // Now the target is an admin: the helper can neither change nor delete it.
+        let refused = store.update_user(&tenant, target.id, &password(helper.id), AdminGuard::None).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        let refused = store.delete_user(&tenant, target.id, helper.id).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        // The server's own bookkeeping (no `by`) is not subject to the rule.
+        let bookkeeping = UserPatch {
+            uid: target.id,
+            last_signed_in: Some((chrono::Utc::now(), "email".into())),
+            ..UserPatch::default()
+        };
+        store.update_user(&tenant, target.id, &bookkeeping, AdminGuard::None).await.unwrap();
+        // A caller demoted since it was let in is no longer an admin.
+        let demote_admin =
+            UserPatch { uid: admin.id, by: Some(target.id), role: Some(Role::Unprivileged), ..UserPatch::default() };
+        store.update_user(&tenant, admin.id, &demote_admin, AdminGuard::KeepOne).await.unwrap();
+        let refused = store.delete_user(&tenant, target.id, admin.id).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        let stored = store.get_user(&tenant, target.id).await.unwrap().unwrap();
+        assert_eq!(stored.role, Role::Admin);
+        assert_eq!(stored.password_hash.as_deref(), Some("$argon2id$fake"));
+    }
+
+    /// Whether the username follows a new email is decided on the stored record.
+    #[tokio::test]
+    async fn the_username_follows_the_email_only_when_they_were_equal() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let linked = User::new("a@test".into(), Some("A@test".into()), Role::Unprivileged, None);
+        let separate = User::new("bee".into(), Some("b@test".into()), Role::Unprivileged, None);
+        store.create_user(&tenant, &linked).await.unwrap();
+        store.create_user(&tenant, &separate).await.unwrap();
+        for (user, expected) in [(&linked, "c@test"), (&separate, "bee")] {
+            let email = if user.id == linked.id { "c@test" } else { "d@test" };
+            let patch = UserPatch {
+                uid: user.id,
+                email: Some(Some(email.into())),
+                username_follows_email: true,
+                ..UserPatch::default()
+            };
+            let updated = store.update_user(&tenant, user.id, &patch, AdminGuard::None).await.unwrap();
+            assert_eq!(updated.username, expected);
+            assert_eq!(updated.email.as_deref(), Some(email));
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::{resolve, UserActor, UserRef};
 use crate::auth::{authorize, authorize_self_service};
 use crate::error::{DomainError, FieldErrors};
 use crate::model::{ApiKey, Kind, Principal, TenantId};
-use crate::store::{Holder, Store};
+use crate::store::Store;
 use crate::tokens::TokenKeys;
 
 /// Live keys a user may hold at once (Firezone's cap on API tokens).
@@ -232,14 +232,10 @@ impl Handler<UpdateApiKey> for UserActor {
             if !errors.is_empty() {
                 return Err(DomainError::Invalid(errors));
             }
-            if let Some(policy_ids) = &message.policy_ids {
-                store.set_policies(tenant, Holder::ApiKey(key.id), policy_ids).await?;
-            }
-            if let Some(name) = &message.name {
-                store.rename_api_key(tenant, key.id, name.trim(), Utc::now()).await?;
-            }
+            let name = message.name.as_deref().map(str::trim);
+            let key = store.update_api_key(tenant, key.id, name, message.policy_ids.as_deref()).await?;
             tracing::info!(tenant = %tenant, key = %key.id, by = %message.by.user.id, "updated API key");
-            store.get_api_key(tenant, key.id).await?.ok_or(DomainError::NotFound)
+            Ok(key)
         })
     }
 }

@@ -22,7 +22,8 @@ pub struct CreateGroup {
     pub members: Vec<Uuid>,
 }
 
-/// Change a group's name, description or members (a member list replaces the old one).
+/// Change a group's name, description or members (a member list replaces the old one;
+/// additions and removals apply to the list as stored when the write happens).
 #[derive(Message)]
 #[rtype(result = "Result<Group, DomainError>")]
 pub struct UpdateGroup {
@@ -88,6 +89,19 @@ fn check(name: Option<&str>, required: bool, description: Option<&str>) -> Resul
     }
 }
 
+/// A member list replaces; additions and removals change it. Mixing the two, or naming one
+/// user both to add and to remove, has no clear meaning and is refused.
+fn check_membership(patch: &GroupPatch) -> Result<(), DomainError> {
+    let changes = !patch.add_members.is_empty() || !patch.remove_members.is_empty();
+    if patch.members.is_some() && changes {
+        return Err(DomainError::field("member_ids", "cannot be combined with add_member_ids or remove_member_ids"));
+    }
+    if patch.add_members.iter().any(|id| patch.remove_members.contains(id)) {
+        return Err(DomainError::field("add_member_ids", "must not name a member also in remove_member_ids"));
+    }
+    Ok(())
+}
+
 impl Handler<CreateGroup> for UserActor {
     type Result = ResponseFuture<Result<Group, DomainError>>;
 
@@ -126,6 +140,7 @@ impl Handler<UpdateGroup> for UserActor {
             let mut patch = message.patch;
             let description = patch.description.as_ref().and_then(Option::as_deref);
             check(patch.name.as_deref(), false, description)?;
+            check_membership(&patch)?;
             patch.name = patch.name.map(|name| name.trim().to_owned());
             let group = store.update_group(&message.tenant, message.id, &patch).await?;
             tracing::info!(tenant = %message.tenant, group = %group.id, by = %message.by.user.id, "updated group");

@@ -10,7 +10,7 @@ use crate::auth::authorize;
 use crate::error::{DomainError, FieldErrors};
 use crate::model::{Kind, Policy, Principal, TenantId};
 use crate::policy::{validate, PolicyDocument};
-use crate::store::Holder;
+use crate::store::{Holder, PolicyPatch};
 
 /// Longest policy or group name, and description, in bytes.
 pub const MAX_NAME_BYTES: usize = 128;
@@ -157,16 +157,12 @@ impl Handler<UpdatePolicy> for UserActor {
             authorize(&message.by, "policies:UpdatePolicy", &Kind::Policy.srn(tenant, message.id))?;
             let description = message.description.as_ref().and_then(Option::as_deref);
             let document = check_policy(message.name.as_deref(), false, description, message.document.as_ref())?;
-            let mut policy = store.get_policy(tenant, message.id).await?.ok_or(DomainError::NotFound)?;
-            if let Some(name) = message.name {
-                policy.name = name.trim().to_owned();
-            }
-            if let Some(description) = message.description {
-                policy.description = description;
-            }
-            policy.document = document;
-            policy.updated_at = Utc::now();
-            store.update_policy(tenant, &policy).await?;
+            let patch = PolicyPatch {
+                name: message.name.map(|name| name.trim().to_owned()),
+                description: message.description,
+                document: Some(document),
+            };
+            let policy = store.update_policy(tenant, message.id, &patch).await?;
             tracing::info!(tenant = %tenant, policy = %policy.id, by = %message.by.user.id, "updated policy");
             Ok(policy)
         })

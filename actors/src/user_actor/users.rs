@@ -149,16 +149,15 @@ impl Handler<UpdateUser> for UserActor {
                 return Err(DomainError::Forbidden);
             }
             let mut errors = message.parse_errors;
-            let mut patch = UserPatch { uid: current.id, ..UserPatch::default() };
+            // The store re-checks what depends on the record as the write finds it: the
+            // admin-only rule for `by`, and whether the username follows the email.
+            let mut patch = UserPatch { uid: current.id, by: Some(by.user.id), ..UserPatch::default() };
             if let Some(email) = changes.email {
                 let email = email.trim().to_owned();
                 add(&mut errors, "email", validate::email(&email));
                 if current.email.as_deref() != Some(email.as_str()) {
                     // Users whose username is their email (created by email) keep the two in step.
-                    let linked = current.email.as_deref().map(validate::unique_key);
-                    if linked == Some(validate::unique_key(&current.username)) {
-                        patch.username = Some(email.clone());
-                    }
+                    patch.username_follows_email = true;
                     patch.email = Some(Some(email));
                 }
             }
@@ -207,7 +206,8 @@ impl Handler<DeleteUser> for UserActor {
             if user.role == Role::Admin {
                 require_admin(&message.by, "users:DeleteUser", &Kind::User.srn(&message.tenant, user.id))?;
             }
-            store.delete_user(&message.tenant, user.id).await?;
+            // The store checks again, on the record as it is deleted, that only admins delete admins.
+            store.delete_user(&message.tenant, user.id, message.by.user.id).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "deleted user");
             Ok(())
         })

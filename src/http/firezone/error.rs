@@ -26,6 +26,9 @@ pub enum FirezoneError {
     /// 422 with a structured error object (nested lists of providers).
     #[error("unprocessable")]
     UnprocessableDocument(serde_json::Value),
+    /// 409 `{"errors":{"base":[message]}}`: the record changed under the request; read it and retry.
+    #[error("conflict")]
+    Conflict(&'static str),
     #[error("Service Unavailable")]
     Busy,
     #[error("Internal server error")]
@@ -59,6 +62,7 @@ impl From<DomainError> for FirezoneError {
             DomainError::Conflict(Conflict::IdentityLinked) => {
                 FirezoneError::field("identity", "is already linked to a user")
             }
+            DomainError::Conflict(Conflict::Modified) => FirezoneError::Conflict("was modified concurrently, retry"),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => FirezoneError::Unauthorized,
             // Firezone's API has no password sign-in; only a retry would help.
@@ -97,6 +101,7 @@ impl ResponseError for FirezoneError {
             FirezoneError::Unprocessable(_) | FirezoneError::UnprocessableDocument(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            FirezoneError::Conflict(_) => StatusCode::CONFLICT,
             FirezoneError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             FirezoneError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -107,6 +112,7 @@ impl ResponseError for FirezoneError {
             FirezoneError::Auth(reason) => json!({"errors": {"auth": reason}}),
             FirezoneError::Unprocessable(fields) => json!({"errors": fields}),
             FirezoneError::UnprocessableDocument(errors) => json!({"errors": errors}),
+            FirezoneError::Conflict(message) => json!({"errors": {"base": [message]}}),
             other => json!({"error": other.to_string()}),
         };
         let mut response = HttpResponse::build(self.status_code());

@@ -63,6 +63,7 @@ impl SoatError {
                 Conflict::GroupNameTaken => "Group already exists",
                 Conflict::AccountExists => "An account with this email already exists",
                 Conflict::IdentityLinked => "Identity already linked",
+                Conflict::Modified => "Modified concurrently, retry",
             }),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => SoatError::Forbidden,

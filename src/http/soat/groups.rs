@@ -68,7 +68,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(GroupRecord::from(&group)))
 }
 
-/// `PUT /groups/{group_id}`: `member_ids` replaces the member list.
+/// `PUT /groups/{group_id}`: `member_ids` replaces the member list; `add_member_ids` and
+/// `remove_member_ids` change only the members they name (safe against concurrent changes).
 pub async fn update(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -83,6 +84,8 @@ pub async fn update(
         name: fields.string("name")?,
         description: fields.nullable_string("description")?,
         members: fields.ids("member_ids", Kind::User, false)?,
+        add_members: fields.ids("add_member_ids", Kind::User, false)?.unwrap_or_default(),
+        remove_members: fields.ids("remove_member_ids", Kind::User, false)?.unwrap_or_default(),
     };
     let group = ask(&state.domain.users, UpdateGroup { tenant, by, id, patch })
         .await
