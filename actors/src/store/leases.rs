@@ -41,18 +41,11 @@ impl Store {
 mod tests {
     use chrono::Duration;
 
-    use crate::store::{Store, StoreConfig};
+    use crate::store::test_store;
 
     #[tokio::test]
     async fn one_holder_at_a_time_until_it_expires() {
-        let config = StoreConfig {
-            endpoint: "mem://".into(),
-            namespace: "test".into(),
-            database: "test".into(),
-            username: None,
-            password: None,
-        };
-        let store = Store::open(&config).await.unwrap();
+        let store = test_store().await;
         let soon = chrono::Utc::now() + Duration::minutes(5);
         assert!(store.take_lease("job", "a", soon).await.unwrap());
         assert!(!store.take_lease("job", "b", soon).await.unwrap(), "a holds it");

@@ -90,19 +90,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Store, StoreConfig};
+    use crate::store::test_store;
 
     /// The purge reads expired rows through the expiry indexes, never by scanning the tables.
     #[tokio::test]
     async fn the_purge_reads_expired_rows_through_an_index() {
-        let config = StoreConfig {
-            endpoint: "mem://".into(),
-            namespace: "test".into(),
-            database: "test".into(),
-            username: None,
-            password: None,
-        };
-        let store = Store::open(&config).await.unwrap();
+        let store = test_store().await;
         for table in ["session", "api_key", "sign_in_state"] {
             let query = format!("SELECT * FROM {table} WHERE expires_at <= time::now() EXPLAIN");
             let mut response = store.db.query(query).await.unwrap();
