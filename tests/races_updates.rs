@@ -59,8 +59,7 @@ async fn create_user(server: &Server, admin: &str, username: &str, role: &str) -
 
 /// Whether `username` signs in with `password` (one attempt).
 async fn signs_in(server: &Server, username: &str, password: &str) -> bool {
-    let reply =
-        server.post("/api/v1/users/login", None, json!({"username": username, "password": password})).await;
+    let reply = server.post("/api/v1/users/login", None, json!({"username": username, "password": password})).await;
     reply.status == 200
 }
 
@@ -126,7 +125,8 @@ async fn configuration_patches_of_different_keys_all_apply() {
         json!({"default_client_dns": ["9.9.9.9"]}),
         json!({"default_client_allowed_ips": ["10.0.0.0/8"]}),
     ];
-    let writes = changes.iter().map(|change| patch(&server, "/v0/configuration", &admin, json!({"configuration": change})));
+    let writes =
+        changes.iter().map(|change| patch(&server, "/v0/configuration", &admin, json!({"configuration": change})));
     let replies = join_all(writes).await;
     assert!(replies.iter().all(|reply| reply.status == 200), "{:?} {:?}", statuses(&replies), replies[0].body);
     let stored = server.get("/v0/configuration", Some(&admin)).await.body["data"].clone();
@@ -217,7 +217,8 @@ async fn group_member_additions_and_removals_all_apply() {
     )
     .await;
     assert_eq!(both.status, 400, "{}", both.text);
-    let unknown = put(&server, &path, &admin, json!({"add_member_ids": ["usr_00000000000000000000000000000000"]})).await;
+    let unknown =
+        put(&server, &path, &admin, json!({"add_member_ids": ["usr_00000000000000000000000000000000"]})).await;
     assert_eq!(unknown.status, 404, "{}", unknown.text);
     assert_eq!(members(&server.get(&path, Some(&admin)).await.body), expected);
 }
@@ -314,7 +315,10 @@ async fn roles(server: &Server, prefix: &str, token: &str) -> Vec<(String, Strin
     let users = server.get(&format!("{prefix}/api/v1/users"), Some(token)).await;
     assert_eq!(users.status, 200, "{}", users.text);
     let users = users.body.as_array().unwrap().clone();
-    users.iter().map(|user| (user["username"].as_str().unwrap().to_owned(), user["role"].as_str().unwrap().to_owned())).collect()
+    users
+        .iter()
+        .map(|user| (user["username"].as_str().unwrap().to_owned(), user["role"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 #[tokio::test]
@@ -325,7 +329,10 @@ async fn admins_demoting_each_other_leave_an_admin() {
     for tenant in &tenants {
         let prefix = format!("/t/{tenant}");
         let first = server.admin_token_in(&prefix).await;
-        let me = server.get(&format!("{prefix}/api/v1/users/me"), Some(&first)).await.body["id"].as_str().unwrap().to_owned();
+        let me = server.get(&format!("{prefix}/api/v1/users/me"), Some(&first)).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let body = json!({"username": "second", "password": "second-password", "role": "admin"});
         let second_id = id(&server.post(&format!("{prefix}/api/v1/users"), Some(&first), body).await);
         let second = server.login_in(&prefix, "second", "second-password").await;

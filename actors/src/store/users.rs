@@ -339,7 +339,8 @@ mod tests {
         // While the target is unprivileged, the helper may change it.
         store.update_user(&tenant, target.id, &password(helper.id), AdminGuard::None).await.unwrap();
         // The helper may not promote anyone.
-        let promote = |by: Uuid| UserPatch { uid: target.id, by: Some(by), role: Some(Role::Admin), ..UserPatch::default() };
+        let promote =
+            |by: Uuid| UserPatch { uid: target.id, by: Some(by), role: Some(Role::Admin), ..UserPatch::default() };
         let refused = store.update_user(&tenant, target.id, &promote(helper.id), AdminGuard::KeepOne).await;
         assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
         store.update_user(&tenant, target.id, &promote(admin.id), AdminGuard::KeepOne).await.unwrap();
@@ -349,10 +350,15 @@ mod tests {
         let refused = store.delete_user(&tenant, target.id, helper.id).await;
         assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
         // The server's own bookkeeping (no `by`) is not subject to the rule.
-        let bookkeeping = UserPatch { uid: target.id, last_signed_in: Some((chrono::Utc::now(), "email".into())), ..UserPatch::default() };
+        let bookkeeping = UserPatch {
+            uid: target.id,
+            last_signed_in: Some((chrono::Utc::now(), "email".into())),
+            ..UserPatch::default()
+        };
         store.update_user(&tenant, target.id, &bookkeeping, AdminGuard::None).await.unwrap();
         // A caller demoted since it was let in is no longer an admin.
-        let demote_admin = UserPatch { uid: admin.id, by: Some(target.id), role: Some(Role::Unprivileged), ..UserPatch::default() };
+        let demote_admin =
+            UserPatch { uid: admin.id, by: Some(target.id), role: Some(Role::Unprivileged), ..UserPatch::default() };
         store.update_user(&tenant, admin.id, &demote_admin, AdminGuard::KeepOne).await.unwrap();
         let refused = store.delete_user(&tenant, target.id, admin.id).await;
         assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
