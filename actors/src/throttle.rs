@@ -84,8 +84,8 @@ fn lock_for(attempts: u32) -> TimeDelta {
 
 /// Whole seconds until `until`, at least 1: a `Retry-After` value.
 pub fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
-    let millis = (until - now).num_milliseconds().max(0);
-    u64::try_from(millis.div_ceil(1000)).unwrap_or(0).max(1)
+    let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
+    millis.div_ceil(1000).max(1)
 }
 
 /// The key a login name is counted under: SHA-256 (hex) of the trimmed, lower-cased name, the
