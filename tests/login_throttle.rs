@@ -180,15 +180,15 @@ async fn overlong_names_and_passwords_are_refused_and_not_counted() {
     assert_eq!(attempt(&server, "", "admin", "supersecret").await.status, 200, "none of them counted");
 }
 
-/// With one hashing thread and room for two sign-ins in flight, a third is refused at once
+/// With one hashing thread and room for four sign-ins in flight, a fifth is refused at once
 /// (503, Retry-After) instead of queueing; bearer-token requests never hash and go on meanwhile.
 #[tokio::test]
 async fn sign_ins_beyond_the_queue_get_503_while_tokens_still_work() {
     let server = Arc::new(
         Server::start_with(&[
             ("TESSERA__AUTH__HASHER_THREADS", "1"),
-            ("TESSERA__AUTH__MAX_PENDING_LOGINS", "2"),
-            // A deliberately slow hash, so that two sign-ins keep the one thread busy for a while.
+            ("TESSERA__AUTH__MAX_PENDING_LOGINS", "4"),
+            // A deliberately slow hash, so that four sign-ins keep the one thread busy for a while.
             ("TESSERA__AUTH__ARGON2__MEMORY_KIB", "65536"),
             ("TESSERA__AUTH__ARGON2__ITERATIONS", "6"),
         ])
@@ -199,8 +199,8 @@ async fn sign_ins_beyond_the_queue_get_503_while_tokens_still_work() {
         let server = server.clone();
         tokio::spawn(async move { attempt(&server, "", name, "some password").await.status })
     };
-    let (first, second) = (slow("nobody-1"), slow("nobody-2"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pending = [slow("nobody-1"), slow("nobody-2"), slow("nobody-3"), slow("nobody-4")];
+    tokio::time::sleep(Duration::from_millis(400)).await;
 
     for _ in 0..5 {
         let busy = attempt(&server, "", "admin", "wrong password").await;
@@ -215,10 +215,13 @@ async fn sign_ins_beyond_the_queue_get_503_while_tokens_still_work() {
 
     let me = server.get("/api/v1/users/me", Some(&admin)).await;
     assert_eq!(me.status, 200, "{}", me.text);
-    assert!(!second.is_finished(), "the token was honoured while the hashing thread was still busy");
-
-    assert_eq!(first.await.unwrap(), 401);
-    assert_eq!(second.await.unwrap(), 401);
+    assert!(
+        !pending.iter().all(tokio::task::JoinHandle::is_finished),
+        "the token was honoured while the hashing thread was still busy"
+    );
+    for login in pending {
+        assert_eq!(login.await.unwrap(), 401);
+    }
     // Six refused attempts for admin, none counted: the name is not locked.
     assert_eq!(attempt(&server, "", "admin", "supersecret").await.status, 200);
 }

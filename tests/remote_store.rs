@@ -182,16 +182,14 @@ async fn replicas_share_the_sign_in_counts() {
     let surreal = SurrealServer::start().await;
     let endpoint = surreal.endpoint();
     // Room for every guess in flight, so that all of them race for the count.
-    let replica = || {
-        Server::start_with(&[
-            ("TESSERA__DATABASE__ENDPOINT", endpoint.as_str()),
-            ("TESSERA__DATABASE__USERNAME", ROOT_USER),
-            ("TESSERA__DATABASE__PASSWORD", ROOT_PASS),
-            ("TESSERA__AUTH__MAX_PENDING_LOGINS", "1000"),
-        ])
-    };
-    let a = replica().await;
-    let b = replica().await;
+    let env = [
+        ("TESSERA__DATABASE__ENDPOINT", endpoint.as_str()),
+        ("TESSERA__DATABASE__USERNAME", ROOT_USER),
+        ("TESSERA__DATABASE__PASSWORD", ROOT_PASS),
+        ("TESSERA__AUTH__MAX_PENDING_LOGINS", "1000"),
+    ];
+    let a = Server::start_with(&env).await;
+    let b = Server::start_with(&env).await;
     let admin = a.admin_token().await;
 
     for server in [&a, &b, &a] {

@@ -62,7 +62,7 @@ impl LoginBrake {
         match verdict {
             Verdict::Proceed => Ok(Admitted { _place: place, tenant: tenant.clone(), name, address }),
             Verdict::Refused(until) => {
-                tracing::warn!(tenant = %tenant, client = %address, "password sign-in throttled");
+                tracing::debug!(tenant = %tenant, client = %address, "password sign-in throttled");
                 Err(DomainError::Throttled(seconds_until(Utc::now(), until)))
             }
         }
