@@ -56,6 +56,7 @@ pub struct AuthSettings {
     pub session_lifetime_minutes: i64,
     pub token_secret: String,
     pub hasher_threads: usize,
+    pub max_pending_logins: usize,
     pub argon2: Argon2Settings,
 }
 
@@ -182,6 +183,7 @@ impl Settings {
             store: self.store(),
             hash: self.hash_params(),
             hasher_threads: self.auth.hasher_threads,
+            max_pending_logins: self.auth.max_pending_logins,
             session_lifetime: chrono::Duration::minutes(self.auth.session_lifetime_minutes),
             token_secret: (!self.auth.token_secret.is_empty()).then(|| self.auth.token_secret.clone()),
             bootstrap_admin: admin,

@@ -169,6 +169,54 @@ async fn replicas_share_one_surrealdb_server() {
     assert_eq!(emails(&c.get("/v0/users", Some(&admin_b)).await.body), vec!["admin".to_owned()]);
 }
 
+/// A SOAT password login.
+async fn login(server: &Server, username: &str, password: &str) -> common::Reply {
+    server.post("/api/v1/users/login", None, json!({"username": username, "password": password})).await
+}
+
+/// The password-guessing brake counts in the database: failures on one replica count on the
+/// other, a success on one clears the count for both, and 200 guesses split across both at once
+/// still get only five password checks.
+#[tokio::test]
+async fn replicas_share_the_sign_in_counts() {
+    let surreal = SurrealServer::start().await;
+    let endpoint = surreal.endpoint();
+    // Room for every guess in flight, so that all of them race for the count.
+    let env = [
+        ("TESSERA__DATABASE__ENDPOINT", endpoint.as_str()),
+        ("TESSERA__DATABASE__USERNAME", ROOT_USER),
+        ("TESSERA__DATABASE__PASSWORD", ROOT_PASS),
+        ("TESSERA__AUTH__MAX_PENDING_LOGINS", "1000"),
+    ];
+    let a = Server::start_with(&env).await;
+    let b = Server::start_with(&env).await;
+    let admin = a.admin_token().await;
+
+    for server in [&a, &b, &a] {
+        assert_eq!(login(server, "admin", "wrong password").await.status, 401);
+    }
+    assert_eq!(login(&b, "admin", "supersecret").await.status, 200, "a success on B clears what A counted");
+    for server in [&a, &b, &a, &b, &a] {
+        assert_eq!(login(server, "admin", "wrong password").await.status, 401);
+    }
+    for server in [&b, &a] {
+        let locked = login(server, "admin", "supersecret").await;
+        assert_eq!(locked.status, 429, "five failures across both replicas lock the name on each");
+        assert!(locked.headers.contains_key("retry-after"));
+    }
+
+    let created = a.post("/api/v1/users", Some(&admin), json!({"username": "bob", "password": "bobs password"})).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let guesses = (0..200).map(|index| {
+        let server = if index % 2 == 0 { &a } else { &b };
+        let password = format!("guess number {index}");
+        async move { login(server, "bob", &password).await.status.as_u16() }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    assert_eq!(statuses.iter().filter(|status| **status == 401).count(), 5, "{statuses:?}");
+    assert!(statuses.iter().all(|status| [401, 429].contains(status)), "{statuses:?}");
+}
+
 #[tokio::test]
 async fn wrong_database_credentials_stop_the_start() {
     let surreal = SurrealServer::start().await;

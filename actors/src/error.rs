@@ -37,9 +37,13 @@ pub enum DomainError {
     /// Concurrent writes kept colliding; the client may retry shortly.
     #[error("busy")]
     Busy,
-    /// Too many failed password sign-ins for this login name; retry after this many seconds.
+    /// Too many failed password sign-ins for this login name or from this client address;
+    /// retry after this many seconds.
     #[error("throttled for {0} s")]
     Throttled(u64),
+    /// Too many password sign-ins are being checked at once; retry after this many seconds.
+    #[error("overloaded, retry in {0} s")]
+    Overloaded(u64),
     /// A browser sign-in was refused; the reason is shown to the person signing in.
     #[error("sign-in refused: {0}")]
     SignInRefused(String),

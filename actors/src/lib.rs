@@ -7,6 +7,7 @@ pub mod configuration;
 pub mod crypto;
 pub mod error;
 pub mod hasher;
+pub mod login_brake;
 pub mod model;
 pub mod policy;
 pub mod provisioning_actor;

@@ -1,6 +1,6 @@
 //! SessionActor: password sign-in, token issue and verification, sessions and API tokens.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::net::IpAddr;
 
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, ResponseFuture};
 use chrono::{Duration, Utc};
@@ -11,11 +11,12 @@ use subtle::ConstantTimeEq;
 use crate::auth::{authorize, authorize_self_service};
 use crate::error::{AuthFailure, DomainError};
 use crate::hasher::{PasswordHasher, VerifyPassword, MAX_PASSWORD_BYTES};
+use crate::login_brake::LoginBrake;
 use crate::model::{ApiKey, CredentialKind, Kind, Permissions, Principal, Role, Session, TenantId, User};
 use crate::store::{Store, StoreError};
-use crate::throttle::LoginThrottle;
 use crate::tokens::{TokenKeys, API_KEY_PREFIX};
 use crate::user_actor::{StampSignIn, UserActor};
+use crate::validate::MAX_NAME_BYTES;
 
 /// Owns sessions and tokens.
 pub struct SessionActor {
@@ -25,25 +26,22 @@ pub struct SessionActor {
     hasher: Addr<PasswordHasher>,
     keys: TokenKeys,
     session_lifetime: Duration,
-    /// Consecutive password failures per login name (this replica's view).
-    throttle: Arc<Mutex<LoginThrottle>>,
-}
-
-/// The throttle, even if a panicking holder poisoned it (its data stays consistent).
-fn lock(throttle: &Mutex<LoginThrottle>) -> MutexGuard<'_, LoginThrottle> {
-    throttle.lock().unwrap_or_else(PoisonError::into_inner)
+    /// What every password sign-in passes before its password is checked.
+    brake: LoginBrake,
 }
 
 impl SessionActor {
-    /// An actor issuing tokens signed with `keys` and sessions lasting `session_lifetime`.
+    /// An actor issuing tokens signed with `keys` and sessions lasting `session_lifetime`,
+    /// checking passwords behind `brake` and stamping sign-ins through `users`.
     pub fn new(
         store: Store,
         users: Addr<UserActor>,
         hasher: Addr<PasswordHasher>,
         keys: TokenKeys,
         session_lifetime: Duration,
+        brake: LoginBrake,
     ) -> Self {
-        SessionActor { store, users, hasher, keys, session_lifetime, throttle: Arc::default() }
+        SessionActor { store, users, hasher, keys, session_lifetime, brake }
     }
 }
 
@@ -59,6 +57,14 @@ impl Actor for SessionActor {
                     Ok(0) => {}
                     Ok(purged) => tracing::info!(purged, "purged expired sessions and tokens"),
                     Err(error) => tracing::warn!(%error, "purging expired sessions failed"),
+                }
+            });
+        });
+        ctx.run_interval(std::time::Duration::from_secs(300), |actor, _| {
+            let store = actor.store.clone();
+            actix::spawn(async move {
+                if let Err(error) = store.purge_login_attempts(Utc::now()).await {
+                    tracing::warn!(%error, "purging expired sign-in counts failed");
                 }
             });
         });
@@ -83,6 +89,8 @@ pub struct PasswordLogin {
     /// Only admins may sign in this way (the tenant turned local auth off: people use SSO,
     /// admins keep a break-glass API login). Others get `SignInRefused`.
     pub admins_only: bool,
+    /// The connection's peer address, counted against its own budget of attempts.
+    pub client: Option<IpAddr>,
 }
 
 /// Open a session for a user who signed in upstream (OIDC/SAML), stamping the method.
@@ -145,21 +153,20 @@ impl Handler<PasswordLogin> for SessionActor {
         let (store, hasher, keys, lifetime) =
             (self.store.clone(), self.hasher.clone(), self.keys.clone(), self.session_lifetime);
         let users = self.users.clone();
-        let throttle = self.throttle.clone();
+        let brake = self.brake.clone();
         Box::pin(async move {
             let invalid = DomainError::Unauthenticated(AuthFailure::InvalidCredentials);
             let tenant = &message.tenant;
-            let login = message.username.clone();
-            let now = std::time::Instant::now();
-            if let Err(wait) = lock(&throttle).check(tenant.as_str(), &login, now) {
-                tracing::warn!(tenant = %tenant, "password sign-in throttled");
-                return Err(DomainError::Throttled(wait.as_secs().max(1)));
+            let login = message.username.trim();
+            if login.len() > MAX_NAME_BYTES {
+                return Err(DomainError::field("username", format!("should be at most {MAX_NAME_BYTES} byte(s)")));
             }
             if message.password.len() > MAX_PASSWORD_BYTES {
-                lock(&throttle).fail(tenant.as_str(), &login, now);
-                return Err(invalid);
+                return Err(DomainError::field("password", format!("should be at most {MAX_PASSWORD_BYTES} byte(s)")));
             }
-            let user = store.find_user_by_login(tenant, message.username.trim()).await?;
+            // Counted before the password is checked, so parallel guesses cannot outrun the count.
+            let admitted = brake.admit(tenant, login, message.client).await?;
+            let user = store.find_user_by_login(tenant, login).await?;
             let hash = user.as_ref().and_then(|user| user.password_hash.clone());
             let verified = hasher
                 .send(VerifyPassword { password: message.password, hash })
@@ -169,11 +176,10 @@ impl Handler<PasswordLogin> for SessionActor {
                 Some(user) if verified => user,
                 _ => {
                     tracing::info!(tenant = %tenant, "password sign-in refused");
-                    lock(&throttle).fail(tenant.as_str(), &login, now);
                     return Err(invalid);
                 }
             };
-            lock(&throttle).succeed(tenant.as_str(), &login);
+            brake.succeeded(admitted).await;
             if user.is_disabled() {
                 return Err(DomainError::Unauthenticated(AuthFailure::Disabled));
             }

@@ -7,6 +7,7 @@ use rand::RngCore;
 use crate::crypto::Sealer;
 use crate::error::{Conflict, DomainError};
 use crate::hasher::{HashParams, PasswordHasher};
+use crate::login_brake::LoginBrake;
 use crate::model::{NewUser, Role, TenantId};
 use crate::provisioning_actor::ProvisioningActor;
 use crate::session_actor::SessionActor;
@@ -22,6 +23,9 @@ pub struct DomainSettings {
     pub hash: HashParams,
     /// Hashing threads; 0 means one per core.
     pub hasher_threads: usize,
+    /// Password sign-ins checked at once, beyond which more are refused (503) rather than
+    /// queued for the hashing threads; 0 means four per hashing thread.
+    pub max_pending_logins: usize,
     pub session_lifetime: Duration,
     /// Token signing secret; when absent one is generated once and kept in the database.
     pub token_secret: Option<String>,
@@ -66,7 +70,13 @@ impl Domain {
         }
         let keys = TokenKeys::new(secret.as_bytes());
         let users = UserActor::new(store.clone(), hasher.clone(), keys.clone()).start();
-        let sessions = SessionActor::new(store.clone(), users.clone(), hasher, keys, settings.session_lifetime).start();
+        let pending = match settings.max_pending_logins {
+            0 => threads.saturating_mul(4),
+            n => n,
+        };
+        let brake = LoginBrake::new(store.clone(), pending);
+        let sessions =
+            SessionActor::new(store.clone(), users.clone(), hasher, keys, settings.session_lifetime, brake).start();
         let provisioning = ProvisioningActor::new(
             store.clone(),
             users.clone(),
@@ -146,6 +156,7 @@ mod tests {
             },
             hash: HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
             hasher_threads: 1,
+            max_pending_logins: 0,
             session_lifetime: Duration::hours(1),
             token_secret: Some("a test secret that is long enough!".into()),
             bootstrap_admin: Some(("root".into(), "rootpassword".into())),
@@ -165,6 +176,7 @@ mod tests {
             username: "root".into(),
             password: "rootpassword".into(),
             admins_only: false,
+            client: None,
         };
         let signed_in = domain.sessions.send(login()).await.unwrap().unwrap();
         let authenticate = || Authenticate { tenant: tenant.clone(), token: signed_in.token.clone() };

@@ -123,7 +123,8 @@ pub async fn password_sign_in(
         return message(StatusCode::BAD_REQUEST, "Sign-in failed", "Enter your email and password.", &base_url);
     };
     let form = form.into_inner();
-    let login = PasswordLogin { tenant, username: form.email, password: form.password, admins_only: false };
+    let client = req.peer_addr().map(|peer| peer.ip());
+    let login = PasswordLogin { tenant, username: form.email, password: form.password, admins_only: false, client };
     match ask(&state.domain.sessions, login).await {
         Ok(signed_in) => signed_in_redirect(&state, &base_url, &signed_in),
         Err(DomainError::Unauthenticated(AuthFailure::Disabled)) => {
@@ -132,9 +133,21 @@ pub async fn password_sign_in(
         Err(DomainError::Unauthenticated(_)) => {
             message(StatusCode::UNAUTHORIZED, "Sign-in failed", "Invalid email or password.", &base_url)
         }
+        Err(DomainError::Invalid(_)) => message(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "The email, username or password is too long.",
+            &base_url,
+        ),
         Err(DomainError::Throttled(seconds)) => {
-            let text = format!("Too many failed sign-ins for this account. Try again in {seconds} seconds.");
+            let text = format!("Too many failed sign-ins. Try again in {seconds} seconds.");
             let mut page = message(StatusCode::TOO_MANY_REQUESTS, "Sign-in paused", &text, &base_url);
+            page.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+            page
+        }
+        Err(DomainError::Overloaded(seconds)) => {
+            let text = format!("Too many sign-ins are in progress. Try again in {seconds} seconds.");
+            let mut page = message(StatusCode::SERVICE_UNAVAILABLE, "Sign-in busy", &text, &base_url);
             page.headers_mut().insert(header::RETRY_AFTER, seconds.into());
             page
         }

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../../schemas/002_iam.surql")),
     (3, include_str!("../../../schemas/003_sso.surql")),
     (4, include_str!("../../../schemas/004_leases.surql")),
+    (5, include_str!("../../../schemas/005_login_attempts.surql")),
     (7, include_str!("../../../schemas/007_expiry.surql")),
 ];
 

@@ -6,6 +6,7 @@ mod configuration;
 mod groups;
 mod identities;
 mod leases;
+mod login_attempts;
 mod migrate;
 mod policies;
 mod rows;

@@ -66,7 +66,7 @@ impl From<DomainError> for FirezoneError {
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => FirezoneError::Unauthorized,
             // Firezone's API has no password sign-in; only a retry would help.
-            DomainError::Busy | DomainError::Throttled(_) => FirezoneError::Busy,
+            DomainError::Busy | DomainError::Throttled(_) | DomainError::Overloaded(_) => FirezoneError::Busy,
             DomainError::Storage(message) | DomainError::Unavailable(message) => {
                 tracing::error!(%message, "request failed: service unavailable");
                 FirezoneError::Busy

@@ -1,4 +1,5 @@
-//! SOAT's error shape: `{"error": "<message>"}` with 400/401/403/404/409 (429 for throttled sign-ins).
+//! SOAT's error shape: `{"error": "<message>"}` with 400/401/403/404/409 (429 for throttled
+//! sign-ins, 503 with `Retry-After` when too many sign-ins are being checked).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -27,9 +28,12 @@ pub enum SoatError {
     /// 503: the database or a worker is down; never reported as a credential problem.
     #[error("Service unavailable, please retry")]
     Unavailable,
-    /// 429 with `Retry-After`: too many failed sign-ins for this username.
+    /// 429 with `Retry-After`: too many failed sign-ins for this username or from this address.
     #[error("Too many failed sign-ins, retry in {0} seconds")]
     TooManyAttempts(u64),
+    /// 503 with `Retry-After`: too many sign-ins are being checked right now.
+    #[error("Too many sign-ins in progress, retry in {0} seconds")]
+    SignInsBusy(u64),
     #[error("Internal server error")]
     Internal,
 }
@@ -69,6 +73,7 @@ impl SoatError {
             DomainError::Forbidden | DomainError::SignInRefused(_) => SoatError::Forbidden,
             DomainError::Busy => SoatError::Busy,
             DomainError::Throttled(seconds) => SoatError::TooManyAttempts(seconds),
+            DomainError::Overloaded(seconds) => SoatError::SignInsBusy(seconds),
             DomainError::Storage(message) | DomainError::Unavailable(message) => {
                 tracing::error!(%message, "request failed: service unavailable");
                 SoatError::Unavailable
@@ -111,7 +116,7 @@ impl ResponseError for SoatError {
             SoatError::Forbidden => StatusCode::FORBIDDEN,
             SoatError::NotFound(_) => StatusCode::NOT_FOUND,
             SoatError::Conflict(_) => StatusCode::CONFLICT,
-            SoatError::Busy | SoatError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            SoatError::Busy | SoatError::Unavailable | SoatError::SignInsBusy(_) => StatusCode::SERVICE_UNAVAILABLE,
             SoatError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             SoatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -126,7 +131,7 @@ impl ResponseError for SoatError {
         };
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            SoatError::TooManyAttempts(seconds) => {
+            SoatError::TooManyAttempts(seconds) | SoatError::SignInsBusy(seconds) => {
                 response.insert_header(("Retry-After", seconds.to_string()));
             }
             SoatError::Busy | SoatError::Unavailable => {

@@ -1,6 +1,6 @@
 //! `/api/v1/users…`: bootstrap, login, me, list, create, get, delete.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use tessera_actors::model::NewUser;
 use tessera_actors::session_actor::PasswordLogin;
@@ -46,6 +46,7 @@ pub async fn bootstrap(
 
 /// `POST /users/login`: a JWT for the user's new session.
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     bytes: web::Bytes,
@@ -53,7 +54,9 @@ pub async fn login(
     let (_, username, password) = credentials(&bytes)?;
     // With local auth off, people sign in through SSO; admins keep this login (break-glass).
     let admins_only = !local_auth_enabled(&state, &tenant).await.map_err(SoatError::or_missing(USER_NOT_FOUND))?;
-    let signed_in = match ask(&state.domain.sessions, PasswordLogin { tenant, username, password, admins_only }).await {
+    let client = req.peer_addr().map(|peer| peer.ip());
+    let login = PasswordLogin { tenant, username, password, admins_only, client };
+    let signed_in = match ask(&state.domain.sessions, login).await {
         Ok(signed_in) => signed_in,
         Err(DomainError::SignInRefused(_)) => return Err(SoatError::NotFound("Local auth disabled")),
         Err(error) => return Err(SoatError::from_domain(error, USER_NOT_FOUND)),
