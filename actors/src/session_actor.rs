@@ -9,6 +9,7 @@ use uuid::Uuid;
 use subtle::ConstantTimeEq;
 
 use crate::auth::{authorize, authorize_self_service};
+use crate::configuration::stored_local_auth_enabled;
 use crate::error::{AuthFailure, DomainError};
 use crate::hasher::{PasswordHasher, VerifyPassword, MAX_PASSWORD_BYTES};
 use crate::login_brake::LoginBrake;
@@ -17,6 +18,9 @@ use crate::store::{Store, StoreError};
 use crate::tokens::{TokenKeys, API_KEY_PREFIX};
 use crate::user_actor::{StampSignIn, UserActor};
 use crate::validate::MAX_NAME_BYTES;
+
+/// The refusal of a password sign-in when the tenant turned local auth off.
+pub const LOCAL_AUTH_DISABLED: &str = "Local auth disabled";
 
 /// Owns sessions and tokens.
 pub struct SessionActor {
@@ -86,11 +90,22 @@ pub struct PasswordLogin {
     pub tenant: TenantId,
     pub username: String,
     pub password: String,
-    /// Only admins may sign in this way (the tenant turned local auth off: people use SSO,
-    /// admins keep a break-glass API login). Others get `SignInRefused`.
-    pub admins_only: bool,
+    /// Where the password was typed, which decides what the tenant's `local_auth_enabled`
+    /// allows.
+    pub channel: LoginChannel,
     /// The connection's peer address, counted against its own budget of attempts.
     pub client: Option<IpAddr>,
+}
+
+/// Where a password sign-in comes from. With the tenant's `local_auth_enabled` off, people
+/// sign in through SSO: the browser form is refused outright, and the API login is kept for
+/// admins only, as a break-glass login. Refusals are `SignInRefused("Local auth disabled")`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginChannel {
+    /// `POST /api/v1/users/login`.
+    Api,
+    /// The sign-in page's form.
+    Form,
 }
 
 /// Open a session for a user who signed in upstream (OIDC/SAML), stamping the method.
@@ -164,6 +179,14 @@ impl Handler<PasswordLogin> for SessionActor {
             if message.password.len() > MAX_PASSWORD_BYTES {
                 return Err(DomainError::field("password", format!("should be at most {MAX_PASSWORD_BYTES} byte(s)")));
             }
+            let local_auth = store
+                .get_configuration(tenant)
+                .await
+                .map(|document| stored_local_auth_enabled(document.as_deref()))?
+                .map_err(|error| DomainError::Storage(format!("stored configuration is unreadable: {error}")))?;
+            if !local_auth && message.channel == LoginChannel::Form {
+                return Err(DomainError::SignInRefused(LOCAL_AUTH_DISABLED.into()));
+            }
             // Counted before the password is checked, so parallel guesses cannot outrun the count.
             let admitted = brake.admit(tenant, login, message.client).await?;
             let user = store.find_user_by_login(tenant, login).await?;
@@ -183,8 +206,8 @@ impl Handler<PasswordLogin> for SessionActor {
             if user.is_disabled() {
                 return Err(DomainError::Unauthenticated(AuthFailure::Disabled));
             }
-            if message.admins_only && user.role != Role::Admin {
-                return Err(DomainError::SignInRefused("Local auth disabled".into()));
+            if !local_auth && user.role != Role::Admin {
+                return Err(DomainError::SignInRefused(LOCAL_AUTH_DISABLED.into()));
             }
             let signed_in = open_session(&store, &users, &keys, tenant, user, "email", lifetime).await?;
             tracing::info!(tenant = %tenant, user = %signed_in.user.id, session = %signed_in.session.id, "signed in with password");

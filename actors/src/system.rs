@@ -175,7 +175,7 @@ mod tests {
             tenant: tenant.clone(),
             username: "root".into(),
             password: "rootpassword".into(),
-            admins_only: false,
+            channel: crate::session_actor::LoginChannel::Api,
             client: None,
         };
         let signed_in = domain.sessions.send(login()).await.unwrap().unwrap();

@@ -7,8 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_actors::model::CredentialKind;
 use tessera_actors::provisioning_actor::{GetSignInChoices, Protocol, UpstreamSignOut};
-use tessera_actors::session_actor::{PasswordLogin, SignOut, SignedIn};
-use tessera_actors::{AuthFailure, DomainError, TenantId};
+use tessera_actors::session_actor::{LoginChannel, PasswordLogin, SignOut, SignedIn, LOCAL_AUTH_DISABLED};
+use tessera_actors::{AuthFailure, DomainError};
 
 use super::caller::{from_our_pages, Caller, SESSION_COOKIE};
 use super::html::{escape, message, page, sign_in_failed};
@@ -89,12 +89,6 @@ pub async fn sign_in_page(state: web::Data<AppState>, Tenant(tenant): Tenant, Ca
     page(StatusCode::OK, "Sign in", &body)
 }
 
-/// Whether the tenant accepts password sign-in (`local_auth_enabled`), for every password route.
-pub async fn local_auth_enabled(state: &AppState, tenant: &TenantId) -> Result<bool, DomainError> {
-    let choices = ask(&state.domain.provisioning, GetSignInChoices { tenant: tenant.clone() }).await?;
-    Ok(choices.local_auth_enabled)
-}
-
 /// The password form.
 #[derive(Deserialize)]
 pub struct PasswordForm {
@@ -114,19 +108,18 @@ pub async fn password_sign_in(
     if !from_our_pages(&req, &state.external_url) {
         return message(StatusCode::FORBIDDEN, "Sign-in failed", "The form was not posted from this site.", &base_url);
     }
-    match local_auth_enabled(&state, &tenant).await {
-        Ok(false) => return message(StatusCode::NOT_FOUND, "Local auth disabled", "Local auth disabled", &base_url),
-        Ok(true) => {}
-        Err(error) => return sign_in_failed(error, &base_url),
-    }
     let Ok(form) = form else {
         return message(StatusCode::BAD_REQUEST, "Sign-in failed", "Enter your email and password.", &base_url);
     };
     let form = form.into_inner();
     let client = req.peer_addr().map(|peer| peer.ip());
-    let login = PasswordLogin { tenant, username: form.email, password: form.password, admins_only: false, client };
+    let login =
+        PasswordLogin { tenant, username: form.email, password: form.password, channel: LoginChannel::Form, client };
     match ask(&state.domain.sessions, login).await {
         Ok(signed_in) => signed_in_redirect(&state, &base_url, &signed_in),
+        Err(DomainError::SignInRefused(_)) => {
+            message(StatusCode::NOT_FOUND, LOCAL_AUTH_DISABLED, LOCAL_AUTH_DISABLED, &base_url)
+        }
         Err(DomainError::Unauthenticated(AuthFailure::Disabled)) => {
             message(StatusCode::FORBIDDEN, "Sign-in failed", "This account is disabled.", &base_url)
         }

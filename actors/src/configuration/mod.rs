@@ -5,5 +5,5 @@
 mod model;
 mod validate;
 
-pub use model::{Configuration, Logo, OidcProvider, SamlProvider};
+pub use model::{stored_local_auth_enabled, Configuration, Logo, OidcProvider, SamlProvider};
 pub use validate::{apply_changes, RESERVED_PROVIDER_IDS};

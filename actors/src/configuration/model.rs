@@ -112,6 +112,20 @@ impl Configuration {
     }
 }
 
+/// Whether a stored configuration document (`None`: nothing stored, the default) allows
+/// password sign-in. Reads that one key, opening no provider secret, so password sign-in never
+/// depends on them.
+pub fn stored_local_auth_enabled(document: Option<&str>) -> Result<bool, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct LocalAuth {
+        local_auth_enabled: bool,
+    }
+    match document {
+        None => Ok(Configuration::defaults().local_auth_enabled),
+        Some(document) => serde_json::from_str::<LocalAuth>(document).map(|stored| stored.local_auth_enabled),
+    }
+}
+
 impl OidcProvider {
     /// The redirect URI the provider must send users back to.
     pub fn effective_redirect_uri(&self, external_url: &str) -> String {

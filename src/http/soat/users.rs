@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use tessera_actors::model::NewUser;
-use tessera_actors::session_actor::PasswordLogin;
+use tessera_actors::session_actor::{LoginChannel, PasswordLogin, LOCAL_AUTH_DISABLED};
 use tessera_actors::user_actor::{BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, PasswordCheck, UserRef};
 use tessera_actors::validate::PasswordRules;
 use tessera_actors::{DomainError, FieldErrors, Role};
@@ -13,7 +13,6 @@ use super::render::{role, UserRecord};
 use super::SoatError;
 use crate::http::caller::Caller;
 use crate::http::path_id::PathId;
-use crate::http::sign_in::local_auth_enabled;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 use tessera_actors::model::Kind;
@@ -52,13 +51,11 @@ pub async fn login(
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
     let (_, username, password) = credentials(&bytes)?;
-    // With local auth off, people sign in through SSO; admins keep this login (break-glass).
-    let admins_only = !local_auth_enabled(&state, &tenant).await.map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     let client = req.peer_addr().map(|peer| peer.ip());
-    let login = PasswordLogin { tenant, username, password, admins_only, client };
+    let login = PasswordLogin { tenant, username, password, channel: LoginChannel::Api, client };
     let signed_in = match ask(&state.domain.sessions, login).await {
         Ok(signed_in) => signed_in,
-        Err(DomainError::SignInRefused(_)) => return Err(SoatError::NotFound("Local auth disabled")),
+        Err(DomainError::SignInRefused(_)) => return Err(SoatError::NotFound(LOCAL_AUTH_DISABLED)),
         Err(error) => return Err(SoatError::from_domain(error, USER_NOT_FOUND)),
     };
     Ok(HttpResponse::Ok().json(json!({
