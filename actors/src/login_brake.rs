@@ -39,11 +39,7 @@ pub struct Admitted {
 impl LoginBrake {
     /// A brake letting at most `max_in_flight` sign-ins be checked at once (at least one).
     pub fn new(store: Store, max_in_flight: usize) -> Self {
-        LoginBrake {
-            store,
-            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
-            counting: Arc::default(),
-        }
+        LoginBrake { store, in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))), counting: Arc::default() }
     }
 
     /// Takes a place among the sign-ins in flight (`Overloaded` when there is none) and counts

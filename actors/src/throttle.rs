@@ -189,7 +189,10 @@ mod tests {
             assert_eq!(reservation.name, None);
             address = reservation.address;
         }
-        assert_eq!(reserve(at(2), locked, address).verdict, Verdict::Refused(at(0) + ADDRESS_WINDOW + TimeDelta::seconds(1)));
+        assert_eq!(
+            reserve(at(2), locked, address).verdict,
+            Verdict::Refused(at(0) + ADDRESS_WINDOW + TimeDelta::seconds(1))
+        );
         // Once the name's lock passes, the real user's own address gets through.
         assert_eq!(reserve(at(30), locked, None).verdict, Verdict::Proceed);
     }

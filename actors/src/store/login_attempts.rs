@@ -42,7 +42,8 @@ const WRITE_HEAD: &str = "BEGIN TRANSACTION;
 const WRITE_NAME: &str = "UPSERT type::record('login_attempt', [$tenant, 'name', $name]) SET tenant = $tenant, \
      attempts = $name_attempts, locked_until = $name_locked_until, expires_at = $name_expires_at, stamp = $stamp \
      RETURN NONE;";
-const WRITE_ADDRESS: &str = "UPSERT type::record('login_attempt', [$tenant, 'address', $address]) SET tenant = $tenant, \
+const WRITE_ADDRESS: &str =
+    "UPSERT type::record('login_attempt', [$tenant, 'address', $address]) SET tenant = $tenant, \
      attempts = $address_attempts, locked_until = NONE, expires_at = $address_expires_at, stamp = $stamp RETURN NONE;";
 
 impl Store {
@@ -94,7 +95,8 @@ impl Store {
             .await?;
         let name_row: Option<CounterRow> = response.take(0)?;
         let address_row: Option<CounterRow> = response.take(1)?;
-        let reservation = rule(name_row.as_ref().map(CounterRow::counter), address_row.as_ref().map(CounterRow::counter));
+        let reservation =
+            rule(name_row.as_ref().map(CounterRow::counter), address_row.as_ref().map(CounterRow::counter));
         if reservation.name.is_none() && reservation.address.is_none() {
             return Ok(Some(reservation.verdict));
         }
@@ -248,12 +250,7 @@ mod tests {
         store.count_login_attempt(&tenant, "new", "a2", |n, a| reserve(Utc::now(), n, a)).await.unwrap();
         assert_eq!(store.purge_login_attempts(Utc::now()).await.unwrap(), 2, "the old name and its address");
         assert_eq!(store.purge_login_attempts(Utc::now()).await.unwrap(), 0);
-        let mut plan = store
-            .db
-            .query(format!("{} EXPLAIN", super::PURGE))
-            .bind(("now", Utc::now()))
-            .await
-            .unwrap();
+        let mut plan = store.db.query(format!("{} EXPLAIN", super::PURGE)).bind(("now", Utc::now())).await.unwrap();
         let plan: surrealdb::types::Value = plan.take(0).unwrap();
         let plan = format!("{plan:?}");
         assert!(plan.contains("Iterate Index") && plan.contains("login_attempt_expiry"), "{plan}");
