@@ -7,7 +7,7 @@
 mod common;
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -131,20 +131,27 @@ async fn a_locked_out_user_signs_in_from_elsewhere_while_the_attacker_keeps_tryi
     assert_eq!(created.status, 201, "{}", created.text);
 
     let stop = Arc::new(AtomicBool::new(false));
+    let tried = Arc::new(AtomicUsize::new(0));
     let attacker = tokio::spawn({
-        let (server, stop) = (server.clone(), stop.clone());
+        let (server, stop, tried) = (server.clone(), stop.clone(), tried.clone());
         async move {
             let client = client_from("127.0.0.1");
             let mut answers = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 answers.push(login_via(&client, &server, "alice", "password123").await);
+                tried.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             answers
         }
     });
+    // Until the attacker has spent its address budget (30) and then some.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while tried.load(Ordering::SeqCst) < 40 {
+        assert!(std::time::Instant::now() < deadline && !attacker.is_finished(), "the attacker stalled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let user = client_from("127.0.0.2");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     let (status, retry_after, _) = login_via(&user, &server, "alice", "alices password").await;
     assert_eq!(status, 429, "the name is locked by the attacker's failures");
     let wait = retry_after.expect("Retry-After");
