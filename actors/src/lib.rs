@@ -10,6 +10,7 @@ pub mod hasher;
 pub mod model;
 pub mod policy;
 pub mod provisioning_actor;
+pub mod secrets;
 pub mod session_actor;
 pub mod sso;
 pub mod store;

@@ -1,5 +1,7 @@
 //! Reading and changing a tenant's identity configuration.
 
+use std::collections::BTreeMap;
+
 use actix::{Context, Handler, Message, ResponseFuture};
 use serde_json::{Map, Value};
 
@@ -52,29 +54,49 @@ pub struct SeedConfiguration {
     pub base_url: String,
 }
 
+/// Sealed client secrets that no key of this server opens, by provider id.
+type Unopened = BTreeMap<String, String>;
+
 /// The tenant's configuration with secrets opened.
 pub(crate) async fn load(store: &Store, sealer: &Sealer, tenant: &TenantId) -> Result<Configuration, DomainError> {
+    Ok(load_sealed(store, sealer, tenant).await?.0)
+}
+
+/// The configuration, and the client secrets sealed under a key this server does not have (a
+/// database moved without its key file): those are left empty in memory, so the configuration
+/// still loads, and [`stored`] writes them back as they were.
+async fn load_sealed(
+    store: &Store,
+    sealer: &Sealer,
+    tenant: &TenantId,
+) -> Result<(Configuration, Unopened), DomainError> {
+    let mut unopened = Unopened::new();
     let Some(document) = store.get_configuration(tenant).await? else {
-        return Ok(Configuration::defaults());
+        return Ok((Configuration::defaults(), unopened));
     };
     let mut configuration: Configuration = serde_json::from_str(&document)
         .map_err(|error| DomainError::Storage(format!("stored configuration is unreadable: {error}")))?;
     for provider in &mut configuration.openid_connect_providers {
-        provider.client_secret = sealer.open(&provider.client_secret).ok_or_else(|| {
-            DomainError::Storage(format!(
-                "client secret of provider {} cannot be opened (server secret changed?)",
-                provider.id
-            ))
-        })?;
+        match sealer.open(&provider.client_secret) {
+            Some(clear) => provider.client_secret = clear,
+            None => {
+                tracing::error!(tenant = %tenant, provider = %provider.id,
+                    "the provider's client secret is sealed under a master key this server does not have");
+                unopened.insert(provider.id.clone(), std::mem::take(&mut provider.client_secret));
+            }
+        }
     }
-    Ok(configuration)
+    Ok((configuration, unopened))
 }
 
-/// The stored form: JSON with provider secrets sealed.
-fn stored(sealer: &Sealer, configuration: &Configuration) -> Result<String, DomainError> {
+/// The stored form: JSON with provider secrets sealed (an unopened one, still empty, as it was).
+fn stored(sealer: &Sealer, configuration: &Configuration, unopened: &Unopened) -> Result<String, DomainError> {
     let mut sealed = configuration.clone();
     for provider in &mut sealed.openid_connect_providers {
-        provider.client_secret = sealer.seal(&provider.client_secret);
+        provider.client_secret = match unopened.get(&provider.id) {
+            Some(kept) if provider.client_secret.is_empty() => kept.clone(),
+            _ => sealer.seal(&provider.client_secret),
+        };
     }
     serde_json::to_string(&sealed).map_err(|error| DomainError::Internal(error.to_string()))
 }
@@ -100,11 +122,11 @@ impl Handler<UpdateConfiguration> for ProvisioningActor {
         Box::pin(async move {
             let tenant = &message.tenant;
             authorize(&message.by, "identity-providers:UpdateConfiguration", &srn(tenant))?;
-            let current = load(&store, &sealer, tenant).await?;
+            let (current, unopened) = load_sealed(&store, &sealer, tenant).await?;
             let next =
                 apply_changes(&current, &message.changes, &message.base_url).map_err(DomainError::InvalidDocument)?;
             if next != current {
-                store.put_configuration(tenant, &stored(&sealer, &next)?).await?;
+                store.put_configuration(tenant, &stored(&sealer, &next, &unopened)?).await?;
                 tracing::info!(tenant = %tenant, by = %message.by.user.id, "updated identity configuration");
             }
             Ok(ShownConfiguration { configuration: next, reveal_secrets: message.by.is_admin() })
@@ -120,7 +142,7 @@ impl Handler<SeedConfiguration> for ProvisioningActor {
         Box::pin(async move {
             let seeded = apply_changes(&Configuration::defaults(), &message.changes, &message.base_url)
                 .map_err(DomainError::InvalidDocument)?;
-            let created = store.seed_configuration(&message.tenant, &stored(&sealer, &seeded)?).await?;
+            let created = store.seed_configuration(&message.tenant, &stored(&sealer, &seeded, &Unopened::new())?).await?;
             if created {
                 tracing::info!(tenant = %message.tenant, "seeded identity configuration from the config file");
             }

@@ -18,6 +18,7 @@ use crate::store::Store;
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
 pub use options::{GetSignInChoices, Protocol, ProviderChoice, SignInChoices, UpstreamSignOut};
 pub use refresher::{RefreshReport, RefreshRound};
+pub(crate) use saml_sign_in::SP_CREDENTIALS;
 pub use saml_sign_in::{FinishSamlSignIn, GetSamlMetadata, StartSamlSignIn};
 pub use sign_in::{FinishOidcSignIn, StartOidcSignIn, UpstreamRedirect};
 

@@ -9,6 +9,7 @@ mod leases;
 mod migrate;
 mod policies;
 mod rows;
+mod sealed;
 mod sessions;
 mod settings;
 mod tenants;
@@ -26,6 +27,7 @@ pub use groups::GroupPatch;
 pub use identities::RefreshableIdentity;
 pub use migrate::SCHEMA_VERSION;
 pub use policies::Holder;
+pub use sealed::{SealedChange, SealedColumn, SealedValue};
 pub use users::{AdminGuard, UserPatch};
 
 /// Why a store call failed.
