@@ -208,7 +208,7 @@ impl Keyring {
     }
 
     /// Subkeys of every key, oldest first.
-    pub(crate) fn all(&self) -> impl Iterator<Item = &SubKeys> {
+    pub(crate) fn all(&self) -> impl DoubleEndedIterator<Item = &SubKeys> {
         self.subkeys.iter()
     }
 }
