@@ -41,13 +41,14 @@ fn cli(args: &[&str], db: &Path) -> (bool, String, String) {
 /// A provider whose client id is stored in clear and whose client secret must not be.
 fn provider(client_id: &str, client_secret: &str) -> Value {
     json!({"id": "okta", "label": "Okta", "client_id": client_id, "client_secret": client_secret,
-           "discovery_document_uri": "https://okta.example.com/.well-known/openid-configuration"})
+           "discovery_document_uri": "https://okta.example.com/.well-known/openid-configuration",
+           "auto_create_users": false})
 }
 
 async fn configure(server: &Server, admin: &str, client_id: &str, client_secret: &str) {
     let configuration = json!({"configuration": {
         "openid_connect_providers": [provider(client_id, client_secret)],
-        "saml_identity_providers": [{"id": "corp", "label": "Corp", "metadata": IDP_METADATA}],
+        "saml_identity_providers": [{"id": "corp", "label": "Corp", "metadata": IDP_METADATA, "auto_create_users": false}],
     }});
     let reply = server.call(Method::PATCH, "/v0/configuration", Some(admin), Some(configuration)).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -146,6 +147,18 @@ fn forge(key: &[u8], kid: Option<&str>, claims: &Value) -> String {
     format!("{signing_input}.{signature}")
 }
 
+/// HKDF-SHA256 output as README documents it (salt `tessera master key`).
+fn hkdf_key(master: &[u8], info: &[u8], length: usize) -> Vec<u8> {
+    let mut derived = vec![0u8; length];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(b"tessera master key"), master).expand(info, &mut derived).unwrap();
+    derived
+}
+
+/// A master key's kid as README documents it.
+fn kid_of(master: &[u8]) -> String {
+    hkdf_key(master, b"tessera v2 key id", 8).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// Every signing key an attacker holding only the database files could try: each printable
 /// run of 32+ bytes taken as a secret, raw, with the pre-kid derivation and with the documented
 /// HKDF derivation.
@@ -165,11 +178,7 @@ fn keys_derivable_from(dir: &Path) -> Vec<Vec<u8>> {
     for secret in secrets {
         keys.push(secret.clone());
         keys.push(sha2::Sha256::new().chain_update(b"tessera:jwt:v1:").chain_update(&secret).finalize().to_vec());
-        let mut derived = [0u8; 32];
-        hkdf::Hkdf::<sha2::Sha256>::new(Some(b"tessera master key"), &secret)
-            .expand(b"tessera v2 jwt hs256", &mut derived)
-            .unwrap();
-        keys.push(derived.to_vec());
+        keys.push(hkdf_key(&secret, b"tessera v2 jwt hs256", 32));
     }
     keys
 }
@@ -197,6 +206,7 @@ async fn a_copy_of_the_database_alone_forges_no_token_and_opens_no_secret() {
     sp_certificate(&server).await;
     let (header, claims) = token_parts(&admin);
     let kid = header["kid"].as_str().expect("tokens name their key").to_owned();
+    assert_eq!(kid, kid_of(&master_keys[0]));
     server.stop();
 
     // Only the database directory is copied.
@@ -226,14 +236,21 @@ async fn a_copy_of_the_database_alone_forges_no_token_and_opens_no_secret() {
     assert_eq!(server.get("/v0/users", Some(&admin)).await.status, 401);
     let mut forged_claims = claims.clone();
     forged_claims["exp"] = json!(chrono::Utc::now().timestamp() + 3600);
+    // The forging itself is right: with the key from the copy's own key file (documented HKDF
+    // derivation and kid) the same claims are accepted.
+    let own_key = &key_file_keys(&elsewhere.path().join("db.key"))[0];
+    let control = forge(&hkdf_key(own_key, b"tessera v2 jwt hs256", 32), Some(&kid_of(own_key)), &forged_claims);
+    assert_eq!(server.get("/api/v1/users/me", Some(&control)).await.status, 200);
     let candidates = keys_derivable_from(&copy);
-    assert!(!candidates.is_empty());
+    assert!(candidates.len() > 3, "{}", candidates.len());
+    eprintln!("trying {} keys derived from the database files", candidates.len());
+    let server_ref = &server;
     for chunk in candidates.chunks(64) {
-        let replies = futures::future::join_all(chunk.iter().flat_map(|key| {
-            [Some(kid.as_str()), None]
-                .map(|kid| forge(key, kid, &forged_claims))
-                .map(|token| async move { server.get("/api/v1/users/me", Some(&token)).await.status })
-        }))
+        let tokens: Vec<String> =
+            chunk.iter().flat_map(|key| [Some(kid.as_str()), None].map(|kid| forge(key, kid, &forged_claims))).collect();
+        let replies = futures::future::join_all(
+            tokens.iter().map(|token| async move { server_ref.get("/api/v1/users/me", Some(token)).await.status }),
+        )
         .await;
         assert!(replies.iter().all(|status| *status == 401), "a forged token was accepted: {replies:?}");
     }
