@@ -218,13 +218,8 @@ async fn a_copy_of_the_database_alone_forges_no_token_and_opens_no_secret() {
     // private key is in the files; the client id, stored in clear, is (so the scan does see
     // clear text).
     let key_text = base64::engine::general_purpose::STANDARD.encode(&master_keys[0]);
-    let needles: [&[u8]; 5] = [
-        client_id.as_bytes(),
-        &master_keys[0],
-        key_text.as_bytes(),
-        client_secret.as_bytes(),
-        b"PRIVATE KEY-----",
-    ];
+    let needles: [&[u8]; 5] =
+        [client_id.as_bytes(), &master_keys[0], key_text.as_bytes(), client_secret.as_bytes(), b"PRIVATE KEY-----"];
     assert_eq!(found_in(&copy, &needles), vec![0], "only the client id may be found in clear");
 
     // (b) A server on the copy gets a key of its own; the old token is refused, and so is every
@@ -246,8 +241,10 @@ async fn a_copy_of_the_database_alone_forges_no_token_and_opens_no_secret() {
     eprintln!("trying {} keys derived from the database files", candidates.len());
     let server_ref = &server;
     for chunk in candidates.chunks(64) {
-        let tokens: Vec<String> =
-            chunk.iter().flat_map(|key| [Some(kid.as_str()), None].map(|kid| forge(key, kid, &forged_claims))).collect();
+        let tokens: Vec<String> = chunk
+            .iter()
+            .flat_map(|key| [Some(kid.as_str()), None].map(|kid| forge(key, kid, &forged_claims)))
+            .collect();
         let replies = futures::future::join_all(
             tokens.iter().map(|token| async move { server_ref.get("/api/v1/users/me", Some(token)).await.status }),
         )

@@ -132,7 +132,10 @@ pub(crate) mod tests {
         let nonce = [7u8; 12];
         let ciphertext =
             aes_gcm::Aes256Gcm::new(&derived).encrypt(aes_gcm::Nonce::from_slice(&nonce), clear.as_bytes()).unwrap();
-        format!("v1:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode([nonce.as_slice(), &ciphertext].concat()))
+        format!(
+            "v1:{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode([nonce.as_slice(), &ciphertext].concat())
+        )
     }
 
     /// Values sealed before key ids open with the legacy secret.

@@ -263,9 +263,9 @@ async fn api_key_of(store: &Store, keys: &TokenKeys, tenant: &TenantId, raw: &st
     let candidates = keys.api_key_hash_candidates(raw);
     let (key, stored) =
         store.find_api_key_by_hash(tenant, &candidates).await.map_err(lookup_failed)?.ok_or(AuthFailure::NoResource)?;
-    let matched = candidates.iter().fold(subtle::Choice::from(0), |found, candidate| {
-        found | stored.as_bytes().ct_eq(candidate.as_bytes())
-    });
+    let matched = candidates
+        .iter()
+        .fold(subtle::Choice::from(0), |found, candidate| found | stored.as_bytes().ct_eq(candidate.as_bytes()));
     if !bool::from(matched) || !key.is_live(Utc::now()) {
         return Err(AuthFailure::NoResource);
     }

@@ -224,7 +224,9 @@ mod tests {
         let good = sign(Header { kid: Some(key(1).kid()), ..Header::new(Algorithm::HS256) });
         assert!(keys.verify(&tenant, &good).is_some());
         // Right key, wrong algorithm.
-        assert!(keys.verify(&tenant, &sign(Header { kid: Some(key(1).kid()), ..Header::new(Algorithm::HS512) })).is_none());
+        assert!(keys
+            .verify(&tenant, &sign(Header { kid: Some(key(1).kid()), ..Header::new(Algorithm::HS512) }))
+            .is_none());
         // Right key, but no kid: only the legacy secret may verify those.
         assert!(keys.verify(&tenant, &sign(Header::new(Algorithm::HS256))).is_none());
         // Right key under the legacy kid name, or under another kid.
@@ -249,8 +251,10 @@ mod tests {
         use sha2::Digest;
         let tenant = TenantId::default_tenant();
         let secret = vec![9u8; 40];
-        let old_key: [u8; 32] = sha2::Sha256::new().chain_update(b"tessera:jwt:v1:").chain_update(&secret).finalize().into();
-        let old = encode(&Header::new(Algorithm::HS256), &claims(&tenant), &EncodingKey::from_secret(&old_key)).unwrap();
+        let old_key: [u8; 32] =
+            sha2::Sha256::new().chain_update(b"tessera:jwt:v1:").chain_update(&secret).finalize().into();
+        let old =
+            encode(&Header::new(Algorithm::HS256), &claims(&tenant), &EncodingKey::from_secret(&old_key)).unwrap();
         assert!(ring(vec![MasterKey::legacy(secret.clone()).unwrap(), key(1)]).verify(&tenant, &old).is_some());
         assert!(ring(vec![key(1)]).verify(&tenant, &old).is_none());
         assert!(ring(vec![MasterKey::new(secret, None).unwrap()]).verify(&tenant, &old).is_none());

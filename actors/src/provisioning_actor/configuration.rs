@@ -142,7 +142,8 @@ impl Handler<SeedConfiguration> for ProvisioningActor {
         Box::pin(async move {
             let seeded = apply_changes(&Configuration::defaults(), &message.changes, &message.base_url)
                 .map_err(DomainError::InvalidDocument)?;
-            let created = store.seed_configuration(&message.tenant, &stored(&sealer, &seeded, &Unopened::new())?).await?;
+            let created =
+                store.seed_configuration(&message.tenant, &stored(&sealer, &seeded, &Unopened::new())?).await?;
             if created {
                 tracing::info!(tenant = %message.tenant, "seeded identity configuration from the config file");
             }

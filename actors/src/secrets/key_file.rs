@@ -190,7 +190,8 @@ mod tests {
 
     #[test]
     fn format_and_parse_round_trip() {
-        let keys = vec![MasterKey::legacy(b"an old secret of at least 32 bytes!".to_vec()).unwrap(), MasterKey::generate()];
+        let keys =
+            vec![MasterKey::legacy(b"an old secret of at least 32 bytes!".to_vec()).unwrap(), MasterKey::generate()];
         let text = format(&keys);
         assert!(text.contains(&format!("# kid {}", keys[1].kid())));
         let parsed = parse(&text).unwrap();

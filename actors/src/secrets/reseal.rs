@@ -49,8 +49,9 @@ async fn configuration(
 ) -> Result<(), DomainError> {
     for _ in 0..DOCUMENT_ATTEMPTS {
         let Some(stored) = store.get_configuration(tenant).await? else { return Ok(()) };
-        let mut document: Value = serde_json::from_str(&stored)
-            .map_err(|error| DomainError::Storage(format!("stored configuration of {tenant} is unreadable: {error}")))?;
+        let mut document: Value = serde_json::from_str(&stored).map_err(|error| {
+            DomainError::Storage(format!("stored configuration of {tenant} is unreadable: {error}"))
+        })?;
         let (mut resealed, mut unopenable) = (0, 0);
         let providers = document.get_mut("openid_connect_providers").and_then(Value::as_array_mut);
         for provider in providers.into_iter().flatten() {

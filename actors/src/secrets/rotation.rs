@@ -25,7 +25,11 @@ impl From<KeyError> for DomainError {
 /// With `move_to_file` (a single process: the embedded store, or an operator command) and a key
 /// file, it is written into the file, everything is re-sealed, and it is deleted from the
 /// database; otherwise it is used from the database and a warning says how to move it.
-pub async fn adopt_stored_secret(store: &Store, keys: ServerKeys, move_to_file: bool) -> Result<ServerKeys, DomainError> {
+pub async fn adopt_stored_secret(
+    store: &Store,
+    keys: ServerKeys,
+    move_to_file: bool,
+) -> Result<ServerKeys, DomainError> {
     let Some(stored) = store.setting(STORED_SECRET).await? else { return Ok(keys) };
     let legacy = MasterKey::legacy(stored.as_bytes().to_vec())
         .map_err(|error| DomainError::Internal(format!("the token secret stored in the database: {error}")))?;

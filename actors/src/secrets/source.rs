@@ -185,8 +185,9 @@ pub fn load(settings: &SecretSettings, endpoint: &str) -> Result<ServerKeys, Key
 /// A first start: a new key file with one fresh key.
 fn create(file: &KeyFile, storage: &Storage) -> Result<Vec<MasterKey>, KeyError> {
     if let Some(parent) = file.path().parent().filter(|parent| !parent.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| KeyError(format!("key file {}: cannot create its directory: {error}", file.path().display())))?;
+        std::fs::create_dir_all(parent).map_err(|error| {
+            KeyError(format!("key file {}: cannot create its directory: {error}", file.path().display()))
+        })?;
     }
     let key = MasterKey::generate();
     if !file.create(std::slice::from_ref(&key))? {
@@ -266,7 +267,11 @@ mod tests {
             ),
             (settings(), "ws://db:8000", "shared by replicas"),
             (settings(), "wss://db:8000", "TESSERA__AUTH__SECRET"),
-            (SecretSettings { secret_file: Some("/nonexistent/tessera.key".into()), ..settings() }, "ws://db", "does not exist"),
+            (
+                SecretSettings { secret_file: Some("/nonexistent/tessera.key".into()), ..settings() },
+                "ws://db",
+                "does not exist",
+            ),
         ];
         for (settings, endpoint, expected) in cases {
             let error = load(&settings, endpoint).unwrap_err().0;

@@ -58,8 +58,9 @@ impl Store {
         tenant: &TenantId,
         hashes: &[String],
     ) -> Result<Option<(ApiKey, String)>, StoreError> {
-        let query =
-            format!("SELECT {KEY_FIELDS}, key_hash FROM api_key WHERE key_hash IN $hashes AND tenant = $tenant LIMIT 1");
+        let query = format!(
+            "SELECT {KEY_FIELDS}, key_hash FROM api_key WHERE key_hash IN $hashes AND tenant = $tenant LIMIT 1"
+        );
         let mut response =
             self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("hashes", hashes.to_vec())).await?;
         let rows: Vec<ApiKeyRow> = response.take(0)?;

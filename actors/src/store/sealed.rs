@@ -139,7 +139,9 @@ impl Store {
         let mut response = self
             .retrying(|| async {
                 self.db
-                    .query("UPDATE type::record('setting', $name) SET value = $new WHERE value = $old RETURN VALUE true")
+                    .query(
+                        "UPDATE type::record('setting', $name) SET value = $new WHERE value = $old RETURN VALUE true",
+                    )
                     .bind(("name", name.to_owned()))
                     .bind(("old", old.to_owned()))
                     .bind(("new", new.to_owned()))
@@ -199,8 +201,7 @@ impl Store {
         tenant: &TenantId,
         parameter: (&'static str, surrealdb::types::Value),
     ) -> Result<usize, StoreError> {
-        let mut response =
-            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(parameter).await?;
+        let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(parameter).await?;
         let counts: Vec<i64> = response.take("n")?;
         Ok(counts.into_iter().next().unwrap_or(0).max(0) as usize)
     }
