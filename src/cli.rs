@@ -35,6 +35,20 @@ pub enum Command {
         #[arg(long, default_value = "default")]
         tenant: String,
     },
+    /// Add a new master key to the key file and re-seal every stored secret under it (opens the
+    /// database directly; stop an embedded server first). Safe to re-run.
+    RotateSecret {
+        /// Add no key, only re-seal under the newest (keys from auth.secret, or an interrupted run).
+        #[arg(long)]
+        reseal_only: bool,
+    },
+    /// Drop every master key but the newest from the key file once no live session or API key
+    /// depends on them (opens the database directly).
+    RetireSecrets {
+        /// Retire even though live sessions or API keys depend on old keys: they stop working.
+        #[arg(long)]
+        force: bool,
+    },
     /// Create the first user (admin).
     BootstrapUser(Credentials),
     /// Sign in and print the token.

@@ -3,6 +3,7 @@
 mod cli;
 mod client;
 mod http;
+mod rotation;
 mod server;
 mod settings;
 
@@ -18,7 +19,11 @@ use settings::{LogFormat, Settings};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Serve | Command::Migrate | Command::CreateApiToken { .. } => operate(cli),
+        Command::Serve
+        | Command::Migrate
+        | Command::CreateApiToken { .. }
+        | Command::RotateSecret { .. }
+        | Command::RetireSecrets { .. } => operate(cli),
         command => client_verb(command),
     };
     match outcome {
@@ -47,13 +52,15 @@ fn operate(cli: Cli) -> anyhow::Result<bool> {
             Command::CreateApiToken { email, expires_in, tenant } => {
                 let tenant = TenantId::parse(&tenant)
                     .ok_or_else(|| anyhow::anyhow!("--tenant {tenant:?} is not a tenant name"))?;
-                let mut domain_settings = settings.domain();
+                let mut domain_settings = settings.domain()?;
                 domain_settings.bootstrap_admin = None;
                 let domain = Domain::start(domain_settings).await?;
                 let issued = domain.users.send(CreateApiToken { tenant, email, days: expires_in }).await??;
                 println!("{}", issued.raw);
                 Ok(true)
             }
+            Command::RotateSecret { reseal_only } => rotation::rotate(&settings, reseal_only).await,
+            Command::RetireSecrets { force } => rotation::retire(&settings, force).await,
             _ => unreachable!("client verbs are dispatched elsewhere"),
         }
     })

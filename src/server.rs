@@ -11,7 +11,7 @@ use crate::settings::Settings;
 
 /// Starts the domain and serves HTTP until a shutdown signal.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let domain = Domain::start(settings.domain()).await?;
+    let domain = Domain::start(settings.domain()?).await?;
     if let Some(changes) = settings.configuration.clone() {
         let base_url = settings.server.external_url.trim_end_matches('/').to_owned();
         let seed = SeedConfiguration { tenant: TenantId::default_tenant(), changes, base_url };

@@ -2,11 +2,12 @@
 //! Unknown keys and bad values stop the start with a message naming the key.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use tessera_actors::hasher::HashParams;
+use tessera_actors::secrets::{SecretSettings, ServerKeys, MIN_KEY_BYTES};
 use tessera_actors::store::StoreConfig;
 use tessera_actors::{DomainSettings, TenantId};
 
@@ -54,6 +55,14 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     pub session_lifetime_minutes: i64,
+    /// The master key (32+ bytes); empty: `secret_file`, or the embedded default's key file.
+    pub secret: String,
+    /// Older master keys still accepted, oldest first (with `secret` only).
+    pub previous_secrets: Vec<String>,
+    /// A key file holding the master keys; empty: none.
+    pub secret_file: String,
+    /// Deprecated name of earlier releases; see [`SecretSettings::legacy_secret`].
+    #[serde(default)]
     pub token_secret: String,
     pub hasher_threads: usize,
     pub max_pending_logins: usize,
@@ -113,7 +122,8 @@ impl Settings {
                 .separator("__")
                 .try_parsing(true)
                 .list_separator(",")
-                .with_list_parse_key("server.tenants"),
+                .with_list_parse_key("server.tenants")
+                .with_list_parse_key("auth.previous_secrets"),
         );
         let settings: Settings =
             builder.build().and_then(Config::try_deserialize).map_err(|error| SettingsError(error.to_string()))?;
@@ -136,8 +146,13 @@ impl Settings {
         if !(1..=525_600).contains(&self.auth.session_lifetime_minutes) {
             return fail("auth.session_lifetime_minutes", "must be between 1 and 525600 (a year)");
         }
-        if !self.auth.token_secret.is_empty() && self.auth.token_secret.len() < 32 {
-            return fail("auth.token_secret", "must be empty or at least 32 bytes");
+        for (key, value) in [("auth.secret", &self.auth.secret), ("auth.token_secret", &self.auth.token_secret)] {
+            if !value.is_empty() && value.len() < MIN_KEY_BYTES {
+                return fail(key, &format!("must be empty or at least {MIN_KEY_BYTES} bytes"));
+            }
+        }
+        if self.auth.previous_secrets.iter().any(|secret| secret.len() < MIN_KEY_BYTES) {
+            return fail("auth.previous_secrets", &format!("every secret must be at least {MIN_KEY_BYTES} bytes"));
         }
         if !(1..=86_400).contains(&self.sso.refresh_interval_seconds) {
             return fail("sso.refresh_interval_seconds", "must be between 1 and 86400 (a day)");
@@ -173,22 +188,40 @@ impl Settings {
         }
     }
 
+    /// The key settings.
+    pub fn secrets(&self) -> SecretSettings {
+        let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+        SecretSettings {
+            secret: non_empty(&self.auth.secret),
+            previous: self.auth.previous_secrets.clone(),
+            secret_file: non_empty(&self.auth.secret_file).map(PathBuf::from),
+            legacy_secret: non_empty(&self.auth.token_secret),
+        }
+    }
+
+    /// The master keys: from the configuration, the key file, or (embedded default) a key file
+    /// created next to the database on first start.
+    pub fn keys(&self) -> Result<ServerKeys, SettingsError> {
+        tessera_actors::secrets::load(&self.secrets(), &self.database.endpoint)
+            .map_err(|error| SettingsError(error.to_string()))
+    }
+
     /// What the domain needs, with the bootstrap admin read from SOAT's variables.
-    pub fn domain(&self) -> DomainSettings {
+    pub fn domain(&self) -> Result<DomainSettings, SettingsError> {
         let admin = match (std::env::var("SOAT_ADMIN_USERNAME"), std::env::var("SOAT_ADMIN_PASSWORD")) {
             (Ok(username), Ok(password)) if !username.is_empty() && !password.is_empty() => Some((username, password)),
             _ => None,
         };
-        DomainSettings {
+        Ok(DomainSettings {
             store: self.store(),
             hash: self.hash_params(),
             hasher_threads: self.auth.hasher_threads,
             max_pending_logins: self.auth.max_pending_logins,
             session_lifetime: chrono::Duration::minutes(self.auth.session_lifetime_minutes),
-            token_secret: (!self.auth.token_secret.is_empty()).then(|| self.auth.token_secret.clone()),
+            keys: self.keys()?,
             bootstrap_admin: admin,
             tenants: self.server.tenants.iter().filter_map(|name| TenantId::parse(name)).collect(),
             refresh_interval: std::time::Duration::from_secs(self.sso.refresh_interval_seconds),
-        }
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! Tessera against a real SurrealDB server (`database.endpoint = ws://…`): several stateless
 //! replicas share one database, so what one writes the others see at once, tokens issued by one
-//! are honoured by all (the generated token secret lives in the database), and revocation is
+//! are honoured by all (they share the configured master key), and revocation is
 //! immediate everywhere. The server is the real one from crates.io, built by
 //! `scripts/setup --peers` (tests/peers/surrealdb-server) and started here on loopback.
 
@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 
 const ROOT_USER: &str = "root";
 const ROOT_PASS: &str = "root";
+/// The master key every replica shares (a shared database needs a configured one).
+const SHARED_SECRET: &str = "the master key all replicas share, 32+ bytes";
 
 /// The SurrealDB server binary that `scripts/setup --peers` builds.
 fn surrealdb_binary() -> PathBuf {
@@ -106,6 +108,7 @@ async fn replica(endpoint: &str) -> Server {
         ("TESSERA__DATABASE__ENDPOINT", endpoint),
         ("TESSERA__DATABASE__USERNAME", ROOT_USER),
         ("TESSERA__DATABASE__PASSWORD", ROOT_PASS),
+        ("TESSERA__AUTH__SECRET", SHARED_SECRET),
     ])
     .await
 }
@@ -230,6 +233,7 @@ async fn wrong_database_credentials_stop_the_start() {
             ("TESSERA__DATABASE__ENDPOINT", endpoint.as_str()),
             ("TESSERA__DATABASE__USERNAME", ROOT_USER),
             ("TESSERA__DATABASE__PASSWORD", wrong_password),
+            ("TESSERA__AUTH__SECRET", SHARED_SECRET),
             ("TESSERA__LOG__LEVEL", "warn"),
         ],
         None,

@@ -293,17 +293,27 @@ fn lookup_failed(error: StoreError) -> AuthFailure {
     AuthFailure::Unavailable
 }
 
-/// The live key a raw `sk_…` value names; malformed, unknown or expired → `NoResource`. The stored hash is compared in constant time.
+/// The live key a raw `sk_…` value names; malformed, unknown or expired → `NoResource`. It is
+/// looked up under every master key's hash of it, the stored hash compared in constant time;
+/// a key found under an older master key is re-hashed under the newest.
 async fn api_key_of(store: &Store, keys: &TokenKeys, tenant: &TenantId, raw: &str) -> Result<ApiKey, AuthFailure> {
     if !TokenKeys::is_api_key_shaped(raw) {
         // No key can have this value: answer as for an unknown key, without a lookup.
         return Err(AuthFailure::NoResource);
     }
-    let hash = keys.api_key_hash(raw);
+    let candidates = keys.api_key_hash_candidates(raw);
     let (key, stored) =
-        store.find_api_key_by_hash(tenant, &hash).await.map_err(lookup_failed)?.ok_or(AuthFailure::NoResource)?;
-    if !bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) || !key.is_live(Utc::now()) {
+        store.find_api_key_by_hash(tenant, &candidates).await.map_err(lookup_failed)?.ok_or(AuthFailure::NoResource)?;
+    let matched = candidates
+        .iter()
+        .fold(subtle::Choice::from(0), |found, candidate| found | stored.as_bytes().ct_eq(candidate.as_bytes()));
+    if !bool::from(matched) || !key.is_live(Utc::now()) {
         return Err(AuthFailure::NoResource);
+    }
+    if stored != candidates[0] {
+        if let Err(error) = store.rehash_api_key(tenant, key.id, &stored, &candidates[0]).await {
+            tracing::warn!(%error, key = %key.id, "could not re-hash an API key under the newest master key");
+        }
     }
     Ok(key)
 }

@@ -2,7 +2,6 @@
 
 use actix::{Actor, Addr, SyncArbiter};
 use chrono::Duration;
-use rand::RngCore;
 
 use crate::crypto::Sealer;
 use crate::error::{Conflict, DomainError};
@@ -10,6 +9,7 @@ use crate::hasher::{HashParams, PasswordHasher};
 use crate::login_brake::LoginBrake;
 use crate::model::{NewUser, Role, TenantId};
 use crate::provisioning_actor::ProvisioningActor;
+use crate::secrets::{adopt_stored_secret, ServerKeys};
 use crate::session_actor::SessionActor;
 use crate::store::{Store, StoreConfig};
 use crate::tokens::TokenKeys;
@@ -27,8 +27,8 @@ pub struct DomainSettings {
     /// queued for the hashing threads; 0 means four per hashing thread.
     pub max_pending_logins: usize,
     pub session_lifetime: Duration,
-    /// Token signing secret; when absent one is generated once and kept in the database.
-    pub token_secret: Option<String>,
+    /// The master keys (from the configuration or a key file, see [`crate::secrets::load`]).
+    pub keys: ServerKeys,
     /// An admin to create at start if the default tenant has no users yet (SOAT's
     /// `SOAT_ADMIN_USERNAME` / `SOAT_ADMIN_PASSWORD`).
     pub bootstrap_admin: Option<(String, String)>,
@@ -61,14 +61,12 @@ impl Domain {
         let hasher = SyncArbiter::start(threads, move || {
             PasswordHasher::new(hash).expect("argon2 parameters were validated before start")
         });
-        let secret = match settings.token_secret {
-            Some(secret) => secret,
-            None => store.setting_or_init("token_secret", random_secret).await?,
-        };
-        if secret.len() < 32 {
-            return Err(DomainError::Internal("the token secret must be at least 32 bytes".into()));
-        }
-        let keys = TokenKeys::new(secret.as_bytes());
+        // Only an embedded store guarantees that no other process uses the database now.
+        let single_process = settings.store.endpoint.starts_with("surrealkv://");
+        let keys = adopt_stored_secret(&store, settings.keys, single_process).await?;
+        let keyring = keys.keyring().clone();
+        tracing::info!(kid = %keyring.primary_kid(), keys = keyring.masters().len(), "master keys loaded");
+        let keys = TokenKeys::new(keyring.clone());
         let users = UserActor::new(store.clone(), hasher.clone(), keys.clone()).start();
         let pending = match settings.max_pending_logins {
             0 => threads.saturating_mul(4),
@@ -77,13 +75,9 @@ impl Domain {
         let brake = LoginBrake::new(store.clone(), pending);
         let sessions =
             SessionActor::new(store.clone(), users.clone(), hasher, keys, settings.session_lifetime, brake).start();
-        let provisioning = ProvisioningActor::new(
-            store.clone(),
-            users.clone(),
-            Sealer::new(secret.as_bytes()),
-            settings.refresh_interval,
-        )
-        .start();
+        let provisioning =
+            ProvisioningActor::new(store.clone(), users.clone(), Sealer::new(keyring), settings.refresh_interval)
+                .start();
         let domain = Domain { users, sessions, provisioning, store };
         domain.store.ensure_tenant(&TenantId::default_tenant()).await?;
         for tenant in &settings.tenants {
@@ -128,14 +122,6 @@ impl Domain {
     }
 }
 
-/// 48 random bytes, base64: the token secret when none is configured.
-fn random_secret() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 48];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
@@ -158,7 +144,7 @@ mod tests {
             hasher_threads: 1,
             max_pending_logins: 0,
             session_lifetime: Duration::hours(1),
-            token_secret: Some("a test secret that is long enough!".into()),
+            keys: ServerKeys::ephemeral(),
             bootstrap_admin: Some(("root".into(), "rootpassword".into())),
             tenants: Vec::new(),
             refresh_interval: std::time::Duration::from_secs(600),

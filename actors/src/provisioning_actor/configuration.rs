@@ -1,5 +1,7 @@
 //! Reading and changing a tenant's identity configuration.
 
+use std::collections::BTreeMap;
+
 use actix::{Context, Handler, Message, ResponseFuture};
 use serde_json::{Map, Value};
 
@@ -56,39 +58,53 @@ pub struct SeedConfiguration {
 /// first; every round lets at least one of the racing writers through.
 const MAX_ATTEMPTS: usize = 32;
 
-/// The tenant's configuration with secrets opened.
-pub(crate) async fn load(store: &Store, sealer: &Sealer, tenant: &TenantId) -> Result<Configuration, DomainError> {
-    Ok(load_versioned(store, sealer, tenant).await?.0)
+/// Sealed client secrets that no key of this server opens, by provider id.
+type Unopened = BTreeMap<String, String>;
+
+/// A configuration as loaded: secrets opened (those no key opens left empty and kept sealed
+/// aside), and the stored text it was read from (`None` while the defaults apply), which a
+/// write names as the version it replaces.
+struct Loaded {
+    configuration: Configuration,
+    unopened: Unopened,
+    version: Option<String>,
 }
 
-/// The configuration and the stored text it was read from (`None` while the defaults apply),
-/// which a write names as the version it replaces.
-async fn load_versioned(
-    store: &Store,
-    sealer: &Sealer,
-    tenant: &TenantId,
-) -> Result<(Configuration, Option<String>), DomainError> {
+/// The tenant's configuration with secrets opened.
+pub(crate) async fn load(store: &Store, sealer: &Sealer, tenant: &TenantId) -> Result<Configuration, DomainError> {
+    Ok(load_versioned(store, sealer, tenant).await?.configuration)
+}
+
+/// The configuration, its unopened secrets (a database moved without its key file: one such
+/// provider breaks, the rest work, and [`stored`] writes them back as they were) and version.
+async fn load_versioned(store: &Store, sealer: &Sealer, tenant: &TenantId) -> Result<Loaded, DomainError> {
+    let mut unopened = Unopened::new();
     let Some(document) = store.get_configuration(tenant).await? else {
-        return Ok((Configuration::defaults(), None));
+        return Ok(Loaded { configuration: Configuration::defaults(), unopened, version: None });
     };
     let mut configuration: Configuration = serde_json::from_str(&document)
         .map_err(|error| DomainError::Storage(format!("stored configuration is unreadable: {error}")))?;
     for provider in &mut configuration.openid_connect_providers {
-        provider.client_secret = sealer.open(&provider.client_secret).ok_or_else(|| {
-            DomainError::Storage(format!(
-                "client secret of provider {} cannot be opened (server secret changed?)",
-                provider.id
-            ))
-        })?;
+        match sealer.open(&provider.client_secret) {
+            Some(clear) => provider.client_secret = clear,
+            None => {
+                tracing::error!(tenant = %tenant, provider = %provider.id,
+                    "the provider's client secret is sealed under a master key this server does not have");
+                unopened.insert(provider.id.clone(), std::mem::take(&mut provider.client_secret));
+            }
+        }
     }
-    Ok((configuration, Some(document)))
+    Ok(Loaded { configuration, unopened, version: Some(document) })
 }
 
-/// The stored form: JSON with provider secrets sealed.
-fn stored(sealer: &Sealer, configuration: &Configuration) -> Result<String, DomainError> {
+/// The stored form: JSON with provider secrets sealed (an unopened one, still empty, as it was).
+fn stored(sealer: &Sealer, configuration: &Configuration, unopened: &Unopened) -> Result<String, DomainError> {
     let mut sealed = configuration.clone();
     for provider in &mut sealed.openid_connect_providers {
-        provider.client_secret = sealer.seal(&provider.client_secret);
+        provider.client_secret = match unopened.get(&provider.id) {
+            Some(kept) if provider.client_secret.is_empty() => kept.clone(),
+            _ => sealer.seal(&provider.client_secret),
+        };
     }
     serde_json::to_string(&sealed).map_err(|error| DomainError::Internal(error.to_string()))
 }
@@ -117,11 +133,12 @@ impl Handler<UpdateConfiguration> for ProvisioningActor {
             // Compare-and-swap: a change computed from a document another writer replaced
             // meanwhile is recomputed on the new one, so changes to different keys all apply.
             for _ in 0..MAX_ATTEMPTS {
-                let (current, version) = load_versioned(&store, &sealer, tenant).await?;
+                let Loaded { configuration: current, unopened, version } =
+                    load_versioned(&store, &sealer, tenant).await?;
                 let next = apply_changes(&current, &message.changes, &message.base_url)
                     .map_err(DomainError::InvalidDocument)?;
                 if next != current {
-                    let document = stored(&sealer, &next)?;
+                    let document = stored(&sealer, &next, &unopened)?;
                     match store.put_configuration(tenant, &document, version.as_deref()).await {
                         Err(StoreError::Conflict(Conflict::Modified)) => continue,
                         outcome => outcome?,
@@ -143,7 +160,8 @@ impl Handler<SeedConfiguration> for ProvisioningActor {
         Box::pin(async move {
             let seeded = apply_changes(&Configuration::defaults(), &message.changes, &message.base_url)
                 .map_err(DomainError::InvalidDocument)?;
-            let created = store.seed_configuration(&message.tenant, &stored(&sealer, &seeded)?).await?;
+            let created =
+                store.seed_configuration(&message.tenant, &stored(&sealer, &seeded, &Unopened::new())?).await?;
             if created {
                 tracing::info!(tenant = %message.tenant, "seeded identity configuration from the config file");
             }

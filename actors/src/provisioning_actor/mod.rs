@@ -19,6 +19,7 @@ use crate::user_actor::UserActor;
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
 pub use options::{GetSignInChoices, Protocol, ProviderChoice, ProviderIssuer, SignInChoices, UpstreamSignOut};
 pub use refresher::{RefreshReport, RefreshRound};
+pub(crate) use saml_sign_in::SP_CREDENTIALS;
 pub use saml_sign_in::{FinishSamlSignIn, GetSamlMetadata, StartSamlSignIn};
 pub use sign_in::{FinishOidcSignIn, StartOidcSignIn, UpstreamRedirect};
 

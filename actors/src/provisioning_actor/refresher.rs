@@ -88,7 +88,11 @@ async fn round(store: Store, users: Addr<UserActor>, sealer: Sealer) -> Result<R
         for identity in store.refreshable_identities(&tenant).await? {
             let Some(provider) = configuration.oidc_provider(&identity.provider) else { continue };
             if !contexts.contains_key(&provider.id) {
-                let context = oidc::refresh_context(provider).await;
+                // A secret no key opens (left empty by `load`) is never the user's fault.
+                let context = match provider.client_secret.is_empty() {
+                    true => Err("the provider's client secret cannot be opened".to_owned()),
+                    false => oidc::refresh_context(provider).await,
+                };
                 contexts.insert(provider.id.clone(), context);
             }
             let context = &contexts[&provider.id];

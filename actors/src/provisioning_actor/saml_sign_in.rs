@@ -24,7 +24,7 @@ use crate::store::Store;
 /// How long a started SAML sign-in may take.
 const PENDING_MINUTES: i64 = 10;
 /// The setting holding the SP key pair (sealed JSON), shared by every replica and tenant.
-const SP_CREDENTIALS: &str = "saml_sp_credentials";
+pub(crate) const SP_CREDENTIALS: &str = "saml_sp_credentials";
 /// Pending SAML sign-ins share the sign-in state table with OIDC under this prefix.
 const PENDING_PREFIX: &str = "saml:";
 

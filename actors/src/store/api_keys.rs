@@ -50,16 +50,18 @@ impl Store {
         .await
     }
 
-    /// The key whose raw value hashes to `hash`, in this tenant, with its stored hash.
+    /// The key stored under one of `hashes` (the forms a raw value has under each master key),
+    /// in this tenant, with its stored hash.
     pub async fn find_api_key_by_hash(
         &self,
         tenant: &TenantId,
-        hash: &str,
+        hashes: &[String],
     ) -> Result<Option<(ApiKey, String)>, StoreError> {
-        let query =
-            format!("SELECT {KEY_FIELDS}, key_hash FROM api_key WHERE key_hash = $hash AND tenant = $tenant LIMIT 1");
+        let query = format!(
+            "SELECT {KEY_FIELDS}, key_hash FROM api_key WHERE key_hash IN $hashes AND tenant = $tenant LIMIT 1"
+        );
         let mut response =
-            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("hash", hash.to_owned())).await?;
+            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("hashes", hashes.to_vec())).await?;
         let rows: Vec<ApiKeyRow> = response.take(0)?;
         rows.into_iter()
             .next()
@@ -68,6 +70,22 @@ impl Store {
                 row.into_key().map(|key| (key, stored))
             })
             .transpose()
+    }
+
+    /// Re-stores a key's hash under the newest master key, if it still is `old` (a key used
+    /// after a rotation moves to the new key, so the old one can be retired).
+    pub async fn rehash_api_key(&self, tenant: &TenantId, id: Uuid, old: &str, new: &str) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            self.db
+                .query("UPDATE type::record('api_key', [$tenant, $kid]) SET key_hash = $new WHERE key_hash = $old RETURN NONE")
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("kid", id.to_string()))
+                .bind(("old", old.to_owned()))
+                .bind(("new", new.to_owned()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
     }
 
     /// The key with this id, if it exists in this tenant.

@@ -10,6 +10,7 @@ mod login_attempts;
 mod migrate;
 mod policies;
 mod rows;
+mod sealed;
 mod sessions;
 mod settings;
 mod tenants;
@@ -27,6 +28,7 @@ pub use groups::GroupPatch;
 pub use identities::{EmailLink, RefreshableIdentity};
 pub use migrate::SCHEMA_VERSION;
 pub use policies::{Holder, PolicyPatch};
+pub use sealed::{SealedChange, SealedColumn, SealedValue};
 pub use users::{AdminGuard, UserPatch};
 
 /// Why a store call failed.
