@@ -13,6 +13,7 @@ use std::time::Duration;
 use actix::{Actor, Context};
 
 use crate::crypto::Sealer;
+use crate::sso::oidc::DiscoveryCache;
 use crate::store::Store;
 
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
@@ -32,6 +33,8 @@ pub struct ProvisioningActor {
     sp_credentials: saml_sign_in::SpCredentialsCell,
     /// This replica's name for leases.
     replica: String,
+    /// OIDC providers' discovery documents and JWKS.
+    discovery: DiscoveryCache,
 }
 
 impl ProvisioningActor {
@@ -45,6 +48,7 @@ impl ProvisioningActor {
             refreshing: false,
             sp_credentials: Default::default(),
             replica: uuid::Uuid::new_v4().to_string(),
+            discovery: DiscoveryCache::default(),
         }
     }
 }

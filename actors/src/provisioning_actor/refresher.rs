@@ -14,7 +14,7 @@ use super::ProvisioningActor;
 use crate::crypto::Sealer;
 use crate::error::DomainError;
 use crate::model::TenantId;
-use crate::sso::oidc::{self, RefreshContext, RefreshFailure};
+use crate::sso::oidc::{self, DiscoveryCache, RefreshContext, RefreshFailure};
 use crate::store::{RefreshableIdentity, Store};
 
 /// The lease name that lets one replica at a time run the refresher.
@@ -51,7 +51,7 @@ impl Handler<RefreshRound> for ProvisioningActor {
             return Box::pin(actix::fut::ready(Ok(RefreshReport::default())));
         }
         self.refreshing = true;
-        let (store, sealer) = (self.store.clone(), self.sealer.clone());
+        let (store, sealer, discovery) = (self.store.clone(), self.sealer.clone(), self.discovery.clone());
         // Replicas sharing a database take turns: one holds the lease and runs the rounds, so
         // a rotated token is never refreshed twice.
         let lease_until = Utc::now()
@@ -62,7 +62,7 @@ impl Handler<RefreshRound> for ProvisioningActor {
             if !store.take_lease(REFRESHER_LEASE, &replica, lease_until).await? {
                 return Ok(RefreshReport::default());
             }
-            round(store, sealer).await
+            round(store, sealer, discovery).await
         };
         Box::pin(leased.into_actor(self).map(|outcome, actor, _| {
             actor.refreshing = false;
@@ -74,7 +74,7 @@ impl Handler<RefreshRound> for ProvisioningActor {
     }
 }
 
-async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainError> {
+async fn round(store: Store, sealer: Sealer, discovery: DiscoveryCache) -> Result<RefreshReport, DomainError> {
     let mut report = RefreshReport::default();
     for name in store.list_tenants().await? {
         let Some(tenant) = TenantId::parse(&name) else { continue };
@@ -82,12 +82,12 @@ async fn round(store: Store, sealer: Sealer) -> Result<RefreshReport, DomainErro
         if !configuration.disable_vpn_on_oidc_error {
             continue;
         }
-        // One discovery per provider per round, shared by all its users' tokens.
+        // One discovery per provider per round (the cache makes it one per few minutes).
         let mut contexts: HashMap<String, Result<RefreshContext, String>> = HashMap::new();
         for identity in store.refreshable_identities(&tenant).await? {
             let Some(provider) = configuration.oidc_provider(&identity.provider) else { continue };
             if !contexts.contains_key(&provider.id) {
-                let context = oidc::refresh_context(provider).await;
+                let context = oidc::refresh_context(&discovery, provider).await;
                 contexts.insert(provider.id.clone(), context);
             }
             let context = &contexts[&provider.id];
