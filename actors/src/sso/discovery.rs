@@ -8,7 +8,8 @@
 //! - Concurrent misses for one URL share one fetch.
 //! - A forced refresh (the provider rotated its signing keys: an ID token names a `kid` the
 //!   cached JWKS lacks) bypasses the cache, at most once per [`FORCED_REFRESH_EVERY`] per URL,
-//!   so tokens with made-up key ids cannot make us hammer the provider.
+//!   so tokens with made-up key ids cannot make us hammer the provider. A refresh that fails
+//!   leaves the earlier good copy in place.
 //! - At most [`MAX_ENTRIES`] URLs are kept; expired ones go first, then the oldest.
 
 use std::collections::HashMap;
@@ -93,23 +94,36 @@ impl<V: Clone> TtlCache<V> {
     }
 
     /// The value for `url` fetched anew, unless a forced refresh of it started less than
-    /// [`FORCED_REFRESH_EVERY`] ago: then that one's outcome (it may still be under way).
+    /// [`FORCED_REFRESH_EVERY`] ago: then that one's outcome (it may still be under way). A
+    /// failed refresh leaves a good earlier value in place.
     pub async fn refresh<F, Fut>(&self, url: &str, fetch: F) -> Result<V, String>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, String>>,
     {
-        let current = {
+        let (current, previous) = {
             let mut entries = self.lock();
             let now = (self.clock)();
             match entries.get(url) {
                 Some(entry) if entry.last_forced.is_some_and(|at| now < at + FORCED_REFRESH_EVERY) => {
-                    entry.fetch.clone()
+                    (entry.fetch.clone(), None)
                 }
-                _ => start(&mut entries, url, now, Some(now)),
+                found => {
+                    let previous = found.map(|entry| entry.fetch.clone());
+                    (start(&mut entries, url, now, Some(now)), previous)
+                }
             }
         };
-        outcome(&current, fetch, &self.clock).await
+        let result = outcome(&current, fetch, &self.clock).await;
+        if let (Err(_), Some(previous)) = (&result, previous) {
+            if matches!(previous.outcome.get(), Some((_, Ok(_)))) {
+                let mut entries = self.lock();
+                if let Some(entry) = entries.get_mut(url).filter(|entry| Arc::ptr_eq(&entry.fetch, &current)) {
+                    entry.fetch = previous;
+                }
+            }
+        }
+        result
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry<V>>> {
@@ -234,6 +248,16 @@ mod tests {
         advance(FORCED_REFRESH_EVERY);
         assert_eq!(cache.refresh("u", counting(&calls, false)).await, Ok(3));
         assert_eq!(cache.refresh("other", counting(&calls, false)).await, Ok(4), "per URL");
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_the_good_value() {
+        let ((cache, advance), calls) = (cache(), Arc::new(AtomicUsize::new(0)));
+        assert_eq!(cache.get("u", counting(&calls, false)).await, Ok(1));
+        assert_eq!(cache.refresh("u", counting(&calls, true)).await, Err("failure 2".into()));
+        assert_eq!(cache.get("u", counting(&calls, false)).await, Ok(1), "not the failure");
+        advance(FRESH_FOR);
+        assert_eq!(cache.get("u", counting(&calls, false)).await, Ok(3), "and it still expires");
     }
 
     #[tokio::test]

@@ -137,7 +137,8 @@ pub async fn finish(
     let id_token = token.id_token().ok_or("the provider returned no ID token")?;
     let nonce = Nonce::new(pending.nonce.clone());
     let invalid = |error: ClaimsVerificationError| format!("the ID token is not valid: {error}");
-    let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+    let verified = id_token.claims(&client.id_token_verifier(), &nonce);
+    let claims = match verified {
         Ok(claims) => claims,
         // Signed with a key our copy of the JWKS lacks: the provider may have rotated its keys
         // since we fetched them. Fetch again (at most once per few seconds) and check again.
