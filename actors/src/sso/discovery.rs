@@ -226,8 +226,9 @@ mod tests {
         let slow = || {
             let calls = calls.clone();
             move || async move {
+                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                Ok::<_, String>(calls.fetch_add(1, Ordering::SeqCst) + 1)
+                Ok::<_, String>(n)
             }
         };
         let (a, b, c) = tokio::join!(cache.get("u", slow()), cache.get("u", slow()), cache.refresh("u", slow()));

@@ -78,8 +78,9 @@ async fn metadata(
 /// Builds the client from the provider's metadata.
 macro_rules! client_from {
     ($provider:expr, $metadata:expr, $redirect_uri:expr) => {{
+        let metadata: &Arc<Metadata> = &$metadata;
         CoreClient::from_provider_metadata(
-            Metadata::clone(&$metadata),
+            Metadata::clone(metadata),
             ClientId::new($provider.client_id.clone()),
             Some(ClientSecret::new($provider.client_secret.clone())),
         )
