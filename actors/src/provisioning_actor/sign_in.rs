@@ -84,7 +84,8 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
             let configuration = load(&store, &sealer, tenant).await?;
             let provider = configuration.oidc_provider(&message.provider).ok_or(DomainError::NotFound)?;
             let redirect_uri = provider.effective_redirect_uri(&message.base_url);
-            let identity = oidc::finish(&discovery, provider, &redirect_uri, &message.code, &pending).await.map_err(refused)?;
+            let identity =
+                oidc::finish(&discovery, provider, &redirect_uri, &message.code, &pending).await.map_err(refused)?;
             let user = provision(&store, &sealer, tenant, &provider.id, provider.auto_create_users, identity).await?;
             tracing::info!(tenant = %tenant, user = %user.id, provider = %provider.id, "signed in through OIDC");
             Ok(user)
