@@ -22,7 +22,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let tenants: HashSet<String> = domain.tenants().await?.into_iter().collect();
     let external_url = settings.server.external_url.trim_end_matches('/').to_owned();
-    let state = web::Data::new(AppState { domain, tenants, external_url });
+    let sso = settings.sso;
+    let sign_in_starts = http::StartLimit::new(sso.sign_in_starts_per_minute, sso.sign_in_start_burst);
+    let state = web::Data::new(AppState { domain, tenants, external_url, sign_in_starts });
     let max_body = settings.server.max_body_bytes;
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map(usize::from).unwrap_or(1),

@@ -83,6 +83,10 @@ pub struct Argon2Settings {
 #[serde(deny_unknown_fields)]
 pub struct SsoSettings {
     pub refresh_interval_seconds: u64,
+    /// Upstream sign-in starts allowed per client address and minute (0: no limit)...
+    pub sign_in_starts_per_minute: u32,
+    /// ...after a burst of this many.
+    pub sign_in_start_burst: u32,
 }
 
 /// `[log]`
@@ -156,6 +160,12 @@ impl Settings {
         }
         if !(1..=86_400).contains(&self.sso.refresh_interval_seconds) {
             return fail("sso.refresh_interval_seconds", "must be between 1 and 86400 (a day)");
+        }
+        if self.sso.sign_in_starts_per_minute > 60_000 {
+            return fail("sso.sign_in_starts_per_minute", "must be between 0 (no limit) and 60000");
+        }
+        if !(1..=10_000).contains(&self.sso.sign_in_start_burst) {
+            return fail("sso.sign_in_start_burst", "must be between 1 and 10000");
         }
         if let Err(why) = self.hash_params().argon2() {
             return fail("auth.argon2", &why);

@@ -202,7 +202,7 @@ async fn sign_ins_beyond_the_queue_get_503_while_tokens_still_work() {
             ("TESSERA__AUTH__MAX_PENDING_LOGINS", "4"),
             // A deliberately slow hash, so that four sign-ins keep the one thread busy for a while.
             ("TESSERA__AUTH__ARGON2__MEMORY_KIB", "65536"),
-            ("TESSERA__AUTH__ARGON2__ITERATIONS", "6"),
+            ("TESSERA__AUTH__ARGON2__ITERATIONS", "40"),
         ])
         .await,
     );

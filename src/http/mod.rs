@@ -13,6 +13,7 @@ mod request_span;
 mod sign_in;
 mod soat;
 mod sso;
+mod start_limit;
 mod tenant;
 
 use std::collections::HashSet;
@@ -24,6 +25,7 @@ use tessera_actors::{Domain, DomainError};
 
 pub use dialect::json_error_bodies;
 pub use request_span::RequestSpan;
+pub use start_limit::StartLimit;
 pub use tenant::check_tenant;
 
 /// What every handler can reach.
@@ -33,6 +35,8 @@ pub struct AppState {
     pub tenants: HashSet<String>,
     /// Public base URL (`server.external_url`), without a trailing slash.
     pub external_url: String,
+    /// The per-address brake on starting upstream sign-ins; `None`: no limit.
+    pub sign_in_starts: Option<StartLimit>,
 }
 
 impl AppState {

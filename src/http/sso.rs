@@ -5,7 +5,7 @@
 //! JSON, since a person is looking at them.
 
 use actix_web::cookie::{time::Duration as CookieAge, Cookie, SameSite};
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_actors::provisioning_actor::{
@@ -14,7 +14,7 @@ use tessera_actors::provisioning_actor::{
 use tessera_actors::session_actor::OpenSession;
 use tessera_actors::{DomainError, TenantId, User};
 
-use super::html::sign_in_failed;
+use super::html::{message, sign_in_failed};
 use super::path_id::PathId;
 use super::sign_in::{browser_cookie, signed_in_redirect};
 use super::tenant::Tenant;
@@ -44,9 +44,30 @@ pub async fn open_session(state: &AppState, tenant: TenantId, user: User, method
 /// link made in another browser (login forgery) is refused.
 const OIDC_STATE_COOKIE: &str = "tessera_oidc_state";
 
+/// Counts a sign-in start from the request's address; the 429 page (with `Retry-After`) once
+/// that address has started too many.
+fn start_refused(req: &HttpRequest, state: &AppState, base_url: &str) -> Option<HttpResponse> {
+    let wait = state.sign_in_starts.as_ref()?.check(req.peer_addr().map(|peer| peer.ip())).err()?;
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    // Debug only: a flood must not become a flood of log lines.
+    tracing::debug!(peer = ?req.peer_addr(), "too many sign-in starts from one address");
+    let text = format!("Too many sign-ins were started from your address. Try again in {seconds} seconds.");
+    let mut page = message(StatusCode::TOO_MANY_REQUESTS, "Sign-in paused", &text, base_url);
+    page.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+    Some(page)
+}
+
 /// `GET /auth/oidc/{provider}`: redirect to the provider.
-pub async fn start_oidc(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
+pub async fn start_oidc(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    provider: PathId,
+) -> HttpResponse {
     let base_url = state.base_url(&tenant);
+    if let Some(refused) = start_refused(&req, &state, &base_url) {
+        return refused;
+    }
     let start = StartOidcSignIn { tenant, provider: provider.0, base_url: base_url.clone() };
     match ask(&state.domain.provisioning, start).await {
         Ok(redirect) => HttpResponse::Found()
@@ -142,8 +163,16 @@ fn saml_cookie(value: &str, max_age: CookieAge) -> Cookie<'static> {
 }
 
 /// `GET /auth/saml/auth/signin/{provider}`: redirect to the IdP with an AuthnRequest.
-pub async fn start_saml(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
+pub async fn start_saml(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    provider: PathId,
+) -> HttpResponse {
     let base_url = state.base_url(&tenant);
+    if let Some(refused) = start_refused(&req, &state, &base_url) {
+        return refused;
+    }
     match ask(&state.domain.provisioning, StartSamlSignIn { tenant, provider: provider.0 }).await {
         Ok(redirect) => {
             let mut response = HttpResponse::Found();

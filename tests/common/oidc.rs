@@ -81,6 +81,20 @@ impl OidcProvider {
         assert!(response.status().is_success(), "{}", response.text().await.unwrap());
     }
 
+    /// How often the discovery document and the JWKS were fetched so far: `(discovery, jwks)`.
+    pub async fn stats(&self) -> (u64, u64) {
+        let url = format!("{}/__test/stats", self.issuer);
+        let stats: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        (stats["discovery"].as_u64().unwrap(), stats["jwks"].as_u64().unwrap())
+    }
+
+    /// Signs with a new key from now on (a new `kid`; the old key leaves the JWKS).
+    pub async fn rotate_keys(&self) {
+        let url = format!("{}/__test/rotate_keys", self.issuer);
+        let response = reqwest::Client::new().post(url).send().await.unwrap();
+        assert!(response.status().is_success());
+    }
+
     /// Revokes every grant and token of `sub`: its refresh tokens stop working.
     pub async fn revoke(&self, sub: &str) {
         let url = format!("{}/__test/revoke?sub={sub}", self.issuer);

@@ -13,6 +13,7 @@ use std::time::Duration;
 use actix::{Actor, Addr, Context};
 
 use crate::crypto::Sealer;
+use crate::sso::oidc::DiscoveryCache;
 use crate::store::Store;
 use crate::user_actor::UserActor;
 
@@ -36,6 +37,8 @@ pub struct ProvisioningActor {
     sp_credentials: saml_sign_in::SpCredentialsCell,
     /// This replica's name for leases.
     replica: String,
+    /// OIDC providers' discovery documents and JWKS.
+    discovery: DiscoveryCache,
 }
 
 impl ProvisioningActor {
@@ -50,6 +53,7 @@ impl ProvisioningActor {
             refreshing: false,
             sp_credentials: Default::default(),
             replica: uuid::Uuid::new_v4().to_string(),
+            discovery: DiscoveryCache::default(),
         }
     }
 }

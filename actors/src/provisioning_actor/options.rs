@@ -103,11 +103,11 @@ impl Handler<UpstreamSignOut> for ProvisioningActor {
     type Result = ResponseFuture<Result<Option<String>, DomainError>>;
 
     fn handle(&mut self, message: UpstreamSignOut, _: &mut Context<Self>) -> Self::Result {
-        let (store, sealer) = (self.store.clone(), self.sealer.clone());
+        let (store, sealer, discovery) = (self.store.clone(), self.sealer.clone(), self.discovery.clone());
         Box::pin(async move {
             let configuration = load(&store, &sealer, &message.tenant).await?;
             Ok(match configuration.oidc_provider(&message.method) {
-                Some(provider) => oidc::end_session_url(provider).await,
+                Some(provider) => oidc::end_session_url(&discovery, provider).await,
                 None => None,
             })
         })

@@ -14,7 +14,7 @@ use super::ProvisioningActor;
 use crate::crypto::Sealer;
 use crate::error::DomainError;
 use crate::model::TenantId;
-use crate::sso::oidc::{self, RefreshContext, RefreshFailure};
+use crate::sso::oidc::{self, DiscoveryCache, RefreshContext, RefreshFailure};
 use crate::store::{RefreshableIdentity, Store};
 use crate::user_actor::{DisableForRefusedRefresh, UserActor};
 
@@ -53,6 +53,7 @@ impl Handler<RefreshRound> for ProvisioningActor {
         }
         self.refreshing = true;
         let (store, sealer, users) = (self.store.clone(), self.sealer.clone(), self.users.clone());
+        let discovery = self.discovery.clone();
         // Replicas sharing a database take turns: one holds the lease and runs the rounds, so
         // a rotated token is never refreshed twice.
         let lease_until = Utc::now()
@@ -63,7 +64,7 @@ impl Handler<RefreshRound> for ProvisioningActor {
             if !store.take_lease(REFRESHER_LEASE, &replica, lease_until).await? {
                 return Ok(RefreshReport::default());
             }
-            round(store, users, sealer).await
+            round(store, users, sealer, discovery).await
         };
         Box::pin(leased.into_actor(self).map(|outcome, actor, _| {
             actor.refreshing = false;
@@ -75,7 +76,12 @@ impl Handler<RefreshRound> for ProvisioningActor {
     }
 }
 
-async fn round(store: Store, users: Addr<UserActor>, sealer: Sealer) -> Result<RefreshReport, DomainError> {
+async fn round(
+    store: Store,
+    users: Addr<UserActor>,
+    sealer: Sealer,
+    discovery: DiscoveryCache,
+) -> Result<RefreshReport, DomainError> {
     let mut report = RefreshReport::default();
     for name in store.list_tenants().await? {
         let Some(tenant) = TenantId::parse(&name) else { continue };
@@ -83,7 +89,7 @@ async fn round(store: Store, users: Addr<UserActor>, sealer: Sealer) -> Result<R
         if !configuration.disable_vpn_on_oidc_error {
             continue;
         }
-        // One discovery per provider per round, shared by all its users' tokens.
+        // One discovery per provider per round (the cache makes it one per few minutes).
         let mut contexts: HashMap<String, Result<RefreshContext, String>> = HashMap::new();
         for identity in store.refreshable_identities(&tenant).await? {
             let Some(provider) = configuration.oidc_provider(&identity.provider) else { continue };
@@ -91,7 +97,7 @@ async fn round(store: Store, users: Addr<UserActor>, sealer: Sealer) -> Result<R
                 // A secret no key opens (left empty by `load`) is never the user's fault.
                 let context = match provider.client_secret.is_empty() {
                     true => Err("the provider's client secret cannot be opened".to_owned()),
-                    false => oidc::refresh_context(provider).await,
+                    false => oidc::refresh_context(&discovery, provider).await,
                 };
                 contexts.insert(provider.id.clone(), context);
             }

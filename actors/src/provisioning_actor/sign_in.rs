@@ -49,12 +49,12 @@ impl Handler<StartOidcSignIn> for ProvisioningActor {
     type Result = ResponseFuture<Result<UpstreamRedirect, DomainError>>;
 
     fn handle(&mut self, message: StartOidcSignIn, _: &mut Context<Self>) -> Self::Result {
-        let (store, sealer) = (self.store.clone(), self.sealer.clone());
+        let (store, sealer, discovery) = (self.store.clone(), self.sealer.clone(), self.discovery.clone());
         Box::pin(async move {
             let configuration = load(&store, &sealer, &message.tenant).await?;
             let provider = configuration.oidc_provider(&message.provider).ok_or(DomainError::NotFound)?;
             let redirect_uri = provider.effective_redirect_uri(&message.base_url);
-            let begun = oidc::begin(provider, &redirect_uri).await.map_err(refused)?;
+            let begun = oidc::begin(&discovery, provider, &redirect_uri).await.map_err(refused)?;
             let pending =
                 serde_json::to_string(&begun.pending).map_err(|error| DomainError::Internal(error.to_string()))?;
             let expires_at = Utc::now() + Duration::minutes(PENDING_MINUTES);
@@ -71,6 +71,7 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
 
     fn handle(&mut self, message: FinishOidcSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, users) = (self.store.clone(), self.sealer.clone(), self.users.clone());
+        let discovery = self.discovery.clone();
         Box::pin(async move {
             let tenant = &message.tenant;
             let invalid_state = || DomainError::SignInRefused("the sign-in state is invalid or has expired".into());
@@ -84,7 +85,8 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
             let configuration = load(&store, &sealer, tenant).await?;
             let provider = configuration.oidc_provider(&message.provider).ok_or(DomainError::NotFound)?;
             let redirect_uri = provider.effective_redirect_uri(&message.base_url);
-            let identity = oidc::finish(provider, &redirect_uri, &message.code, &pending).await.map_err(refused)?;
+            let identity =
+                oidc::finish(&discovery, provider, &redirect_uri, &message.code, &pending).await.map_err(refused)?;
             let rules = ProviderRules {
                 auto_create_users: provider.auto_create_users,
                 link_existing_by_email: provider.link_existing_by_email,

@@ -2,6 +2,7 @@
 //! provider. These speak to the provider; which account a sign-in belongs to is decided by
 //! the ProvisioningActor.
 
+pub mod discovery;
 pub mod oidc;
 pub mod saml;
 

@@ -1,22 +1,31 @@
 //! The OpenID Connect relying party (crate `openidconnect`): discovery, authorization code
 //! with PKCE S256, state and nonce; the ID token's signature, issuer, audience, expiry and
 //! nonce are checked by the library's verifier; userinfo fills in a missing email.
+//! Discovery documents and JWKS come from a [`DiscoveryCache`]; an ID token signed with a key
+//! the cached JWKS lacks (the provider rotated its keys) triggers one forced refresh.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use openidconnect::core::{
-    CoreClient, CoreErrorResponseType, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
-};
+use openidconnect::core::{CoreClient, CoreErrorResponseType, CoreResponseType, CoreUserInfoClaims};
 use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadataWithLogout, RedirectUrl, Scope,
+    SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
+use super::discovery::TtlCache;
 use super::UpstreamIdentity;
 use crate::configuration::OidcProvider;
 
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
+
+/// A provider's discovery document with its JWKS (and `end_session_endpoint`, if any).
+pub type Metadata = ProviderMetadataWithLogout;
+
+/// Providers' metadata by discovery URL, shared by sign-in, the refresher and sign-out.
+pub type DiscoveryCache = TtlCache<Arc<Metadata>>;
 
 /// What must survive, sealed, between the redirect to the provider and its callback.
 #[derive(Serialize, Deserialize)]
@@ -55,18 +64,29 @@ pub fn issuer(provider: &OidcProvider) -> Result<String, String> {
     issuer_of(provider).map(|issuer| issuer.to_string())
 }
 
-/// Fetches the provider's discovery document.
-pub async fn discover(provider: &OidcProvider, http: &reqwest::Client) -> Result<CoreProviderMetadata, String> {
-    CoreProviderMetadata::discover_async(issuer_of(provider)?, http)
+/// Fetches the provider's discovery document and JWKS.
+async fn discover(provider: &OidcProvider, http: &reqwest::Client) -> Result<Arc<Metadata>, String> {
+    Metadata::discover_async(issuer_of(provider)?, http)
         .await
+        .map(Arc::new)
         .map_err(|error| format!("discovery failed: {error}"))
 }
 
-/// Builds the client from the provider's discovery document.
+/// The provider's metadata, from the cache while fresh.
+async fn metadata(
+    cache: &DiscoveryCache,
+    provider: &OidcProvider,
+    http: &reqwest::Client,
+) -> Result<Arc<Metadata>, String> {
+    cache.get(&provider.discovery_document_uri, || discover(provider, http)).await
+}
+
+/// Builds the client from the provider's metadata.
 macro_rules! client_from {
     ($provider:expr, $metadata:expr, $redirect_uri:expr) => {{
+        let metadata: &Arc<Metadata> = &$metadata;
         CoreClient::from_provider_metadata(
-            $metadata,
+            Metadata::clone(metadata),
             ClientId::new($provider.client_id.clone()),
             Some(ClientSecret::new($provider.client_secret.clone())),
         )
@@ -76,17 +96,10 @@ macro_rules! client_from {
     }};
 }
 
-/// Discovers the provider and builds the client.
-macro_rules! discovered_client {
-    ($provider:expr, $redirect_uri:expr, $http:expr) => {{
-        client_from!($provider, discover($provider, $http).await?, $redirect_uri)
-    }};
-}
-
 /// Starts a sign-in: the authorization URL (PKCE S256, state, nonce, the provider's scopes).
-pub async fn begin(provider: &OidcProvider, redirect_uri: &str) -> Result<Begun, String> {
+pub async fn begin(cache: &DiscoveryCache, provider: &OidcProvider, redirect_uri: &str) -> Result<Begun, String> {
     let http = http_client()?;
-    let client = discovered_client!(provider, redirect_uri, &http);
+    let client = client_from!(provider, metadata(cache, provider, &http).await?, redirect_uri);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
         .authorize_url(
@@ -113,13 +126,14 @@ pub async fn begin(provider: &OidcProvider, redirect_uri: &str) -> Result<Begun,
 /// Completes a sign-in: exchanges the code, verifies the ID token, reads userinfo if the ID
 /// token carries no email.
 pub async fn finish(
+    cache: &DiscoveryCache,
     provider: &OidcProvider,
     redirect_uri: &str,
     code: &str,
     pending: &PendingOidc,
 ) -> Result<UpstreamIdentity, String> {
     let http = http_client()?;
-    let client = discovered_client!(provider, redirect_uri, &http);
+    let mut client = client_from!(provider, metadata(cache, provider, &http).await?, redirect_uri);
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(|error| format!("the provider has no token endpoint: {error}"))?
@@ -128,9 +142,21 @@ pub async fn finish(
         .await
         .map_err(|error| format!("the code exchange failed: {error}"))?;
     let id_token = token.id_token().ok_or("the provider returned no ID token")?;
-    let claims = id_token
-        .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce.clone()))
-        .map_err(|error| format!("the ID token is not valid: {error}"))?;
+    let nonce = Nonce::new(pending.nonce.clone());
+    let invalid = |error: ClaimsVerificationError| format!("the ID token is not valid: {error}");
+    let verified = id_token.claims(&client.id_token_verifier(), &nonce);
+    let claims = match verified {
+        Ok(claims) => claims,
+        // Signed with a key our copy of the JWKS lacks: the provider may have rotated its keys
+        // since we fetched them. Fetch again (at most once per few seconds) and check again.
+        Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
+            let fetch = || discover(provider, &http);
+            let fresh = cache.refresh(&provider.discovery_document_uri, fetch).await?;
+            client = client_from!(provider, fresh, redirect_uri);
+            id_token.claims(&client.id_token_verifier(), &nonce).map_err(invalid)?
+        }
+        Err(error) => return Err(invalid(error)),
+    };
     let mut email = claims.email().map(|email| email.to_string());
     let mut email_verified = claims.email_verified().unwrap_or(false);
     if email.is_none() {
@@ -161,16 +187,17 @@ pub enum RefreshFailure {
 }
 
 /// The HTTP client and discovery document the refresher reuses for every token of a provider
-/// in one round, so a round costs one discovery per provider, not per user.
+/// in one round.
 pub struct RefreshContext {
     http: reqwest::Client,
-    metadata: CoreProviderMetadata,
+    metadata: Arc<Metadata>,
 }
 
-/// Discovers a provider for a refresh round; a failure is inconclusive for its every token.
-pub async fn refresh_context(provider: &OidcProvider) -> Result<RefreshContext, String> {
+/// Discovers a provider for a refresh round (through the cache); a failure is inconclusive
+/// for its every token.
+pub async fn refresh_context(cache: &DiscoveryCache, provider: &OidcProvider) -> Result<RefreshContext, String> {
     let http = http_client()?;
-    let metadata = discover(provider, &http).await?;
+    let metadata = metadata(cache, provider, &http).await?;
     Ok(RefreshContext { http, metadata })
 }
 
@@ -183,7 +210,7 @@ pub async fn refresh(
     use openidconnect::{RefreshToken, RequestTokenError};
     let build = || {
         let redirect = provider.redirect_uri.clone().unwrap_or_else(|| "http://localhost/".into());
-        Ok::<_, String>(client_from!(provider, context.metadata.clone(), redirect))
+        Ok::<_, String>(client_from!(provider, context.metadata, redirect))
     };
     let client = build().map_err(RefreshFailure::Inconclusive)?;
     let refresh_token = RefreshToken::new(refresh_token.to_owned());
@@ -205,12 +232,11 @@ pub async fn refresh(
 
 /// The provider's RP-initiated logout URL (`end_session_endpoint`), if its discovery
 /// document has one; `client_id` names Tessera since no ID token is kept.
-pub async fn end_session_url(provider: &OidcProvider) -> Option<String> {
+pub async fn end_session_url(cache: &DiscoveryCache, provider: &OidcProvider) -> Option<String> {
     let http = http_client().ok()?;
-    let document: serde_json::Value =
-        http.get(&provider.discovery_document_uri).send().await.ok()?.error_for_status().ok()?.json().await.ok()?;
-    let endpoint = document.get("end_session_endpoint")?.as_str()?;
-    let mut url = reqwest::Url::parse(endpoint).ok()?;
+    let metadata = metadata(cache, provider, &http).await.ok()?;
+    let endpoint = metadata.additional_metadata().end_session_endpoint.as_ref()?;
+    let mut url = endpoint.url().clone();
     if !matches!(url.scheme(), "https" | "http") {
         return None;
     }

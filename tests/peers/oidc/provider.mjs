@@ -37,6 +37,9 @@ const initialParent = process.ppid;
 setInterval(() => { if (process.ppid !== initialParent) shutdown(); }, 500).unref();
 
 const { default: Provider } = await import('oidc-provider');
+// The library's own key-store initializer (no public API replaces the signing keys of a running
+// provider): POST /__test/rotate_keys calls it again with a new key, as the constructor did.
+const { default: initializeKeystore } = await import('oidc-provider/lib/helpers/initialize_keystore.js');
 
 function die(msg) {
   process.stderr.write(`provider.mjs: ${msg}\n`);
@@ -182,14 +185,22 @@ const PROFILE_CLAIMS = ['name', 'given_name', 'family_name', 'middle_name', 'nic
 // The RS256 key the provider signs with; POST /__test/id_token re-signs altered ID tokens with it.
 // Generated as PEM, then re-imported: exporting the KeyObject that generateKeyPairSync returns
 // can deadlock Node 20 when a GC runs the key-generation job's destructor mid-export (seen here).
-const signingKey = crypto
-  .createPrivateKey(crypto.generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  }).privateKey)
-  .export({ format: 'jwk' });
-const signingKid = crypto.randomUUID();
+function newSigningKey() {
+  return crypto
+    .createPrivateKey(crypto.generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey)
+    .export({ format: 'jwk' });
+}
+// Replaced by POST /__test/rotate_keys.
+let signingKey = newSigningKey();
+let signingKid = crypto.randomUUID();
+const signingJwks = () => ({ keys: [{ ...signingKey, kid: signingKid, alg: 'RS256', use: 'sig' }] });
+
+// GET /__test/stats: requests served for the discovery document and the JWKS.
+const stats = { discovery: 0, jwks: 0 };
 
 // Set by POST /__test/id_token: claims overridden in the ID tokens the token endpoint answers.
 let idTokenOverrides = {};
@@ -207,7 +218,7 @@ function buildConfiguration() {
   };
   return {
     clients: [client],
-    jwks: { keys: [{ ...signingKey, kid: signingKid, alg: 'RS256', use: 'sig' }] },
+    jwks: signingJwks(),
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     adapter: MapAdapter,
     claims: {
@@ -319,6 +330,13 @@ const issuer = `http://127.0.0.1:${actualPort}`;
 const provider = new Provider(issuer, buildConfiguration());
 provider.on('server_error', (_ctx, err) => process.stderr.write(`provider.mjs: server_error: ${err.stack ?? err}\n`));
 
+// Counts what relying parties fetch of the provider's metadata (GET /__test/stats).
+provider.use(async (ctx, next) => {
+  if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-configuration') stats.discovery += 1;
+  if (ctx.method === 'GET' && ctx.path === '/jwks') stats.jwks += 1;
+  return next();
+});
+
 // The library's HTML pages (devInteractions forms, logout pages) @import a Google web font. Tests
 // run without Internet access and a browser must not reach out: strip it from every HTML answer.
 provider.use(async (ctx, next) => {
@@ -366,6 +384,16 @@ provider.use(async (ctx, next) => {
     if (ctx.method === 'POST' && ctx.path === '/__test/id_token') {
       idTokenOverrides = parseIdTokenOverrides(await readRawBody(ctx.req));
       return json(ctx, 200, { id_token: idTokenOverrides });
+    }
+    if (ctx.method === 'GET' && ctx.path === '/__test/stats') {
+      return json(ctx, 200, stats);
+    }
+    if (ctx.method === 'POST' && ctx.path === '/__test/rotate_keys') {
+      const previous = signingKid;
+      signingKey = newSigningKey();
+      signingKid = crypto.randomUUID();
+      initializeKeystore.call(provider, signingJwks());
+      return json(ctx, 200, { kid: signingKid, previous });
     }
     if (ctx.method === 'POST' && ctx.path === '/__test/login_as') {
       const sub = ctx.query.sub;

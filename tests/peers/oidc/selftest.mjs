@@ -220,6 +220,23 @@ async function main() {
     const noOffline = await signIn(p, new Browser(), { scope: 'openid email' });
     check('no refresh_token without offline_access', !!noOffline.tokens.access_token && !noOffline.tokens.refresh_token);
 
+    // stats count discovery and JWKS fetches; rotate_keys replaces the signing key
+    const stats = async () => (await fetch(`${p.issuer}/__test/stats`)).json();
+    const before = await stats();
+    const oldKids = (await (await fetch(p.discovery.jwks_uri)).json()).keys.map((k) => k.kid);
+    await fetch(`${p.issuer}/.well-known/openid-configuration`);
+    const after = await stats();
+    check('/__test/stats counts discovery and jwks requests', after.discovery === before.discovery + 1
+      && after.jwks === before.jwks + 1, JSON.stringify({ before, after }));
+    const rotated = await (await fetch(`${p.issuer}/__test/rotate_keys`, { method: 'POST' })).json();
+    const newKids = (await (await fetch(p.discovery.jwks_uri)).json()).keys.map((k) => k.kid);
+    check('/__test/rotate_keys: a new kid, the old one gone from the JWKS', oldKids.length === 1
+      && rotated.previous === oldKids[0] && JSON.stringify(newKids) === JSON.stringify([rotated.kid]),
+    JSON.stringify({ oldKids, rotated, newKids }));
+    const afterRotation = await signIn(p, new Browser(), { scope: 'openid email' });
+    const kid = JSON.parse(Buffer.from(afterRotation.tokens.id_token.split('.')[0], 'base64url')).kid;
+    check('ID tokens are signed with the rotated key', kid === rotated.kid, kid);
+
     const exit = await stopProvider(p);
     check('SIGTERM exits with status 0', exit.code === 0, JSON.stringify(exit));
     check('nothing but READY on stdout', p.extraLines.length === 0, JSON.stringify(p.extraLines));
