@@ -245,6 +245,30 @@ mod tests {
         }
     }
 
+    /// Signed with the right key under the right kid, but claiming what Tessera never issues:
+    /// another issuer, another token type, an expiry in the past, an unreadable subject.
+    #[test]
+    fn well_signed_tokens_with_wrong_claims_are_refused() {
+        let tenant = TenantId::default_tenant();
+        let keys = keys();
+        let jwt = keys.keys.primary().jwt.to_vec();
+        let header = Header { kid: Some(key(1).kid()), ..Header::new(Algorithm::HS256) };
+        let sign = |claims: &Claims| encode(&header, claims, &EncodingKey::from_secret(&jwt)).unwrap();
+        assert!(keys.verify(&tenant, &sign(&claims(&tenant))).is_some(), "the control verifies");
+        let cases: [(&str, fn(&mut Claims)); 5] = [
+            ("issuer", |claims| claims.iss = "someone-else".into()),
+            ("type", |claims| claims.typ = "refresh".into()),
+            ("expired", |claims| claims.exp = Utc::now().timestamp() - 5),
+            ("subject", |claims| claims.sub = "not-a-uuid".into()),
+            ("tenant", |claims| claims.tid = "other".into()),
+        ];
+        for (case, change) in cases {
+            let mut forged = claims(&tenant);
+            change(&mut forged);
+            assert!(keys.verify(&tenant, &sign(&forged)).is_none(), "{case}");
+        }
+    }
+
     /// Tokens from before key ids carry no kid and were signed with SHA-256(label ‖ secret).
     #[test]
     fn tokens_without_kid_verify_with_the_legacy_secret_only() {
