@@ -255,7 +255,8 @@ mod tests {
         let header = Header { kid: Some(key(1).kid()), ..Header::new(Algorithm::HS256) };
         let sign = |claims: &Claims| encode(&header, claims, &EncodingKey::from_secret(&jwt)).unwrap();
         assert!(keys.verify(&tenant, &sign(&claims(&tenant))).is_some(), "the control verifies");
-        let cases: [(&str, fn(&mut Claims)); 5] = [
+        type Change = fn(&mut Claims);
+        let cases: [(&str, Change); 5] = [
             ("issuer", |claims| claims.iss = "someone-else".into()),
             ("type", |claims| claims.typ = "refresh".into()),
             ("expired", |claims| claims.exp = Utc::now().timestamp() - 5),
