@@ -62,6 +62,9 @@ async fn unknown_routes_and_methods_answer_in_the_dialect_shape() {
     assert!(firezone_method.body["error"].is_string());
     let bad_query = server.get("/api/v1/sessions?user_id=usr_zz", Some(&token)).await;
     assert_eq!(bad_query.status, 404);
+    // A well-formed id of no user of this tenant is absent too, not an empty list.
+    let nobody = server.get("/api/v1/sessions?user_id=usr_0123456789abcdef0123456789abcdef", Some(&token)).await;
+    assert_eq!((nobody.status.as_u16(), nobody.body), (404, json!({"error": "User not found"})));
 }
 
 #[tokio::test]
