@@ -237,3 +237,16 @@ async fn sign_ins_beyond_the_queue_get_503_while_tokens_still_work() {
     // Six refused attempts for admin, none counted: the name is not locked.
     assert_eq!(attempt(&server, "", "admin", "supersecret").await.status, 200);
 }
+
+/// Once a tenant has users, `POST /users/bootstrap` (open to anyone) is refused before its
+/// password is even validated, let alone hashed, so it cannot be used to queue hashing work:
+/// a password that would fail validation still gets the 409, not the 400.
+#[tokio::test]
+async fn a_spent_bootstrap_queues_no_hashing() {
+    let server = Server::start().await;
+    let short = json!({"username": "late", "password": "x"});
+    assert_eq!(server.post("/api/v1/users/bootstrap", None, short.clone()).await.status, StatusCode::BAD_REQUEST);
+    server.admin_token().await;
+    let reply = server.post("/api/v1/users/bootstrap", None, short).await;
+    assert_eq!((reply.status, reply.body), (StatusCode::CONFLICT, json!({"error": "Users already exist"})));
+}

@@ -252,3 +252,42 @@ async fn wrong_database_credentials_stop_the_start() {
     let good = replica(&endpoint).await;
     assert_eq!(good.get("/healthz", None).await.status, 200);
 }
+
+/// When the database goes away, credentials are not blamed: a request with a good token, an
+/// API key or a password sign-in gets 503 in its dialect's shape (with Retry-After), never a
+/// 401 that would make a client throw its credential away, and never a hang.
+#[tokio::test]
+async fn a_database_outage_is_503_never_401() {
+    let mut surreal = SurrealServer::start().await;
+    let server = replica(&surreal.endpoint()).await;
+    let admin = server.admin_token().await;
+    let key = server.post("/api/v1/api-keys", Some(&admin), json!({"name": "k"})).await.body["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(server.get("/api/v1/users/me", Some(&key)).await.status, 200);
+    surreal.child.kill().unwrap();
+    surreal.child.wait().unwrap();
+
+    let within = |what: &'static str| move |_| panic!("{what} hung while the database was down");
+    for credential in [&admin, &key] {
+        let soat = tokio::time::timeout(Duration::from_secs(60), server.get("/api/v1/users/me", Some(credential)))
+            .await
+            .unwrap_or_else(within("GET /api/v1/users/me"));
+        assert_eq!(soat.status, 503, "{}", soat.text);
+        assert_eq!(soat.body, json!({"error": "Service unavailable, please retry"}));
+        assert!(soat.headers.contains_key("retry-after"));
+        let firezone = tokio::time::timeout(Duration::from_secs(60), server.get("/v0/users", Some(credential)))
+            .await
+            .unwrap_or_else(within("GET /v0/users"));
+        assert_eq!(firezone.status, 503, "{}", firezone.text);
+        assert_eq!(firezone.body, json!({"error": "Service Unavailable"}));
+    }
+    let login = tokio::time::timeout(
+        Duration::from_secs(60),
+        server.post("/api/v1/users/login", None, json!({"username": "admin", "password": "supersecret"})),
+    )
+    .await
+    .unwrap_or_else(within("POST /api/v1/users/login"));
+    assert_eq!(login.status, 503, "{}", login.text);
+}

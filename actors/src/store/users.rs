@@ -70,6 +70,17 @@ impl Store {
         .await
     }
 
+    /// Whether the tenant has any user (one index read).
+    pub async fn has_users(&self, tenant: &TenantId) -> Result<bool, StoreError> {
+        let mut response = self
+            .db
+            .query("SELECT VALUE uid FROM user WHERE tenant = $tenant LIMIT 1")
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .await?;
+        let found: Vec<String> = response.take(0)?;
+        Ok(!found.is_empty())
+    }
+
     /// Creates the first user of a tenant; `UsersExist` once any user exists. Two racing
     /// bootstraps both write the tenant lock, so exactly one commits.
     pub async fn bootstrap_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {

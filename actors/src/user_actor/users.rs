@@ -4,7 +4,7 @@ use actix::{Addr, Context, Handler, Message, ResponseFuture};
 
 use super::{add, hash, resolve_authorized, PasswordCheck, UserActor, UserRef};
 use crate::auth::{authorize, require_admin};
-use crate::error::{DomainError, FieldErrors};
+use crate::error::{Conflict, DomainError, FieldErrors};
 use crate::hasher::{PasswordHasher, MAX_PASSWORD_BYTES};
 use crate::model::{CredentialKind, Kind, NewUser, Principal, Role, TenantId, User, UserChanges};
 use crate::store::{AdminGuard, UserPatch};
@@ -76,6 +76,12 @@ impl Handler<BootstrapUser> for UserActor {
     fn handle(&mut self, message: BootstrapUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
         Box::pin(async move {
+            // Anyone may call bootstrap: once it is spent, answer without hashing anything,
+            // so it cannot be used to queue password-hashing work. (The transaction below
+            // still decides races before the first user exists.)
+            if store.has_users(&message.tenant).await? {
+                return Err(DomainError::Conflict(Conflict::UsersExist));
+            }
             let mut new = message.user;
             new.role = Role::Admin;
             let user = prepare(&hasher, new, message.check, FieldErrors::new()).await?;
