@@ -26,6 +26,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let sign_in_starts = http::StartLimit::new(sso.sign_in_starts_per_minute, sso.sign_in_start_burst);
     let state = web::Data::new(AppState { domain, tenants, external_url, sign_in_starts });
     let max_body = settings.server.max_body_bytes;
+    http::set_domain_deadline(std::time::Duration::from_secs(settings.server.request_timeout_seconds));
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map(usize::from).unwrap_or(1),
         n => n,

@@ -36,6 +36,8 @@ pub struct ServerSettings {
     pub external_url: String,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// Seconds a request waits for the domain (the database) before it is answered 503.
+    pub request_timeout_seconds: u64,
     pub tenants: Vec<String>,
 }
 
@@ -143,6 +145,9 @@ impl Settings {
         }
         if !self.server.external_url.starts_with("http://") && !self.server.external_url.starts_with("https://") {
             return fail("server.external_url", "must be an http:// or https:// URL");
+        }
+        if !(1..=600).contains(&self.server.request_timeout_seconds) {
+            return fail("server.request_timeout_seconds", "must be between 1 and 600");
         }
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");

@@ -190,6 +190,7 @@ async fn replicas_share_the_sign_in_counts() {
         ("TESSERA__DATABASE__USERNAME", ROOT_USER),
         ("TESSERA__DATABASE__PASSWORD", ROOT_PASS),
         ("TESSERA__AUTH__MAX_PENDING_LOGINS", "1000"),
+        ("TESSERA__AUTH__SECRET", SHARED_SECRET),
     ];
     let a = Server::start_with(&env).await;
     let b = Server::start_with(&env).await;
@@ -259,7 +260,14 @@ async fn wrong_database_credentials_stop_the_start() {
 #[tokio::test]
 async fn a_database_outage_is_503_never_401() {
     let mut surreal = SurrealServer::start().await;
-    let server = replica(&surreal.endpoint()).await;
+    let server = Server::start_with(&[
+        ("TESSERA__DATABASE__ENDPOINT", surreal.endpoint().as_str()),
+        ("TESSERA__DATABASE__USERNAME", ROOT_USER),
+        ("TESSERA__DATABASE__PASSWORD", ROOT_PASS),
+        ("TESSERA__AUTH__SECRET", SHARED_SECRET),
+        ("TESSERA__SERVER__REQUEST_TIMEOUT_SECONDS", "3"),
+    ])
+    .await;
     let admin = server.admin_token().await;
     let key = server.post("/api/v1/api-keys", Some(&admin), json!({"name": "k"})).await.body["key"]
         .as_str()

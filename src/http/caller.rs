@@ -69,12 +69,12 @@ impl FromRequest for Caller {
             let (Some(token), Some(state)) = (token, state) else {
                 return Ok(Caller(Err(AuthFailure::Missing)));
             };
-            let outcome = state
-                .domain
-                .sessions
-                .send(Authenticate { tenant, token })
-                .await
-                .unwrap_or(Err(AuthFailure::Unavailable));
+            let lookup = state.domain.sessions.send(Authenticate { tenant, token });
+            let outcome = match tokio::time::timeout(super::domain_deadline(), lookup).await {
+                Ok(Ok(outcome)) => outcome,
+                // A dead actor or a database that does not answer: not the credential's fault.
+                Ok(Err(_)) | Err(_) => Err(AuthFailure::Unavailable),
+            };
             Ok(Caller(outcome))
         })
     }

@@ -75,7 +75,23 @@ pub fn not_found_for(path: &str) -> actix_web::HttpResponse {
     dialect::Dialect::of(path).not_found("Not found")
 }
 
-/// Sends a domain message and folds a dead mailbox into an internal error.
+/// How long a request waits for the domain before it is answered 503 (`server.request_timeout_seconds`,
+/// fixed at start): an unreachable database, whose client may wait to reconnect indefinitely,
+/// must not hang clients.
+static DOMAIN_DEADLINE: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// Sets the deadline once, at start.
+pub fn set_domain_deadline(deadline: std::time::Duration) {
+    let _ = DOMAIN_DEADLINE.set(deadline);
+}
+
+/// The deadline (30 s until set).
+pub fn domain_deadline() -> std::time::Duration {
+    DOMAIN_DEADLINE.get().copied().unwrap_or(std::time::Duration::from_secs(30))
+}
+
+/// Sends a domain message; a dead mailbox or no answer within [`domain_deadline`] is
+/// `Unavailable` (503).
 pub async fn ask<A, M, T>(addr: &Addr<A>, message: M) -> Result<T, DomainError>
 where
     A: Actor + Handler<M>,
@@ -83,5 +99,9 @@ where
     M: Message<Result = Result<T, DomainError>> + Send + 'static,
     T: Send + 'static,
 {
-    addr.send(message).await.map_err(|error| DomainError::Unavailable(format!("actor: {error}")))?
+    let deadline = domain_deadline();
+    match tokio::time::timeout(deadline, addr.send(message)).await {
+        Ok(answer) => answer.map_err(|error| DomainError::Unavailable(format!("actor: {error}")))?,
+        Err(_) => Err(DomainError::Unavailable(format!("no answer within {deadline:?}"))),
+    }
 }
