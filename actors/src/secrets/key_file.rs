@@ -174,7 +174,7 @@ pub fn format(keys: &[MasterKey]) -> String {
         text.push_str(&format!("# kid {}\n", key.kid()));
         text.push_str(&base64::engine::general_purpose::STANDARD.encode(key.material()));
         if let Some(added) = key.added() {
-            text.push_str(&format!(" added={}", added.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            text.push_str(&format!(" added={}", added.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
         }
         if key.is_legacy() {
             text.push_str(" legacy");
