@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::saml::{hidden_field, SamlIdp};
+use common::saml::{hidden_field, idp_response, post_acs, SamlIdp};
 use common::Server;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -36,33 +36,6 @@ async fn setup(auto_create: bool, extra: Value) -> Setup {
 
 fn manual() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-/// Starts a sign-in at Tessera and lets the IdP answer: the `SAMLResponse` it posts back.
-async fn idp_response(server: &Server, browser: &reqwest::Client, user: &str) -> String {
-    let start = browser.get(server.url("/auth/saml/auth/signin/corp")).send().await.unwrap();
-    assert_eq!(start.status(), 302, "{}", start.text().await.unwrap());
-    let location = start.headers()["location"].to_str().unwrap().to_owned();
-    let page = browser.get(format!("{location}&user={user}")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    assert!(html.contains(&format!("action=\"{}\"", server.url("/auth/saml/sp/consume/corp"))), "{html}");
-    hidden_field(&html, "SAMLResponse").expect("an auto-post SAMLResponse")
-}
-
-/// Posts a response to the ACS: (status, Location or body).
-async fn post_acs(server: &Server, browser: &reqwest::Client, response: &str) -> (u16, String) {
-    let reply = browser
-        .post(server.url("/auth/saml/sp/consume/corp"))
-        .form(&[("SAMLResponse", response)])
-        .send()
-        .await
-        .unwrap();
-    let status = reply.status().as_u16();
-    match reply.headers().get("location") {
-        Some(location) => (status, location.to_str().unwrap().to_owned()),
-        None => (status, reply.text().await.unwrap()),
-    }
 }
 
 async fn users(server: &Server, admin: &str) -> usize {

@@ -7,7 +7,7 @@
 mod common;
 
 use common::oidc::OidcProvider;
-use common::saml::{hidden_field, SamlIdp};
+use common::saml::{idp_response, post_acs, SamlIdp};
 use common::Server;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -240,21 +240,8 @@ const SAML_USERS: &str = r#"[{"id":"newbie","email":"new-user@test"},
 async fn saml_sign_in(server: &Server, user: &str) -> (u16, String) {
     let browser =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let start = browser.get(server.url("/auth/saml/auth/signin/corp")).send().await.unwrap();
-    let location = start.headers()["location"].to_str().unwrap().to_owned();
-    let html = browser.get(format!("{location}&user={user}")).send().await.unwrap().text().await.unwrap();
-    let response = hidden_field(&html, "SAMLResponse").expect("an auto-post SAMLResponse");
-    let reply = browser
-        .post(server.url("/auth/saml/sp/consume/corp"))
-        .form(&[("SAMLResponse", response.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let status = reply.status().as_u16();
-    match reply.headers().get("location") {
-        Some(location) => (status, location.to_str().unwrap().to_owned()),
-        None => (status, reply.text().await.unwrap()),
-    }
+    let response = idp_response(server, &browser, user).await;
+    post_acs(server, &browser, &response).await
 }
 
 #[tokio::test]

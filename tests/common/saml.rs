@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use super::Server;
 use serde_json::Value;
 
 /// A running IdP, stopped by its PID when dropped.
@@ -97,4 +98,31 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
             .replace("&gt;", ">")
             .replace("&amp;", "&"),
     )
+}
+
+/// Starts a sign-in at Tessera and lets the IdP answer: the `SAMLResponse` it posts back.
+pub async fn idp_response(server: &Server, browser: &reqwest::Client, user: &str) -> String {
+    let start = browser.get(server.url("/auth/saml/auth/signin/corp")).send().await.unwrap();
+    assert_eq!(start.status(), 302, "{}", start.text().await.unwrap());
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser.get(format!("{location}&user={user}")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("action=\"{}\"", server.url("/auth/saml/sp/consume/corp"))), "{html}");
+    hidden_field(&html, "SAMLResponse").expect("an auto-post SAMLResponse")
+}
+
+/// Posts a response to the ACS: (status, Location or body).
+pub async fn post_acs(server: &Server, browser: &reqwest::Client, response: &str) -> (u16, String) {
+    let reply = browser
+        .post(server.url("/auth/saml/sp/consume/corp"))
+        .form(&[("SAMLResponse", response)])
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    match reply.headers().get("location") {
+        Some(location) => (status, location.to_str().unwrap().to_owned()),
+        None => (status, reply.text().await.unwrap()),
+    }
 }

@@ -19,6 +19,24 @@ pub enum EmailLink {
     AnyAccount,
 }
 
+/// An identity's `$provider`, `$issuer` and `$subject`, bound in one call.
+#[derive(SurrealValue)]
+struct IdentityVars {
+    provider: String,
+    issuer: String,
+    subject: String,
+}
+
+impl IdentityVars {
+    fn of(identity: &IdentityKey) -> Self {
+        IdentityVars {
+            provider: identity.provider.clone(),
+            issuer: identity.issuer.clone(),
+            subject: identity.subject.clone(),
+        }
+    }
+}
+
 /// Creates the identity record of a link (the caller checked it does not exist yet).
 const CREATE_LINK: &str = "CREATE type::record('identity', [$tenant, $issuer, $subject]) SET tenant = $tenant,
      user = $uid, provider = $provider, issuer = $issuer, subject = $subject, refresh_token = $refresh,
@@ -76,12 +94,10 @@ impl Store {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(IdentityVars::of(identity))
                 .bind(("uid", user.id.to_string()))
                 .bind(("key", unique_key(email)))
                 .bind(("unclaimed_only", rule == EmailLink::UnclaimedOnly))
-                .bind(("provider", identity.provider.clone()))
-                .bind(("issuer", identity.issuer.clone()))
-                .bind(("subject", identity.subject.clone()))
                 .bind(("refresh", sealed_refresh_token.clone()))
                 .await
                 .and_then(super::first_failure)
@@ -116,11 +132,9 @@ impl Store {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(IdentityVars::of(identity))
                 .bind(("uid", user.id.to_string()))
                 .bind(("row", with_tenant(tenant, user)))
-                .bind(("provider", identity.provider.clone()))
-                .bind(("issuer", identity.issuer.clone()))
-                .bind(("subject", identity.subject.clone()))
                 .bind(("refresh", sealed_refresh_token.clone()))
                 .await
                 .and_then(super::first_failure)
@@ -142,10 +156,8 @@ impl Store {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(IdentityVars::of(identity))
                 .bind(("uid", uid.to_string()))
-                .bind(("provider", identity.provider.clone()))
-                .bind(("issuer", identity.issuer.clone()))
-                .bind(("subject", identity.subject.clone()))
                 .bind(("refresh", None::<String>))
                 .await
                 .and_then(super::first_failure)
@@ -220,10 +232,8 @@ impl Store {
                      SET refresh_token = $refresh, provider = $provider WHERE user = $uid RETURN NONE",
                 )
                 .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(IdentityVars::of(identity))
                 .bind(("uid", uid.to_string()))
-                .bind(("provider", identity.provider.clone()))
-                .bind(("issuer", identity.issuer.clone()))
-                .bind(("subject", identity.subject.clone()))
                 .bind(("refresh", sealed_refresh_token.clone()))
                 .await
                 .and_then(super::first_failure)

@@ -180,18 +180,11 @@ mod tests {
     use chrono::{TimeDelta, Utc};
 
     use crate::model::TenantId;
-    use crate::store::{Store, StoreConfig};
+    use crate::store::{test_store, Store};
     use crate::throttle::{reserve, Counter, Verdict, ADDRESS_BUDGET, FREE_FAILURES};
 
     async fn store() -> Store {
-        let config = StoreConfig {
-            endpoint: "mem://".into(),
-            namespace: "test".into(),
-            database: "test".into(),
-            username: None,
-            password: None,
-        };
-        Store::open(&config).await.unwrap()
+        test_store().await
     }
 
     #[tokio::test]

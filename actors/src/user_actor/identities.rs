@@ -185,10 +185,10 @@ impl Handler<LinkUserIdentity> for UserActor {
             let tenant = &message.tenant;
             let user = target(&store, tenant, &message.by, message.user, "users:LinkUserIdentity").await?;
             store.link_to_user(tenant, user.id, &message.identity).await?;
+            let id = identity_id(&message.identity.issuer, &message.identity.subject);
             tracing::info!(target: "audit", tenant = %tenant, user = %user.id, by = %message.by.user.id,
                 provider = %message.identity.provider, issuer = %message.identity.issuer,
-                identity = %identity_id(&message.identity.issuer, &message.identity.subject), "linked identity");
-            let id = identity_id(&message.identity.issuer, &message.identity.subject);
+                identity = %id, "linked identity");
             let links = store.list_identities(tenant, user.id).await?;
             links.into_iter().find(|link| link.public_id() == id).ok_or(DomainError::NotFound)
         })
