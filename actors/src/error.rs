@@ -44,6 +44,10 @@ pub enum DomainError {
     /// Too many password sign-ins are being checked at once; retry after this many seconds.
     #[error("overloaded, retry in {0} s")]
     Overloaded(u64),
+    /// A SCIM request broke the protocol (a malformed filter, a readOnly attribute written, …);
+    /// carries the status and `scimType` RFC 7644 assigns.
+    #[error("SCIM: {0}")]
+    Scim(crate::scim::ScimProblem),
     /// A browser sign-in was refused; the reason is shown to the person signing in.
     #[error("sign-in refused: {0}")]
     SignInRefused(String),
@@ -93,6 +97,10 @@ pub enum Conflict {
     /// absorb; the client should read it again and retry.
     #[error("modified concurrently, retry")]
     Modified,
+    /// The record is no longer at the version the request was computed from (an `If-Match`
+    /// precondition, or a provisioning write whose read went stale).
+    #[error("version mismatch")]
+    VersionMismatch,
 }
 
 /// Why a credential was not accepted, in the detail Firezone's 401 bodies distinguish.
@@ -125,5 +133,11 @@ impl From<crate::store::StoreError> for DomainError {
             StoreError::Busy | StoreError::LeaseHeld => DomainError::Busy,
             StoreError::Database(message) => DomainError::Storage(message),
         }
+    }
+}
+
+impl From<crate::scim::ScimProblem> for DomainError {
+    fn from(problem: crate::scim::ScimProblem) -> Self {
+        DomainError::Scim(problem)
     }
 }

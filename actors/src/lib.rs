@@ -11,6 +11,7 @@ pub mod login_brake;
 pub mod model;
 pub mod policy;
 pub mod provisioning_actor;
+pub mod scim;
 pub mod secrets;
 pub mod session_actor;
 pub mod sso;

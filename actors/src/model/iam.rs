@@ -26,6 +26,8 @@ pub struct Group {
     pub external_id: Option<String>,
     pub members: Vec<Uuid>,
     pub policy_ids: Vec<Uuid>,
+    /// Incremented by every write: SCIM's ETag and the compare-and-swap token of provisioning.
+    pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -44,6 +44,14 @@ pub struct User {
     pub last_signed_in_method: Option<String>,
     /// Policies attached directly to the user.
     pub policy_ids: Vec<Uuid>,
+    /// The identity provider's own id for the account (SCIM `externalId`), used to match a
+    /// provisioned account on later syncs and sign-ins.
+    pub external_id: Option<String>,
+    /// The SCIM attributes beyond the core fields (name, emails, phone numbers, the enterprise
+    /// extension, …) as one JSON object; `Null` for users nobody provisioned.
+    pub profile: serde_json::Value,
+    /// Incremented by every write: SCIM's ETag and the compare-and-swap token of provisioning.
+    pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -62,6 +70,9 @@ impl User {
             last_signed_in_at: None,
             last_signed_in_method: None,
             policy_ids: Vec::new(),
+            external_id: None,
+            profile: serde_json::Value::Null,
+            version: 1,
             created_at: now,
             updated_at: now,
         }

@@ -6,13 +6,16 @@ mod options;
 mod provision;
 mod refresher;
 mod saml_sign_in;
+mod scim;
+mod scim_search;
 mod sign_in;
 
 use std::time::Duration;
 
-use actix::{Actor, Addr, Context};
+use actix::{Actor, Addr, Context, Handler, Message};
 
 use crate::crypto::Sealer;
+use crate::error::DomainError;
 use crate::sso::oidc::DiscoveryCache;
 use crate::store::Store;
 use crate::user_actor::UserActor;
@@ -22,6 +25,8 @@ pub use options::{GetSignInChoices, Protocol, ProviderChoice, ProviderIssuer, Si
 pub use refresher::{RefreshReport, RefreshRound};
 pub(crate) use saml_sign_in::SP_CREDENTIALS;
 pub use saml_sign_in::{FinishSamlSignIn, GetSamlMetadata, StartSamlSignIn};
+pub use scim::{ScimContext, ScimDelete, ScimGet, ScimResource, ScimWrite, ScimWriteResource};
+pub use scim_search::{ScimPage, ScimSearch};
 pub use sign_in::{FinishOidcSignIn, StartOidcSignIn, UpstreamRedirect};
 
 /// Owns identity configuration and sign-in provisioning.
@@ -64,4 +69,14 @@ impl Actor for ProvisioningActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.schedule_refresher(ctx);
     }
+}
+
+/// Sends `message` to the UserActor, which does every write; a dead mailbox is `Unavailable`.
+pub(crate) async fn ask_users<M, T>(users: &Addr<UserActor>, message: M) -> Result<T, DomainError>
+where
+    M: Message<Result = Result<T, DomainError>> + Send + 'static,
+    T: Send + 'static,
+    UserActor: Handler<M>,
+{
+    users.send(message).await.map_err(|error| DomainError::Unavailable(format!("user actor: {error}")))?
 }

@@ -9,7 +9,7 @@ use super::{Store, StoreError};
 use crate::model::{Group, TenantId};
 use crate::validate::unique_key;
 
-const GROUP_FIELDS: &str = "gid, name, description, external_id, members, policy_ids, created_at, updated_at";
+pub(super) const GROUP_FIELDS: &str = "gid, name, description, external_id, members, policy_ids, version, created_at, updated_at";
 
 /// Throws `missing_user` unless every id in `$members` names a user of the tenant.
 const CHECK_MEMBERS: &str = "IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid IN $members) \
@@ -26,6 +26,10 @@ pub struct GroupPatch {
     /// concurrent membership changes all apply.
     pub add_members: Vec<Uuid>,
     pub remove_members: Vec<Uuid>,
+    /// `Some(None)` removes the external id.
+    pub external_id: Option<Option<String>>,
+    /// Write only if the stored version is this one (`VersionMismatch` otherwise).
+    pub expected_version: Option<u64>,
 }
 
 impl Store {
@@ -35,8 +39,8 @@ impl Store {
             "BEGIN TRANSACTION; {CHECK_MEMBERS}
              CREATE type::record('user_group', [$tenant, $gid]) SET tenant = $tenant, gid = $gid, name = $name,
                  name_key = $name_key, description = $description, external_id = $external_id,
-                 members = array::distinct($members), policy_ids = $policy_ids, created_at = $created_at,
-                 updated_at = $created_at RETURN NONE;
+                 members = array::distinct($members), policy_ids = $policy_ids, version = 1,
+                 created_at = $created_at, updated_at = $created_at RETURN NONE;
              COMMIT TRANSACTION;"
         );
         let members = uuid_strings(&group.members);
@@ -70,6 +74,9 @@ impl Store {
         if let Some(description) = &patch.description {
             object.insert("description".to_owned(), description.clone().map(Value::String).unwrap_or(Value::None));
         }
+        if let Some(external_id) = &patch.external_id {
+            object.insert("external_id".to_owned(), external_id.clone().map(Value::String).unwrap_or(Value::None));
+        }
         let members = patch.members.as_deref().map(|members| {
             let mut members = uuid_strings(members);
             members.sort();
@@ -83,9 +90,12 @@ impl Store {
         object.insert("updated_at".to_owned(), Value::Datetime(Utc::now().into()));
         let script = format!(
             "BEGIN TRANSACTION;
-             IF record::exists(type::record('user_group', [$tenant, $gid])) = false {{ THROW 'not_found'; }};
+             LET $current = (SELECT version FROM ONLY type::record('user_group', [$tenant, $gid]));
+             IF $current = NONE {{ THROW 'not_found'; }};
+             IF $expected != NONE AND ($current.version ?? 0) != $expected {{ THROW 'version_mismatch'; }};
              {CHECK_MEMBERS}
              UPDATE type::record('user_group', [$tenant, $gid]) MERGE $patch RETURN NONE;
+             UPDATE type::record('user_group', [$tenant, $gid]) SET version = ($current.version ?? 0) + 1 RETURN NONE;
              IF array::len($add) > 0 OR array::len($remove) > 0 {{
                  UPDATE type::record('user_group', [$tenant, $gid])
                      SET members = array::sort(array::complement(array::union(members, $add), $remove)) RETURN NONE;
@@ -93,6 +103,7 @@ impl Store {
              COMMIT TRANSACTION;"
         );
         let (add, remove) = (uuid_strings(&patch.add_members), uuid_strings(&patch.remove_members));
+        let expected = patch.expected_version.map(|version| i64::try_from(version).unwrap_or(i64::MAX));
         let patch = Value::Object(object);
         // Every member the write names as present must exist.
         let mut present = members.clone().unwrap_or_default();
@@ -102,6 +113,7 @@ impl Store {
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("gid", id.to_string()))
+                .bind(("expected", expected))
                 .bind(("members", present.clone()))
                 .bind(("add", add.clone()))
                 .bind(("remove", remove.clone()))

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../../schemas/004_leases.surql")),
     (5, include_str!("../../../schemas/005_login_attempts.surql")),
     (7, include_str!("../../../schemas/007_expiry.surql")),
+    (8, include_str!("../../../schemas/008_scim.surql")),
 ];
 
 /// The newest schema version this binary knows.

@@ -10,6 +10,7 @@ mod login_attempts;
 mod migrate;
 mod policies;
 mod rows;
+mod scim;
 mod sealed;
 mod sessions;
 mod settings;
@@ -28,6 +29,7 @@ pub use groups::GroupPatch;
 pub use identities::{EmailLink, RefreshableIdentity};
 pub use migrate::SCHEMA_VERSION;
 pub use policies::{Holder, PolicyPatch};
+pub use scim::Page;
 pub use sealed::{SealedChange, SealedColumn, SealedValue};
 pub use users::{AdminGuard, UserPatch};
 
@@ -90,6 +92,7 @@ fn thrown(tag: &str) -> Option<StoreError> {
         "last_admin" => StoreError::Conflict(Conflict::LastAdmin),
         "too_many_keys" => StoreError::Conflict(Conflict::TooManyKeys),
         "modified_concurrently" => StoreError::Conflict(Conflict::Modified),
+        "version_mismatch" => StoreError::Conflict(Conflict::VersionMismatch),
         "forbidden" => StoreError::Forbidden,
         "account_exists" => StoreError::Conflict(Conflict::AccountExists),
         "identity_linked" => StoreError::Conflict(Conflict::IdentityLinked),

@@ -9,7 +9,7 @@ use crate::model::{ApiKey, Group, Policy, Role, Session, User};
 
 /// Fields selected for a user (the record id is derived and not read back).
 pub const USER_FIELDS: &str = "uid, username, username_key, email, email_key, role, password_hash, disabled_at, \
-     last_signed_in_at, last_signed_in_method, policy_ids, created_at, updated_at";
+     last_signed_in_at, last_signed_in_method, policy_ids, external_id, scim, version, created_at, updated_at";
 
 #[derive(Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
@@ -25,6 +25,10 @@ pub struct UserRow {
     pub last_signed_in_at: Option<DateTime<Utc>>,
     pub last_signed_in_method: Option<String>,
     pub policy_ids: Option<Vec<String>>,
+    pub external_id: Option<String>,
+    pub scim: Option<serde_json::Value>,
+    pub email_keys: Option<Vec<String>>,
+    pub version: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -35,6 +39,21 @@ pub fn email_key(user: &User) -> String {
         Some(email) => crate::validate::unique_key(email),
         None => format!("\u{0}none:{}", user.id),
     }
+}
+
+/// The lowercased addresses of a SCIM profile's `emails`, indexed for `emails.value` lookups.
+pub fn profile_email_keys(profile: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = profile
+        .get("emails")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|email| email.get("value").and_then(serde_json::Value::as_str))
+        .map(crate::validate::unique_key)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 impl UserRow {
@@ -51,6 +70,10 @@ impl UserRow {
             last_signed_in_at: user.last_signed_in_at,
             last_signed_in_method: user.last_signed_in_method.clone(),
             policy_ids: Some(uuid_strings(&user.policy_ids)),
+            external_id: user.external_id.clone(),
+            scim: (!user.profile.is_null()).then(|| user.profile.clone()),
+            email_keys: Some(profile_email_keys(&user.profile)),
+            version: Some(i64::try_from(user.version).unwrap_or(i64::MAX)),
             created_at: user.created_at,
             updated_at: user.updated_at,
         }
@@ -68,6 +91,9 @@ impl UserRow {
             last_signed_in_at: self.last_signed_in_at,
             last_signed_in_method: self.last_signed_in_method,
             policy_ids: parse_uuids(self.policy_ids.unwrap_or_default())?,
+            external_id: self.external_id,
+            profile: self.scim.unwrap_or(serde_json::Value::Null),
+            version: self.version.and_then(|version| u64::try_from(version).ok()).unwrap_or(0),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -130,6 +156,7 @@ pub struct GroupRow {
     pub external_id: Option<String>,
     pub members: Vec<String>,
     pub policy_ids: Vec<String>,
+    pub version: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -143,6 +170,7 @@ impl GroupRow {
             external_id: self.external_id,
             members: parse_uuids(self.members)?,
             policy_ids: parse_uuids(self.policy_ids)?,
+            version: self.version.and_then(|version| u64::try_from(version).ok()).unwrap_or(0),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

@@ -123,12 +123,18 @@ impl Store {
         };
         let script = format!(
             "BEGIN TRANSACTION; {check}
-             LET $current = (SELECT role, username_key, email_key, email FROM ONLY type::record('user', [$tenant, $uid]));
+             LET $current = (SELECT role, username_key, email_key, email, version FROM ONLY type::record('user', [$tenant, $uid]));
              IF $current = NONE {{ THROW 'not_found'; }};
+             IF $expected != NONE AND ($current.version ?? 0) != $expected {{ THROW 'version_mismatch'; }};
              LET $role_change = $patch.role != NONE;
              {ADMIN_ONLY}
              {NAME_LOCKS}
              UPDATE type::record('user', [$tenant, $uid]) MERGE $patch RETURN NONE;
+             IF $profile_set {{
+                 UPDATE type::record('user', [$tenant, $uid]) SET scim = $profile, email_keys = $email_keys RETURN NONE;
+             }};
+             IF $bump {{ UPDATE type::record('user', [$tenant, $uid]) SET version = ($current.version ?? 0) + 1 RETURN NONE; }};
+             IF $patch.disabled_at != NONE {{ DELETE session WHERE tenant = $tenant AND user = $uid; }};
              IF $follow AND $current.email != NONE AND $current.email_key = $current.username_key {{
                  UPDATE type::record('user', [$tenant, $uid]) SET username = email, username_key = email_key RETURN NONE;
              }};
@@ -140,12 +146,23 @@ impl Store {
         let by = patch.by.map(|by| by.to_string());
         let follow = patch.username_follows_email && matches!(patch.email, Some(Some(_)));
         let names = patch.names();
+        let expected = patch.expected_version.map(|version| i64::try_from(version).unwrap_or(i64::MAX));
+        let bump = patch.last_signed_in.is_none();
+        let (profile_set, profile, email_keys) = match &patch.profile {
+            Some(profile) => (true, (!profile.is_null()).then(|| profile.clone()), super::rows::profile_email_keys(profile)),
+            None => (false, None, Vec::new()),
+        };
         let patch = patch.to_value();
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", id.to_string()))
+                .bind(("expected", expected))
+                .bind(("bump", bump))
+                .bind(("profile_set", profile_set))
+                .bind(("profile", profile.clone()))
+                .bind(("email_keys", email_keys.clone()))
                 .bind(("keep", keep.clone()))
                 .bind(("by", by.clone()))
                 .bind(("follow", follow))
@@ -267,6 +284,13 @@ pub struct UserPatch {
     /// With a new email: if the stored username is the stored email (users created by email),
     /// the username follows the new email; decided on the record as the write finds it.
     pub username_follows_email: bool,
+    /// `Some(None)` removes the external id.
+    pub external_id: Option<Option<String>>,
+    /// Replaces the whole SCIM profile (`Null` clears it).
+    pub profile: Option<serde_json::Value>,
+    /// Write only if the stored version is this one (`VersionMismatch` otherwise): a
+    /// provisioning write computed from a read is applied to that read or not at all.
+    pub expected_version: Option<u64>,
 }
 
 impl UserPatch {
@@ -278,6 +302,8 @@ impl UserPatch {
             && self.password_hash.is_none()
             && self.disabled_at.is_none()
             && self.last_signed_in.is_none()
+            && self.external_id.is_none()
+            && self.profile.is_none()
     }
 
     /// The sign-in names (unique keys) the patch gives the user, to lock while writing.
@@ -310,6 +336,9 @@ impl UserPatch {
         }
         if let Some(hash) = &self.password_hash {
             set("password_hash", Value::String(hash.clone()));
+        }
+        if let Some(external_id) = &self.external_id {
+            set("external_id", external_id.clone().map(Value::String).unwrap_or(Value::None));
         }
         if let Some(disabled_at) = self.disabled_at {
             set("disabled_at", disabled_at.map(|at| Value::Datetime(at.into())).unwrap_or(Value::None));

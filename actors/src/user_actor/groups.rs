@@ -120,6 +120,7 @@ impl Handler<CreateGroup> for UserActor {
                 external_id: None,
                 members,
                 policy_ids: Vec::new(),
+                version: 1,
                 created_at: now,
                 updated_at: now,
             };

@@ -7,6 +7,7 @@ mod groups;
 mod identities;
 mod lifecycle;
 mod policies;
+mod provisioned;
 mod users;
 
 use actix::{Actor, Addr, Context};
@@ -26,6 +27,9 @@ pub use identities::{LinkUserIdentity, ListUserIdentities, SignInUpstream, Unlin
 pub use lifecycle::{DisableForRefusedRefresh, StampSignIn};
 pub use policies::{
     CreatePolicy, DeletePolicy, GetPolicy, GetUserPolicies, ListPolicies, SetUserPolicies, UpdatePolicy,
+};
+pub use provisioned::{
+    DeleteProvisionedGroup, DeleteProvisionedUser, Target, WriteProvisionedGroup, WriteProvisionedUser,
 };
 pub use users::{BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, UpdateUser};
 
