@@ -6,7 +6,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 /// The wire dialect of a path.
@@ -14,6 +14,7 @@ use serde_json::json;
 pub enum Dialect {
     Soat,
     Firezone,
+    Scim,
     Other,
 }
 
@@ -28,6 +29,8 @@ impl Dialect {
             Dialect::Soat
         } else if path == "/v0" || path.starts_with("/v0/") {
             Dialect::Firezone
+        } else if path == "/scim" || path.starts_with("/scim/") {
+            Dialect::Scim
         } else {
             Dialect::Other
         }
@@ -37,6 +40,7 @@ impl Dialect {
     pub fn not_found(self, message: &str) -> HttpResponse {
         match self {
             Dialect::Soat => HttpResponse::NotFound().json(json!({"error": message})),
+            Dialect::Scim => super::scim::ScimError::new(StatusCode::NOT_FOUND, None, message).error_response(),
             Dialect::Firezone | Dialect::Other => HttpResponse::NotFound().json(json!({"error": "not_found"})),
         }
     }
@@ -45,6 +49,11 @@ impl Dialect {
     pub fn status(self, status: StatusCode) -> HttpResponse {
         if status == StatusCode::NOT_FOUND {
             return self.not_found("Not found");
+        }
+        if self == Dialect::Scim {
+            let scim_type = (status == StatusCode::BAD_REQUEST).then_some(tessera_actors::scim::ScimType::InvalidSyntax);
+            let detail = status.canonical_reason().unwrap_or("Request refused");
+            return super::scim::ScimError::new(status, scim_type, detail).error_response();
         }
         let message = match (self, status) {
             (Dialect::Firezone, StatusCode::BAD_REQUEST) => "Bad Request",
@@ -72,7 +81,11 @@ pub async fn json_error_bodies(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json") || value.starts_with("text/html"));
+        .is_some_and(|value| {
+            value.starts_with("application/json")
+                || value.starts_with("application/scim+json")
+                || value.starts_with("text/html")
+        });
     if (status.is_client_error() || status.is_server_error()) && !is_rendered {
         let allow = response.headers().get(header::ALLOW).cloned();
         let (req, _) = response.into_parts();
@@ -95,6 +108,8 @@ mod tests {
         assert_eq!(Dialect::of("/t/acme/api/v1/users"), Dialect::Soat);
         assert_eq!(Dialect::of("/v0/users/x"), Dialect::Firezone);
         assert_eq!(Dialect::of("/t/acme/v0"), Dialect::Firezone);
+        assert_eq!(Dialect::of("/scim/v2/Users"), Dialect::Scim);
+        assert_eq!(Dialect::of("/t/acme/scim/v2"), Dialect::Scim);
         assert_eq!(Dialect::of("/nothing"), Dialect::Other);
         assert_eq!(Dialect::of("/t/acme"), Dialect::Other);
     }

@@ -10,6 +10,7 @@ mod html;
 mod ids;
 mod path_id;
 mod request_span;
+mod scim;
 mod sign_in;
 mod soat;
 mod sso;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn dialects(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/api/v1").configure(soat::routes))
         .service(web::scope("/v0").configure(firezone::routes))
+        .service(web::scope("/scim/v2").configure(scim::routes))
         .configure(sso::routes)
         .configure(sign_in::routes);
 }

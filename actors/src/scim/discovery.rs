@@ -34,8 +34,9 @@ pub fn service_provider_config(base_url: &str, limits: &ServiceLimits) -> Value 
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_URN],
         "patch": {"supported": true},
+        // Bulk and cursor paging are not served yet; advertised honestly as unsupported.
         "bulk": {
-            "supported": true,
+            "supported": false,
             "maxOperations": limits.bulk_max_operations,
             "maxPayloadSize": limits.bulk_max_payload_bytes
         },
@@ -52,7 +53,7 @@ pub fn service_provider_config(base_url: &str, limits: &ServiceLimits) -> Value 
             "primary": true
         }],
         "pagination": {
-            "cursor": true,
+            "cursor": false,
             "index": true,
             "defaultPaginationMethod": "index",
             "defaultPageSize": limits.default_page_size,
@@ -174,9 +175,11 @@ mod tests {
     fn service_provider_config_advertises_every_capability() {
         let config = service_provider_config(BASE, &limits());
         assert_eq!(config["schemas"], json!([SERVICE_PROVIDER_CONFIG_URN]));
-        for feature in ["patch", "bulk", "filter", "changePassword", "sort", "etag"] {
+        for feature in ["patch", "filter", "changePassword", "sort", "etag"] {
             assert_eq!(config[feature]["supported"], true, "{feature}");
         }
+        assert_eq!(config["bulk"]["supported"], false, "not served yet");
+        assert_eq!(config["pagination"]["cursor"], false, "not served yet");
         assert_eq!(config["bulk"]["maxOperations"], 1000);
         assert_eq!(config["bulk"]["maxPayloadSize"], 1_048_576);
         assert_eq!(config["filter"]["maxResults"], 200);

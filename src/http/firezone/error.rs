@@ -51,6 +51,7 @@ impl From<DomainError> for FirezoneError {
                 FirezoneError::Unprocessable(FieldErrors::from([("document".to_owned(), problems)]))
             }
             DomainError::Invalid(fields) => FirezoneError::Unprocessable(fields),
+            DomainError::Scim(problem) => FirezoneError::Unprocessable(FieldErrors::from([("base".to_owned(), vec![problem.detail])])),
             DomainError::Conflict(Conflict::EmailTaken | Conflict::UsernameTaken) => {
                 FirezoneError::field("email", "has already been taken")
             }
@@ -62,7 +63,9 @@ impl From<DomainError> for FirezoneError {
             DomainError::Conflict(Conflict::IdentityLinked) => {
                 FirezoneError::field("identity", "is already linked to a user")
             }
-            DomainError::Conflict(Conflict::Modified) => FirezoneError::Conflict("was modified concurrently, retry"),
+            DomainError::Conflict(Conflict::Modified | Conflict::VersionMismatch) => {
+                FirezoneError::Conflict("was modified concurrently, retry")
+            }
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => FirezoneError::Unauthorized,
             // Firezone's API has no password sign-in; only a retry would help.

@@ -52,6 +52,7 @@ impl SoatError {
             }),
             DomainError::InvalidPolicy(problems) => SoatError::InvalidPolicy(problems),
             DomainError::InvalidDocument(errors) => SoatError::BadRequest(errors.to_string()),
+            DomainError::Scim(problem) => SoatError::BadRequest(problem.detail),
             DomainError::Invalid(fields) => SoatError::BadRequest(
                 fields
                     .iter()
@@ -67,7 +68,7 @@ impl SoatError {
                 Conflict::GroupNameTaken => "Group already exists",
                 Conflict::AccountExists => "An account with this email already exists",
                 Conflict::IdentityLinked => "Identity already linked",
-                Conflict::Modified => "Modified concurrently, retry",
+                Conflict::Modified | Conflict::VersionMismatch => "Modified concurrently, retry",
             }),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => SoatError::Forbidden,

@@ -86,6 +86,7 @@ pub async fn update(
         members: fields.ids("member_ids", Kind::User, false)?,
         add_members: fields.ids("add_member_ids", Kind::User, false)?.unwrap_or_default(),
         remove_members: fields.ids("remove_member_ids", Kind::User, false)?.unwrap_or_default(),
+        ..GroupPatch::default()
     };
     let group = ask(&state.domain.users, UpdateGroup { tenant, by, id, patch })
         .await

@@ -1,0 +1,110 @@
+//! The SCIM 2.0 dialect (`/scim/v2`, RFC 7644): discovery documents, Users and Groups, and
+//! searches, in `application/scim+json` with SCIM's error shape. It only moves requests and
+//! answers on and off the wire; the ProvisioningActor applies the protocol.
+
+mod discovery;
+mod error;
+mod params;
+mod resources;
+mod search;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+use tessera_actors::provisioning_actor::ScimContext;
+use tessera_actors::scim::ResourceKind;
+
+pub use error::{ScimError, SCIM_JSON};
+
+use super::caller::Caller;
+use super::tenant::Tenant;
+use super::AppState;
+
+/// The most resources one list or search answers (`filter.maxResults`).
+pub const MAX_RESULTS: u64 = 1000;
+/// The page size when a request names none.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+
+/// Registers the SCIM routes inside a `/scim/v2` scope.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(discovery_resource("/ServiceProviderConfig", web::get().to(discovery::service_provider_config)))
+        .service(discovery_resource("/ResourceTypes", web::get().to(discovery::resource_types)))
+        .service(discovery_resource("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
+        .service(discovery_resource("/Schemas", web::get().to(discovery::schemas)))
+        .service(discovery_resource("/Schemas/{urn}", web::get().to(discovery::schema)))
+        .service(web::resource("/.search").route(web::post().to(search::search_all)))
+        .service(web::resource("/Users/.search").route(web::post().to(search::search_users)))
+        .service(web::resource("/Groups/.search").route(web::post().to(search::search_groups)))
+        .service(
+            web::resource("/Users").route(web::get().to(search::list_users)).route(web::post().to(resources::create_user)),
+        )
+        .service(
+            web::resource("/Groups")
+                .route(web::get().to(search::list_groups))
+                .route(web::post().to(resources::create_group)),
+        )
+        .service(
+            web::resource("/Users/{id}")
+                .route(web::get().to(resources::get_user))
+                .route(web::put().to(resources::replace_user))
+                .route(web::patch().to(resources::patch_user))
+                .route(web::delete().to(resources::delete_user)),
+        )
+        .service(
+            web::resource("/Groups/{id}")
+                .route(web::get().to(resources::get_group))
+                .route(web::put().to(resources::replace_group))
+                .route(web::patch().to(resources::patch_group))
+                .route(web::delete().to(resources::delete_group)),
+        )
+        .default_service(web::to(|| async { ScimError::not_found("Endpoint") }));
+}
+
+/// A discovery route: GET only, every other method 405 (before any body is read).
+fn discovery_resource(path: &str, get: actix_web::Route) -> actix_web::Resource {
+    web::resource(path).route(get).default_service(web::to(not_allowed))
+}
+
+async fn not_allowed() -> ScimError {
+    ScimError::new(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed on this endpoint")
+}
+
+/// The tenant's SCIM root URL, for `meta.location` and `$ref`s.
+pub fn base_url(state: &AppState, tenant: &tessera_actors::TenantId) -> String {
+    format!("{}/scim/v2", state.base_url(tenant))
+}
+
+/// The prologue of every resource route: the caller must be authenticated in the tenant.
+pub fn context(state: &AppState, tenant: Tenant, caller: Caller) -> Result<ScimContext, ScimError> {
+    let by = caller.0.map_err(ScimError::from)?;
+    let base_url = base_url(state, &tenant.0);
+    Ok(ScimContext { tenant: tenant.0, by, base_url })
+}
+
+/// A SCIM JSON answer.
+pub fn respond(status: actix_web::http::StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status).content_type(SCIM_JSON).body(body.to_string())
+}
+
+/// A request body as JSON: `application/scim+json` or `application/json` (or none), at most
+/// the server's body limit; anything else is 400 invalidSyntax.
+pub fn json_body(req: &HttpRequest, body: &[u8]) -> Result<Value, ScimError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !media.is_empty() && media != SCIM_JSON && media != "application/json" {
+        return Err(ScimError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            "Send application/scim+json (or application/json)",
+        ));
+    }
+    super::body::parse_json(body).map_err(|message| ScimError::bad(tessera_actors::scim::ScimType::InvalidSyntax, message))
+}
+
+/// The resource kind's name for messages.
+pub fn kind_name(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "User",
+        ResourceKind::Group => "Group",
+    }
+}

@@ -1,0 +1,136 @@
+//! One resource: `POST /Users`, `GET|PUT|PATCH|DELETE /Users/{id}`, and the same for Groups,
+//! with ETags (`If-Match` → 412, `If-None-Match` → 304) and `attributes` projection.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_actors::provisioning_actor::{ScimDelete, ScimGet, ScimResource, ScimWrite, ScimWriteResource};
+use tessera_actors::scim::{etag, parse_etags, Precondition, ResourceKind};
+use uuid::Uuid;
+
+use super::params::Projection;
+use super::{context, json_body, kind_name, ScimError, SCIM_JSON};
+use crate::http::caller::Caller;
+use crate::http::path_id::PathId;
+use crate::http::tenant::Tenant;
+use crate::http::{ask, AppState};
+
+/// The id in the path: a resource id is a UUID, anything else names nothing.
+fn resource_id(kind: ResourceKind, path: &PathId) -> Result<Uuid, ScimError> {
+    Uuid::try_parse(path.trim()).map_err(|_| ScimError::not_found(kind_name(kind)))
+}
+
+fn precondition(req: &HttpRequest, name: header::HeaderName) -> Option<Precondition> {
+    req.headers().get(name).and_then(|value| value.to_str().ok()).map(parse_etags)
+}
+
+fn projection(req: &HttpRequest) -> Result<Projection, ScimError> {
+    let query = super::params::from_url(req.query_string())?;
+    Ok(query.projection)
+}
+
+/// A resource answer with its ETag (and `Location` when it was just created).
+fn answer(status: StatusCode, kind: ResourceKind, resource: &ScimResource, projection: &Projection) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.content_type(SCIM_JSON).insert_header((header::ETAG, etag(resource.version)));
+    if status == StatusCode::CREATED {
+        if let Some(location) = resource.resource["meta"]["location"].as_str() {
+            response.insert_header((header::LOCATION, location.to_owned()));
+        }
+    }
+    response.body(projection.apply(kind, &resource.resource).to_string())
+}
+
+fn not_found(kind: ResourceKind) -> impl Fn(tessera_actors::DomainError) -> ScimError {
+    move |error| match error {
+        tessera_actors::DomainError::NotFound => ScimError::not_found(kind_name(kind)),
+        other => other.into(),
+    }
+}
+
+async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+    path: PathId,
+    kind: ResourceKind,
+) -> Result<HttpResponse, ScimError> {
+    let projection = projection(&req)?;
+    let id = resource_id(kind, &path)?;
+    let context = context(&state, tenant, caller)?;
+    let resource = ask(&state.domain.provisioning, ScimGet { context, kind, id }).await.map_err(not_found(kind))?;
+    if precondition(&req, header::IF_NONE_MATCH).is_some_and(|tags| tags.matches(resource.version)) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag(resource.version))).finish());
+    }
+    Ok(answer(StatusCode::OK, kind, &resource, &projection))
+}
+
+async fn write(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+    id: Option<Uuid>,
+    kind: ResourceKind,
+    body: web::Bytes,
+    make: fn(serde_json::Value) -> ScimWrite,
+) -> Result<HttpResponse, ScimError> {
+    let projection = projection(&req)?;
+    let context = context(&state, tenant, caller)?;
+    let body = json_body(&req, &body)?;
+    let write = make(body);
+    let status = if matches!(write, ScimWrite::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
+    let if_match = precondition(&req, header::IF_MATCH);
+    let message = ScimWriteResource { context, kind, id, write, if_match };
+    let resource = ask(&state.domain.provisioning, message).await.map_err(not_found(kind))?;
+    Ok(answer(status, kind, &resource, &projection))
+}
+
+async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+    path: PathId,
+    kind: ResourceKind,
+) -> Result<HttpResponse, ScimError> {
+    let id = resource_id(kind, &path)?;
+    let context = context(&state, tenant, caller)?;
+    let if_match = precondition(&req, header::IF_MATCH);
+    ask(&state.domain.provisioning, ScimDelete { context, kind, id, if_match }).await.map_err(not_found(kind))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+macro_rules! resource_routes {
+    ($kind:expr, $get:ident, $create:ident, $replace:ident, $patch:ident, $delete:ident) => {
+        /// `GET /{resources}/{id}`.
+        pub async fn $get(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, path: PathId) -> Result<HttpResponse, ScimError> {
+            get(req, state, tenant, caller, path, $kind).await
+        }
+
+        /// `POST /{resources}`.
+        pub async fn $create(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+            write(req, state, tenant, caller, None, $kind, body, ScimWrite::Create).await
+        }
+
+        /// `PUT /{resources}/{id}`.
+        pub async fn $replace(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, path: PathId, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+            let id = resource_id($kind, &path)?;
+            write(req, state, tenant, caller, Some(id), $kind, body, ScimWrite::Replace).await
+        }
+
+        /// `PATCH /{resources}/{id}`.
+        pub async fn $patch(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, path: PathId, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+            let id = resource_id($kind, &path)?;
+            write(req, state, tenant, caller, Some(id), $kind, body, ScimWrite::Patch).await
+        }
+
+        /// `DELETE /{resources}/{id}`.
+        pub async fn $delete(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, path: PathId) -> Result<HttpResponse, ScimError> {
+            delete(req, state, tenant, caller, path, $kind).await
+        }
+    };
+}
+
+resource_routes!(ResourceKind::User, get_user, create_user, replace_user, patch_user, delete_user);
+resource_routes!(ResourceKind::Group, get_group, create_group, replace_group, patch_group, delete_group);
