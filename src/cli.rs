@@ -35,6 +35,17 @@ pub enum Command {
         #[arg(long, default_value = "default")]
         tenant: String,
     },
+    /// Issue a SCIM provisioning credential for a tenant: an API key of the tenant's
+    /// `scim-provisioner` account, allowed exactly the `scim:*` actions (opens the database
+    /// directly). Prints the tenant's SCIM base URL and the token.
+    CreateScimToken {
+        /// Tenant to provision.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Lifetime in days, 1 to 365; without it the token lives until its key is deleted.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=365))]
+        expires_in: Option<i64>,
+    },
     /// Add a new master key to the key file and re-seal every stored secret under it (opens the
     /// database directly; stop an embedded server first). Safe to re-run.
     RotateSecret {

@@ -10,7 +10,7 @@ mod settings;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tessera_actors::user_actor::CreateApiToken;
+use tessera_actors::user_actor::{CreateApiToken, CreateScimToken};
 use tessera_actors::{Domain, TenantId};
 
 use cli::{Cli, Command};
@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Serve
         | Command::Migrate
         | Command::CreateApiToken { .. }
+        | Command::CreateScimToken { .. }
         | Command::RotateSecret { .. }
         | Command::RetireSecrets { .. } => operate(cli),
         command => client_verb(command),
@@ -57,6 +58,21 @@ fn operate(cli: Cli) -> anyhow::Result<bool> {
                 let domain = Domain::start(domain_settings).await?;
                 let issued = domain.users.send(CreateApiToken { tenant, email, days: expires_in }).await??;
                 println!("{}", issued.raw);
+                Ok(true)
+            }
+            Command::CreateScimToken { tenant, expires_in } => {
+                let tenant = TenantId::parse(&tenant)
+                    .ok_or_else(|| anyhow::anyhow!("--tenant {tenant:?} is not a tenant name"))?;
+                let mut domain_settings = settings.domain()?;
+                domain_settings.bootstrap_admin = None;
+                if tenant.as_str() != TenantId::DEFAULT && !domain_settings.tenants.contains(&tenant) {
+                    anyhow::bail!("tenant {tenant} is not configured (server.tenants)");
+                }
+                let domain = Domain::start(domain_settings).await?;
+                let message = CreateScimToken { tenant: tenant.clone(), expires_in_days: expires_in };
+                let issued = domain.users.send(message).await??;
+                println!("SCIM base URL: {}/scim/v2", settings.tenant_base_url(&tenant));
+                println!("Bearer token:  {}", issued.raw);
                 Ok(true)
             }
             Command::RotateSecret { reseal_only } => rotation::rotate(&settings, reseal_only).await,

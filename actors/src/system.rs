@@ -151,8 +151,8 @@ mod tests {
         }
     }
 
-    /// Disabling has no HTTP route yet (SCIM and the OIDC refresher set it), so the rule that a
-    /// disabled user can neither sign in nor use a token is checked here, on the actors.
+    /// The rule that a disabled user can neither sign in nor use a token, on the actors (SCIM
+    /// and the OIDC refresher disable users): disabling ends the user's sessions at once.
     #[actix::test]
     async fn disabled_users_cannot_sign_in_and_their_tokens_stop() {
         let domain = Domain::start(settings()).await.unwrap();
@@ -171,12 +171,15 @@ mod tests {
 
         let patch = UserPatch { uid: signed_in.user.id, disabled_at: Some(Some(Utc::now())), ..UserPatch::default() };
         domain.store.update_user(&tenant, signed_in.user.id, &patch, AdminGuard::None).await.unwrap();
-        assert_eq!(domain.sessions.send(authenticate()).await.unwrap().unwrap_err(), AuthFailure::Disabled);
+        assert!(domain.sessions.send(authenticate()).await.unwrap().is_err(), "the session ended");
         let refused = domain.sessions.send(login()).await.unwrap().unwrap_err();
         assert!(matches!(refused, DomainError::Unauthenticated(AuthFailure::Disabled)), "{refused:?}");
 
         let patch = UserPatch { uid: signed_in.user.id, disabled_at: Some(None), ..UserPatch::default() };
         domain.store.update_user(&tenant, signed_in.user.id, &patch, AdminGuard::None).await.unwrap();
-        assert!(domain.sessions.send(authenticate()).await.unwrap().is_ok());
+        assert!(domain.sessions.send(authenticate()).await.unwrap().is_err(), "an ended session stays ended");
+        let again = domain.sessions.send(login()).await.unwrap().unwrap();
+        let fresh = Authenticate { tenant: tenant.clone(), token: again.token.clone() };
+        assert!(domain.sessions.send(fresh).await.unwrap().is_ok());
     }
 }

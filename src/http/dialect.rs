@@ -51,7 +51,8 @@ impl Dialect {
             return self.not_found("Not found");
         }
         if self == Dialect::Scim {
-            let scim_type = (status == StatusCode::BAD_REQUEST).then_some(tessera_actors::scim::ScimType::InvalidSyntax);
+            let scim_type =
+                (status == StatusCode::BAD_REQUEST).then_some(tessera_actors::scim::ScimType::InvalidSyntax);
             let detail = status.canonical_reason().unwrap_or("Request refused");
             return super::scim::ScimError::new(status, scim_type, detail).error_response();
         }
@@ -77,11 +78,8 @@ pub async fn json_error_bodies(
     let dialect = Dialect::of(req.path());
     let response = next.call(req).await?;
     let status = response.status();
-    let is_rendered = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
+    let is_rendered =
+        response.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|value| {
             value.starts_with("application/json")
                 || value.starts_with("application/scim+json")
                 || value.starts_with("text/html")

@@ -200,7 +200,7 @@ mod tests {
         let config = service_provider_config(&format!("{BASE}/"), &limits());
         assert_eq!(
             config["pagination"],
-            json!({"cursor": true, "index": true, "defaultPaginationMethod": "index",
+            json!({"cursor": false, "index": true, "defaultPaginationMethod": "index",
                    "defaultPageSize": 100, "maxPageSize": 200, "cursorTimeout": 3600})
         );
         assert_eq!(config["meta"]["location"], format!("{BASE}/ServiceProviderConfig"), "trailing / trimmed");

@@ -35,7 +35,11 @@ pub fn split_group(resource: &Value) -> Result<ProvisionedGroup, ScimProblem> {
             members.push(id);
         }
     }
-    Ok(ProvisionedGroup { display_name: text("displayName").unwrap_or_default(), external_id: text("externalId"), members })
+    Ok(ProvisionedGroup {
+        display_name: text("displayName").unwrap_or_default(),
+        external_id: text("externalId"),
+        members,
+    })
 }
 
 /// The full SCIM Group for `group`, with locations under `base_url`. Members are rendered as
@@ -76,8 +80,10 @@ mod tests {
     #[test]
     fn members_must_be_user_ids() {
         let id = Uuid::new_v4();
-        let group = split_group(&json!({"displayName": "G", "members": [{"value": id.to_string()}, {"value": id.to_string()}]}))
-            .unwrap();
+        let group = split_group(
+            &json!({"displayName": "G", "members": [{"value": id.to_string()}, {"value": id.to_string()}]}),
+        )
+        .unwrap();
         assert_eq!(group.members, vec![id], "duplicates collapse");
         let refused = split_group(&json!({"displayName": "G", "members": [{"value": "nope"}]})).unwrap_err();
         assert_eq!(refused.scim_type, Some(ScimType::InvalidValue));

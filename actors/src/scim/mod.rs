@@ -10,7 +10,7 @@ mod group_resource;
 mod matching;
 mod patch;
 mod query;
-mod schema;
+pub mod schema;
 mod user_resource;
 mod version;
 

@@ -76,7 +76,9 @@ fn core_field(kind: ResourceKind, path: &AttrPath) -> Option<CoreField> {
     let name = path.name.to_ascii_lowercase();
     let sub = path.sub.as_deref().map(str::to_ascii_lowercase);
     let field = match (kind, name.as_str(), sub.as_deref()) {
-        (_, "id", None) => CoreField::Plain { column: if kind == ResourceKind::User { "uid" } else { "gid" }, lowercase: true },
+        (_, "id", None) => {
+            CoreField::Plain { column: if kind == ResourceKind::User { "uid" } else { "gid" }, lowercase: true }
+        }
         (_, "externalid", None) => CoreField::Plain { column: "external_id", lowercase: false },
         (_, "meta", Some("created")) => CoreField::Date("created_at"),
         (_, "meta", Some("lastmodified")) => CoreField::Date("updated_at"),
@@ -123,7 +125,9 @@ impl Translator {
     /// `element`: inside a value path, the multi-valued attribute whose elements are tested.
     fn filter(&mut self, filter: &Filter, element: Option<&'static AttrDef>) -> Result<String, ScimProblem> {
         Ok(match filter {
-            Filter::And(left, right) => format!("({} AND {})", self.filter(left, element)?, self.filter(right, element)?),
+            Filter::And(left, right) => {
+                format!("({} AND {})", self.filter(left, element)?, self.filter(right, element)?)
+            }
             Filter::Or(left, right) => format!("({} OR {})", self.filter(left, element)?, self.filter(right, element)?),
             Filter::Not(inner) => format!("!({})", self.filter(inner, element)?),
             Filter::Present(path) => self.test(path, None, element)?,
@@ -190,7 +194,12 @@ impl Translator {
         }
     }
 
-    fn core(&mut self, field: CoreField, path: &AttrPath, comparison: Option<(CompareOp, &Value)>) -> Result<String, ScimProblem> {
+    fn core(
+        &mut self,
+        field: CoreField,
+        path: &AttrPath,
+        comparison: Option<(CompareOp, &Value)>,
+    ) -> Result<String, ScimProblem> {
         let Some((op, value)) = comparison else {
             return Ok(match field {
                 CoreField::Plain { column, .. } | CoreField::Date(column) => format!("{column} != NONE"),
@@ -208,10 +217,12 @@ impl Translator {
             }
             CoreField::Date(column) => {
                 let text = string_value(path, value)?;
-                let at = chrono::DateTime::parse_from_rfc3339(&text)
-                    .map_err(|_| invalid_filter(format!("{path} compares with a date-time such as \"2024-01-31T12:00:00Z\"")))?;
+                let at = chrono::DateTime::parse_from_rfc3339(&text).map_err(|_| {
+                    invalid_filter(format!("{path} compares with a date-time such as \"2024-01-31T12:00:00Z\""))
+                })?;
                 let parameter = self.bind(Value::String(at.with_timezone(&chrono::Utc).to_rfc3339()));
-                let operator = ordering(op).ok_or_else(|| invalid_filter(format!("{} does not apply to dates", op.as_str())))?;
+                let operator =
+                    ordering(op).ok_or_else(|| invalid_filter(format!("{} does not apply to dates", op.as_str())))?;
                 Ok(format!("{column} {operator} <datetime> {parameter}"))
             }
             CoreField::Active => {
@@ -302,11 +313,14 @@ impl Translator {
                 let operator = match op {
                     CompareOp::Eq => "=",
                     CompareOp::Ne => "!=",
-                    op => ordering(op).ok_or_else(|| invalid_filter(format!("{} does not apply to dates", op.as_str())))?,
+                    op => ordering(op)
+                        .ok_or_else(|| invalid_filter(format!("{} does not apply to dates", op.as_str())))?,
                 };
                 Ok(format!("({expression} != NONE AND {expression} {operator} {parameter})"))
             }
-            AttrType::Complex => Err(invalid_filter(format!("{} is complex: name one of its sub-attributes", def.name))),
+            AttrType::Complex => {
+                Err(invalid_filter(format!("{} is complex: name one of its sub-attributes", def.name)))
+            }
         }
     }
 }
@@ -378,19 +392,24 @@ mod tests {
 
     #[test]
     fn profile_attributes_and_value_paths_translate() {
-        let condition = sql(ResourceKind::User, "emails[type eq \"work\" and value co \"@X\"] or name.familyName sw \"j\"");
+        let condition =
+            sql(ResourceKind::User, "emails[type eq \"work\" and value co \"@X\"] or name.familyName sw \"j\"");
         assert!(condition.sql.contains("scim.`emails`"), "{}", condition.sql);
         assert!(condition.sql.contains("string::lowercase(`type` ?? '') = $f0"), "{}", condition.sql);
         assert!(condition.sql.contains("scim.`name`.`familyName`"), "{}", condition.sql);
         assert_eq!(condition.params[1].1, Value::String("@x".into()));
         let enterprise =
             sql(ResourceKind::User, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"Ops\"");
-        assert!(enterprise.sql.contains("scim.`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`.`department`"));
+        assert!(enterprise
+            .sql
+            .contains("scim.`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`.`department`"));
     }
 
     #[test]
     fn unknown_attributes_and_wrong_types_are_invalid_filters() {
-        for filter in ["nope eq \"x\"", "active gt true", "userName eq 1", "meta.created gt \"yesterday\"", "name eq \"x\""] {
+        for filter in
+            ["nope eq \"x\"", "active eq \"yes\"", "userName eq 1", "meta.created gt \"yesterday\"", "name eq \"x\""]
+        {
             let refused = translate(ResourceKind::User, &parse_filter(filter).unwrap()).unwrap_err();
             assert_eq!(refused.scim_type, Some(ScimType::InvalidFilter), "{filter}");
         }

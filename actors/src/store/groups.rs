@@ -9,7 +9,8 @@ use super::{Store, StoreError};
 use crate::model::{Group, TenantId};
 use crate::validate::unique_key;
 
-pub(super) const GROUP_FIELDS: &str = "gid, name, description, external_id, members, policy_ids, version, created_at, updated_at";
+pub(super) const GROUP_FIELDS: &str =
+    "gid, name, description, external_id, members, policy_ids, version, created_at, updated_at";
 
 /// Throws `missing_user` unless every id in `$members` names a user of the tenant.
 const CHECK_MEMBERS: &str = "IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid IN $members) \

@@ -91,7 +91,11 @@ impl Store {
     }
 
     /// The groups (id, name) each of `users` is a member of, in one query.
-    pub async fn memberships(&self, tenant: &TenantId, users: &[Uuid]) -> Result<Vec<(Uuid, Vec<(Uuid, String)>)>, StoreError> {
+    pub async fn memberships(
+        &self,
+        tenant: &TenantId,
+        users: &[Uuid],
+    ) -> Result<Vec<(Uuid, Vec<(Uuid, String)>)>, StoreError> {
         if users.is_empty() {
             return Ok(Vec::new());
         }

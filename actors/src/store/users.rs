@@ -149,7 +149,9 @@ impl Store {
         let expected = patch.expected_version.map(|version| i64::try_from(version).unwrap_or(i64::MAX));
         let bump = patch.last_signed_in.is_none();
         let (profile_set, profile, email_keys) = match &patch.profile {
-            Some(profile) => (true, (!profile.is_null()).then(|| profile.clone()), super::rows::profile_email_keys(profile)),
+            Some(profile) => {
+                (true, (!profile.is_null()).then(|| profile.clone()), super::rows::profile_email_keys(profile))
+            }
             None => (false, None, Vec::new()),
         };
         let patch = patch.to_value();

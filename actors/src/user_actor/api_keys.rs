@@ -92,7 +92,7 @@ pub struct DeleteApiKey {
 }
 
 /// Stores a new key for `owner` and returns it with its raw value.
-async fn issue(
+pub(super) async fn issue(
     store: &Store,
     keys: &TokenKeys,
     tenant: &TenantId,

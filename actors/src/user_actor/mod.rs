@@ -8,6 +8,7 @@ mod identities;
 mod lifecycle;
 mod policies;
 mod provisioned;
+mod scim_token;
 mod users;
 
 use actix::{Actor, Addr, Context};
@@ -31,6 +32,7 @@ pub use policies::{
 pub use provisioned::{
     DeleteProvisionedGroup, DeleteProvisionedUser, Target, WriteProvisionedGroup, WriteProvisionedUser,
 };
+pub use scim_token::{CreateScimToken, SCIM_POLICY_NAME, SCIM_USERNAME};
 pub use users::{BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, UpdateUser};
 
 /// Owns the directory's records.

@@ -25,7 +25,10 @@ const CHECK: PasswordCheck = PasswordCheck { rules: PasswordRules::SOAT, confirm
 pub enum Target {
     Create,
     /// Replace the record `id` if it is still at `version`.
-    Replace { id: Uuid, version: u64 },
+    Replace {
+        id: Uuid,
+        version: u64,
+    },
 }
 
 /// Create or replace a user as the provider describes it.

@@ -247,7 +247,12 @@ async fn prepare(
     Ok(User::new(username, email, new.role, password_hash))
 }
 
-pub(super) fn check_password(errors: &mut FieldErrors, password: &str, confirmation: Option<&str>, check: PasswordCheck) {
+pub(super) fn check_password(
+    errors: &mut FieldErrors,
+    password: &str,
+    confirmation: Option<&str>,
+    check: PasswordCheck,
+) {
     let mut messages = validate::password(password, check.rules);
     if password.len() > MAX_PASSWORD_BYTES {
         messages.push(format!("should be at most {MAX_PASSWORD_BYTES} byte(s)"));

@@ -51,7 +51,9 @@ impl From<DomainError> for FirezoneError {
                 FirezoneError::Unprocessable(FieldErrors::from([("document".to_owned(), problems)]))
             }
             DomainError::Invalid(fields) => FirezoneError::Unprocessable(fields),
-            DomainError::Scim(problem) => FirezoneError::Unprocessable(FieldErrors::from([("base".to_owned(), vec![problem.detail])])),
+            DomainError::Scim(problem) => {
+                FirezoneError::Unprocessable(FieldErrors::from([("base".to_owned(), vec![problem.detail])]))
+            }
             DomainError::Conflict(Conflict::EmailTaken | Conflict::UsernameTaken) => {
                 FirezoneError::field("email", "has already been taken")
             }

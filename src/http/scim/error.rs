@@ -50,7 +50,9 @@ impl From<AuthFailure> for ScimError {
     fn from(failure: AuthFailure) -> Self {
         match failure {
             AuthFailure::Unavailable => unavailable(),
-            AuthFailure::Disabled => ScimError::new(StatusCode::UNAUTHORIZED, None, "The credential's user is disabled"),
+            AuthFailure::Disabled => {
+                ScimError::new(StatusCode::UNAUTHORIZED, None, "The credential's user is disabled")
+            }
             _ => ScimError::new(StatusCode::UNAUTHORIZED, None, "A valid bearer token of this tenant is required"),
         }
     }
@@ -115,11 +117,15 @@ fn conflict_error(conflict: Conflict) -> ScimError {
         Conflict::VersionMismatch => {
             ScimError::new(StatusCode::PRECONDITION_FAILED, None, "The resource changed: its version does not match")
         }
-        Conflict::LastAdmin => {
-            ScimError::new(StatusCode::CONFLICT, Some(ScimType::Mutability), "The tenant's last admin cannot be removed")
-        }
+        Conflict::LastAdmin => ScimError::new(
+            StatusCode::CONFLICT,
+            Some(ScimType::Mutability),
+            "The tenant's last admin cannot be removed",
+        ),
         Conflict::Modified => ScimError::new(StatusCode::CONFLICT, None, "Modified concurrently, please retry"),
-        Conflict::UsersExist | Conflict::TooManyKeys => ScimError::new(StatusCode::CONFLICT, None, conflict.to_string()),
+        Conflict::UsersExist | Conflict::TooManyKeys => {
+            ScimError::new(StatusCode::CONFLICT, None, conflict.to_string())
+        }
     }
 }
 
@@ -129,7 +135,8 @@ impl ResponseError for ScimError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut body = json!({"schemas": [ERROR_URN], "status": self.status.as_u16().to_string(), "detail": self.detail});
+        let mut body =
+            json!({"schemas": [ERROR_URN], "status": self.status.as_u16().to_string(), "detail": self.detail});
         if let Some(scim_type) = self.scim_type {
             body["scimType"] = json!(scim_type.as_str());
         }

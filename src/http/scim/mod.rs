@@ -36,7 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/Users/.search").route(web::post().to(search::search_users)))
         .service(web::resource("/Groups/.search").route(web::post().to(search::search_groups)))
         .service(
-            web::resource("/Users").route(web::get().to(search::list_users)).route(web::post().to(resources::create_user)),
+            web::resource("/Users")
+                .route(web::get().to(search::list_users))
+                .route(web::post().to(resources::create_user)),
         )
         .service(
             web::resource("/Groups")
@@ -98,7 +100,8 @@ pub fn json_body(req: &HttpRequest, body: &[u8]) -> Result<Value, ScimError> {
             "Send application/scim+json (or application/json)",
         ));
     }
-    super::body::parse_json(body).map_err(|message| ScimError::bad(tessera_actors::scim::ScimType::InvalidSyntax, message))
+    super::body::parse_json(body)
+        .map_err(|message| ScimError::bad(tessera_actors::scim::ScimType::InvalidSyntax, message))
 }
 
 /// The resource kind's name for messages.

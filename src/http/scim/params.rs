@@ -51,11 +51,15 @@ impl Projection {
 /// The URL query of a GET list, as pairs (repeated keys: the last wins).
 pub fn from_url(query: &str) -> Result<Query, ScimError> {
     let pairs = url_pairs(query)?;
-    let get = |key: &str| pairs.iter().rev().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| value.as_str());
+    let get = |key: &str| {
+        pairs.iter().rev().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| value.as_str())
+    };
     let number = |key: &str| -> Result<Option<i64>, ScimError> {
         get(key)
             .map(|text| {
-                text.trim().parse::<i64>().map_err(|_| ScimError::bad(ScimType::InvalidValue, format!("{key} must be an integer")))
+                text.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ScimError::bad(ScimType::InvalidValue, format!("{key} must be an integer")))
             })
             .transpose()
     };
@@ -71,9 +75,11 @@ pub fn from_url(query: &str) -> Result<Query, ScimError> {
 
 /// A SearchRequest body (POST `/.search`).
 pub fn from_body(body: &Value) -> Result<Query, ScimError> {
-    let object = body.as_object().ok_or_else(|| ScimError::bad(ScimType::InvalidSyntax, "a SearchRequest must be an object"))?;
+    let object =
+        body.as_object().ok_or_else(|| ScimError::bad(ScimType::InvalidSyntax, "a SearchRequest must be an object"))?;
     if let Some(schemas) = object.get("schemas") {
-        let named = schemas.as_array().is_some_and(|list| list.iter().any(|urn| urn.as_str() == Some(SEARCH_REQUEST_URN)));
+        let named =
+            schemas.as_array().is_some_and(|list| list.iter().any(|urn| urn.as_str() == Some(SEARCH_REQUEST_URN)));
         if !named {
             return Err(ScimError::bad(ScimType::InvalidSyntax, format!("schemas must contain {SEARCH_REQUEST_URN}")));
         }
@@ -88,7 +94,10 @@ pub fn from_body(body: &Value) -> Result<Query, ScimError> {
     let number = |key: &str| -> Result<Option<i64>, ScimError> {
         match object.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(value) => value.as_i64().map(Some).ok_or_else(|| ScimError::bad(ScimType::InvalidValue, format!("{key} must be an integer"))),
+            Some(value) => value
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| ScimError::bad(ScimType::InvalidValue, format!("{key} must be an integer"))),
         }
     };
     let names = |key: &str| -> Result<Option<String>, ScimError> {
@@ -96,7 +105,9 @@ pub fn from_body(body: &Value) -> Result<Query, ScimError> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Array(items)) => {
                 let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
-                names.map(|names| Some(names.join(","))).ok_or_else(|| ScimError::bad(ScimType::InvalidValue, format!("{key} must list attribute names")))
+                names
+                    .map(|names| Some(names.join(",")))
+                    .ok_or_else(|| ScimError::bad(ScimType::InvalidValue, format!("{key} must list attribute names")))
             }
             Some(Value::String(text)) => Ok(Some(text.clone())),
             Some(_) => Err(ScimError::bad(ScimType::InvalidValue, format!("{key} must list attribute names"))),

@@ -3,7 +3,9 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use tessera_actors::provisioning_actor::{ScimDelete, ScimGet, ScimResource, ScimWrite, ScimWriteResource};
+use tessera_actors::provisioning_actor::{
+    ScimContext, ScimDelete, ScimGet, ScimResource, ScimWrite, ScimWriteResource,
+};
 use tessera_actors::scim::{etag, parse_etags, Precondition, ResourceKind};
 use uuid::Uuid;
 
@@ -68,15 +70,13 @@ async fn get(
 async fn write(
     req: HttpRequest,
     state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
+    context: ScimContext,
     id: Option<Uuid>,
     kind: ResourceKind,
     body: web::Bytes,
     make: fn(serde_json::Value) -> ScimWrite,
 ) -> Result<HttpResponse, ScimError> {
     let projection = projection(&req)?;
-    let context = context(&state, tenant, caller)?;
     let body = json_body(&req, &body)?;
     let write = make(body);
     let status = if matches!(write, ScimWrite::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
@@ -104,29 +104,64 @@ async fn delete(
 macro_rules! resource_routes {
     ($kind:expr, $get:ident, $create:ident, $replace:ident, $patch:ident, $delete:ident) => {
         /// `GET /{resources}/{id}`.
-        pub async fn $get(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, path: PathId) -> Result<HttpResponse, ScimError> {
+        pub async fn $get(
+            req: HttpRequest,
+            state: web::Data<AppState>,
+            tenant: Tenant,
+            caller: Caller,
+            path: PathId,
+        ) -> Result<HttpResponse, ScimError> {
             get(req, state, tenant, caller, path, $kind).await
         }
 
         /// `POST /{resources}`.
-        pub async fn $create(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, body: web::Bytes) -> Result<HttpResponse, ScimError> {
-            write(req, state, tenant, caller, None, $kind, body, ScimWrite::Create).await
+        pub async fn $create(
+            req: HttpRequest,
+            state: web::Data<AppState>,
+            tenant: Tenant,
+            caller: Caller,
+            body: web::Bytes,
+        ) -> Result<HttpResponse, ScimError> {
+            let context = context(&state, tenant, caller)?;
+            write(req, state, context, None, $kind, body, ScimWrite::Create).await
         }
 
         /// `PUT /{resources}/{id}`.
-        pub async fn $replace(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, path: PathId, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+        pub async fn $replace(
+            req: HttpRequest,
+            state: web::Data<AppState>,
+            tenant: Tenant,
+            caller: Caller,
+            path: PathId,
+            body: web::Bytes,
+        ) -> Result<HttpResponse, ScimError> {
             let id = resource_id($kind, &path)?;
-            write(req, state, tenant, caller, Some(id), $kind, body, ScimWrite::Replace).await
+            let context = context(&state, tenant, caller)?;
+            write(req, state, context, Some(id), $kind, body, ScimWrite::Replace).await
         }
 
         /// `PATCH /{resources}/{id}`.
-        pub async fn $patch(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, path: PathId, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+        pub async fn $patch(
+            req: HttpRequest,
+            state: web::Data<AppState>,
+            tenant: Tenant,
+            caller: Caller,
+            path: PathId,
+            body: web::Bytes,
+        ) -> Result<HttpResponse, ScimError> {
             let id = resource_id($kind, &path)?;
-            write(req, state, tenant, caller, Some(id), $kind, body, ScimWrite::Patch).await
+            let context = context(&state, tenant, caller)?;
+            write(req, state, context, Some(id), $kind, body, ScimWrite::Patch).await
         }
 
         /// `DELETE /{resources}/{id}`.
-        pub async fn $delete(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, path: PathId) -> Result<HttpResponse, ScimError> {
+        pub async fn $delete(
+            req: HttpRequest,
+            state: web::Data<AppState>,
+            tenant: Tenant,
+            caller: Caller,
+            path: PathId,
+        ) -> Result<HttpResponse, ScimError> {
             delete(req, state, tenant, caller, path, $kind).await
         }
     };

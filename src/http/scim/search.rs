@@ -34,27 +34,55 @@ async fn run(
 }
 
 /// `GET /Users`.
-pub async fn list_users(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller) -> Result<HttpResponse, ScimError> {
+pub async fn list_users(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+) -> Result<HttpResponse, ScimError> {
     run(&state, tenant, caller, vec![ResourceKind::User], from_url(req.query_string())?).await
 }
 
 /// `GET /Groups`.
-pub async fn list_groups(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller) -> Result<HttpResponse, ScimError> {
+pub async fn list_groups(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+) -> Result<HttpResponse, ScimError> {
     run(&state, tenant, caller, vec![ResourceKind::Group], from_url(req.query_string())?).await
 }
 
 /// `POST /Users/.search`.
-pub async fn search_users(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+pub async fn search_users(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
     run(&state, tenant, caller, vec![ResourceKind::User], from_body(&json_body(&req, &body)?)?).await
 }
 
 /// `POST /Groups/.search`.
-pub async fn search_groups(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+pub async fn search_groups(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
     run(&state, tenant, caller, vec![ResourceKind::Group], from_body(&json_body(&req, &body)?)?).await
 }
 
 /// `POST /.search`: users and groups together.
-pub async fn search_all(req: HttpRequest, state: web::Data<AppState>, tenant: Tenant, caller: Caller, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+pub async fn search_all(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
     let query = from_body(&json_body(&req, &body)?)?;
     run(&state, tenant, caller, vec![ResourceKind::User, ResourceKind::Group], query).await
 }
