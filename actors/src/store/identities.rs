@@ -106,6 +106,54 @@ impl Store {
         Ok(user.id)
     }
 
+    /// Links `identity` to the one account whose SCIM `externalId` is the identity's subject
+    /// (the IdP provisioned it under the id it now signs in with), if that account has no
+    /// password and no linked identity yet, checked in the linking transaction.
+    /// `NotFound` when no single account has that external id, `AccountExists` when it is
+    /// claimed, `IdentityLinked` when a concurrent sign-in linked the identity first.
+    pub async fn link_by_external_id(
+        &self,
+        tenant: &TenantId,
+        identity: &IdentityKey,
+        sealed_refresh_token: Option<String>,
+    ) -> Result<Uuid, StoreError> {
+        let mut response = self
+            .db
+            .query("SELECT VALUE uid FROM user WHERE tenant = $tenant AND external_id = $subject LIMIT 2")
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("subject", identity.subject.clone()))
+            .await?;
+        let found: Vec<String> = response.take(0)?;
+        // Two accounts with one external id: ambiguous, so neither is linked this way.
+        let [uid] = found.as_slice() else {
+            return Err(StoreError::NotFound);
+        };
+        let uid = Uuid::parse_str(uid).map_err(|_| StoreError::Database(format!("stored id {uid:?} is not a UUID")))?;
+        let script = format!(
+            "BEGIN TRANSACTION;
+             {NOT_LINKED_YET}
+             LET $target = (SELECT external_id, password_hash FROM ONLY type::record('user', [$tenant, $uid]));
+             IF $target = NONE OR $target.external_id != $subject {{ THROW 'not_found'; }};
+             IF $target.password_hash != NONE
+                 OR array::len(SELECT VALUE subject FROM identity WHERE tenant = $tenant AND user = $uid) > 0
+                 {{ THROW 'account_exists'; }};
+             {CREATE_LINK}
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(IdentityVars::of(identity))
+                .bind(("uid", uid.to_string()))
+                .bind(("refresh", sealed_refresh_token.clone()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await?;
+        Ok(uid)
+    }
+
     /// Creates `user` already linked to `identity`, in one transaction (first sign-in with
     /// `auto_create_users`): `EmailTaken`/`UsernameTaken` when its email is in use as an email
     /// or a username, `IdentityLinked` when a concurrent sign-in linked the identity first.

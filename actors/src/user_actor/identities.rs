@@ -88,6 +88,18 @@ async fn sign_in_upstream(store: &Store, message: &SignInUpstream) -> Result<Use
             }
             return Ok(user);
         }
+        // An account the IdP provisioned (SCIM) under the id it now signs in with.
+        match store.link_by_external_id(tenant, identity, message.sealed_refresh_token.clone()).await {
+            Ok(uid) => {
+                tracing::info!(target: "audit", tenant = %tenant, user = %uid, issuer = %identity.issuer,
+                    provider = %identity.provider, "linked identity by external id");
+                return store.get_user(tenant, uid).await?.ok_or(DomainError::NotFound);
+            }
+            // Claimed accounts fall through to the email rule, which decides.
+            Err(StoreError::NotFound | StoreError::Conflict(Conflict::AccountExists)) => {}
+            Err(StoreError::Conflict(Conflict::IdentityLinked)) => continue,
+            Err(error) => return Err(error.into()),
+        }
         if let Some(email) = email {
             if message.email_verified {
                 let rule =
