@@ -155,7 +155,10 @@ async fn unknown_providers_and_provider_errors_are_pages() {
     let phishing = reqwest::get(server.url("/auth/oidc/idp/callback?error=Call%20+1-555%20now")).await.unwrap();
     let page = phishing.text().await.unwrap();
     // Not just "555": the page links back to the server, whose port may contain it.
-    assert!(page.contains("the provider refused: error") && !page.contains("1-555") && !page.contains("Call"), "{page}");
+    assert!(
+        page.contains("the provider refused: error") && !page.contains("1-555") && !page.contains("Call"),
+        "{page}"
+    );
     let account = reqwest::get(server.url("/account")).await.unwrap();
     assert_eq!(account.status(), 401);
 }
