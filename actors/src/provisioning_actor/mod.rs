@@ -7,6 +7,7 @@ mod provision;
 mod refresher;
 mod saml_sign_in;
 mod scim;
+mod scim_bulk;
 mod scim_search;
 mod sign_in;
 
@@ -26,6 +27,7 @@ pub use refresher::{RefreshReport, RefreshRound};
 pub(crate) use saml_sign_in::SP_CREDENTIALS;
 pub use saml_sign_in::{FinishSamlSignIn, GetSamlMetadata, StartSamlSignIn};
 pub use scim::{ScimContext, ScimDelete, ScimGet, ScimResource, ScimWrite, ScimWriteResource};
+pub use scim_bulk::{BulkOutcome, ScimBulk};
 pub use scim_search::{ScimPage, ScimSearch};
 pub use sign_in::{FinishOidcSignIn, StartOidcSignIn, UpstreamRedirect};
 

@@ -3,7 +3,7 @@
 //! and written only if the record is still at that version, so concurrent PATCHes never lose each
 //! other's changes: without `If-Match` a stale write is recomputed, with it the client gets 412.
 
-use actix::{Context, Handler, Message, ResponseFuture};
+use actix::{Addr, Context, Handler, Message, ResponseFuture};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -19,8 +19,9 @@ use crate::user_actor::{
     DeleteProvisionedGroup, DeleteProvisionedUser, Target, UserActor, WriteProvisionedGroup, WriteProvisionedUser,
 };
 
-/// How often a PATCH or PUT without `If-Match` is recomputed when the record changed under it.
-const MAX_ATTEMPTS: usize = 8;
+/// How often a PATCH or PUT without `If-Match` is recomputed when the record changed under it
+/// (with a growing, jittered pause, so that many writers of one group all get through).
+const MAX_ATTEMPTS: u64 = 40;
 
 /// Who asks, in which tenant, and where that tenant's SCIM root is (for `meta.location`).
 #[derive(Clone)]
@@ -102,40 +103,11 @@ impl Handler<ScimWriteResource> for ProvisioningActor {
         let (store, users) = (self.store.clone(), self.users.clone());
         Box::pin(async move {
             let ScimWriteResource { context, kind, id, write, if_match } = message;
-            if let ScimWrite::Create(body) = &write {
-                let resource = normalize(kind, body)?;
-                let version = write_resource(&users, &context, kind, Target::Create, &resource).await?;
-                let id = version.0;
-                return read(&store, &context, kind, id).await;
+            match (write, id) {
+                (ScimWrite::Create(body), _) => create(&store, &users, &context, kind, &body).await,
+                (write, Some(id)) => modify(&store, &users, &context, kind, id, &write, if_match.as_ref()).await,
+                (_, None) => Err(DomainError::NotFound),
             }
-            let id = id.ok_or(DomainError::NotFound)?;
-            for _ in 0..MAX_ATTEMPTS {
-                let current = read(&store, &context, kind, id).await?;
-                if if_match.as_ref().is_some_and(|precondition| !precondition.matches(current.version)) {
-                    return Err(DomainError::Conflict(Conflict::VersionMismatch));
-                }
-                let resource = match &write {
-                    ScimWrite::Replace(body) => {
-                        let replacement = normalize(kind, body)?;
-                        check_immutable(kind, &current.resource, &replacement)?;
-                        replacement
-                    }
-                    ScimWrite::Patch(body) => {
-                        let mut patched = current.resource.clone();
-                        scim::apply_patch(kind, &mut patched, body)?;
-                        patched
-                    }
-                    ScimWrite::Create(_) => unreachable!("handled above"),
-                };
-                let target = Target::Replace { id, version: current.version };
-                match write_resource(&users, &context, kind, target, &resource).await {
-                    Ok(_) => return read(&store, &context, kind, id).await,
-                    // Changed since the read: recompute, unless the client pinned a version.
-                    Err(DomainError::Conflict(Conflict::VersionMismatch)) if if_match.is_none() => continue,
-                    Err(error) => return Err(error),
-                }
-            }
-            Err(DomainError::Conflict(Conflict::Modified))
         })
     }
 }
@@ -147,18 +119,88 @@ impl Handler<ScimDelete> for ProvisioningActor {
         let (store, users) = (self.store.clone(), self.users.clone());
         Box::pin(async move {
             let ScimDelete { context, kind, id, if_match } = message;
-            if let Some(precondition) = &if_match {
-                let current = read(&store, &context, kind, id).await?;
-                if !precondition.matches(current.version) {
-                    return Err(DomainError::Conflict(Conflict::VersionMismatch));
-                }
-            }
-            let ScimContext { tenant, by, .. } = context;
-            match kind {
-                ResourceKind::User => ask_users(&users, DeleteProvisionedUser { tenant, by, id }).await,
-                ResourceKind::Group => ask_users(&users, DeleteProvisionedGroup { tenant, by, id }).await,
-            }
+            remove(&store, &users, &context, kind, id, if_match.as_ref()).await
         })
+    }
+}
+
+/// POST: validates the body and creates the resource.
+pub(super) async fn create(
+    store: &Store,
+    users: &Addr<UserActor>,
+    context: &ScimContext,
+    kind: ResourceKind,
+    body: &Value,
+) -> Result<ScimResource, DomainError> {
+    let resource = normalize(kind, body)?;
+    let (id, _) = write_resource(users, context, kind, Target::Create, &resource).await?;
+    read(store, context, kind, id).await
+}
+
+/// PUT or PATCH: computed from a read and written only if the record is still at that version;
+/// recomputed when it changed meanwhile, unless `if_match` pinned a version (then 412).
+pub(super) async fn modify(
+    store: &Store,
+    users: &Addr<UserActor>,
+    context: &ScimContext,
+    kind: ResourceKind,
+    id: Uuid,
+    write: &ScimWrite,
+    if_match: Option<&Precondition>,
+) -> Result<ScimResource, DomainError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            use rand::Rng;
+            let pause = rand::thread_rng().gen_range(1..=5 * attempt.min(20));
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
+        let current = read(store, context, kind, id).await?;
+        if if_match.is_some_and(|precondition| !precondition.matches(current.version)) {
+            return Err(DomainError::Conflict(Conflict::VersionMismatch));
+        }
+        let resource = match write {
+            ScimWrite::Replace(body) => {
+                let replacement = normalize(kind, body)?;
+                check_immutable(kind, &current.resource, &replacement)?;
+                replacement
+            }
+            ScimWrite::Patch(body) => {
+                let mut patched = current.resource.clone();
+                scim::apply_patch(kind, &mut patched, body)?;
+                patched
+            }
+            ScimWrite::Create(body) => return create(store, users, context, kind, body).await,
+        };
+        let target = Target::Replace { id, version: current.version };
+        match write_resource(users, context, kind, target, &resource).await {
+            Ok(_) => return read(store, context, kind, id).await,
+            // Changed since the read: recompute, unless the client pinned a version.
+            Err(DomainError::Conflict(Conflict::VersionMismatch)) if if_match.is_none() => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(DomainError::Conflict(Conflict::Modified))
+}
+
+/// DELETE, if the record still satisfies `if_match`.
+pub(super) async fn remove(
+    store: &Store,
+    users: &Addr<UserActor>,
+    context: &ScimContext,
+    kind: ResourceKind,
+    id: Uuid,
+    if_match: Option<&Precondition>,
+) -> Result<(), DomainError> {
+    if let Some(precondition) = if_match {
+        let current = read(store, context, kind, id).await?;
+        if !precondition.matches(current.version) {
+            return Err(DomainError::Conflict(Conflict::VersionMismatch));
+        }
+    }
+    let (tenant, by) = (context.tenant.clone(), context.by.clone());
+    match kind {
+        ResourceKind::User => ask_users(users, DeleteProvisionedUser { tenant, by, id }).await,
+        ResourceKind::Group => ask_users(users, DeleteProvisionedGroup { tenant, by, id }).await,
     }
 }
 
@@ -185,7 +227,7 @@ pub(super) async fn read(
 
 /// Writes a validated resource through the UserActor; returns the record's id and version.
 async fn write_resource(
-    users: &actix::Addr<UserActor>,
+    users: &Addr<UserActor>,
     context: &ScimContext,
     kind: ResourceKind,
     target: Target,

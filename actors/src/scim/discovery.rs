@@ -34,9 +34,8 @@ pub fn service_provider_config(base_url: &str, limits: &ServiceLimits) -> Value 
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_URN],
         "patch": {"supported": true},
-        // Bulk and cursor paging are not served yet; advertised honestly as unsupported.
         "bulk": {
-            "supported": false,
+            "supported": true,
             "maxOperations": limits.bulk_max_operations,
             "maxPayloadSize": limits.bulk_max_payload_bytes
         },
@@ -178,7 +177,7 @@ mod tests {
         for feature in ["patch", "filter", "changePassword", "sort", "etag"] {
             assert_eq!(config[feature]["supported"], true, "{feature}");
         }
-        assert_eq!(config["bulk"]["supported"], false, "not served yet");
+        assert_eq!(config["bulk"]["supported"], true);
         assert_eq!(config["pagination"]["cursor"], false, "not served yet");
         assert_eq!(config["bulk"]["maxOperations"], 1000);
         assert_eq!(config["bulk"]["maxPayloadSize"], 1_048_576);

@@ -3,6 +3,7 @@
 //! mapping between Tessera's records and SCIM resources. The ProvisioningActor applies them; the
 //! HTTP module only moves them on and off the wire.
 
+mod bulk;
 mod discovery;
 mod error;
 mod filter;
@@ -14,6 +15,10 @@ pub mod schema;
 mod user_resource;
 mod version;
 
+pub use bulk::{
+    bulk_target, parse_bulk, references, substitute, BulkMethod, BulkOperation, BulkRequest, BulkTarget,
+    BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, BULK_RESPONSE_URN,
+};
 pub use discovery::{
     resource_type, resource_types, schema as schema_document, schemas as schema_documents, service_provider_config,
     ServiceLimits, LIST_RESPONSE_URN,

@@ -38,7 +38,7 @@ impl SortKey {
             return match field {
                 CoreField::Plain { column, .. } | CoreField::Date(column) => Ok(SortKey(column.to_owned())),
                 CoreField::Active => Ok(SortKey("disabled_at".to_owned())),
-                CoreField::Keys(_) | CoreField::UserGroups => Ok(SortKey("email_key".to_owned())),
+                CoreField::Keys(_) | CoreField::Emails | CoreField::UserGroups => Ok(SortKey("email_key".to_owned())),
             };
         }
         let resolved = resolve(kind, path).ok_or_else(invalid)?;
@@ -65,6 +65,9 @@ enum CoreField {
     Active,
     /// An array column of lowercased keys (`emails.value` → `email_keys`; group `members`).
     Keys(&'static str),
+    /// A user's `emails.value`: the record's email (`email_key`) and the profile's other
+    /// addresses (`email_keys`), both lowercased and indexed.
+    Emails,
     /// A user's `groups`: answered from the groups' member lists.
     UserGroups,
 }
@@ -84,7 +87,7 @@ fn core_field(kind: ResourceKind, path: &AttrPath) -> Option<CoreField> {
         (_, "meta", Some("lastmodified")) => CoreField::Date("updated_at"),
         (ResourceKind::User, "username", None) => CoreField::Plain { column: "username_key", lowercase: true },
         (ResourceKind::User, "active", None) => CoreField::Active,
-        (ResourceKind::User, "emails", None | Some("value")) => CoreField::Keys("email_keys"),
+        (ResourceKind::User, "emails", None | Some("value")) => CoreField::Emails,
         (ResourceKind::User, "groups", None | Some("value")) => CoreField::UserGroups,
         (ResourceKind::Group, "displayname", None) => CoreField::Plain { column: "name_key", lowercase: true },
         (ResourceKind::Group, "members", None | Some("value")) => CoreField::Keys("members"),
@@ -132,6 +135,14 @@ impl Translator {
             Filter::Not(inner) => format!("!({})", self.filter(inner, element)?),
             Filter::Present(path) => self.test(path, None, element)?,
             Filter::Compare(path, op, value) => self.test(path, Some((*op, value)), element)?,
+            Filter::ValuePath(path, inner) if self.kind == ResourceKind::Group => {
+                // `members[value eq "id"]`: a group's members are ids; only their `value` is kept.
+                let is_members = core_field(self.kind, path).is_some_and(|field| matches!(field, CoreField::Keys(_)));
+                if !is_members || path.sub.is_some() {
+                    return Err(invalid_filter(format!("groups cannot be filtered by {path}[…]")));
+                }
+                self.member_filter(inner)?
+            }
             Filter::ValuePath(path, inner) => {
                 if element.is_some() {
                     return Err(invalid_filter("value filters cannot be nested"));
@@ -140,6 +151,23 @@ impl Translator {
                 let condition = self.filter(inner, Some(attr))?;
                 format!("array::len(({expression} ?? [])[WHERE {condition}]) > 0")
             }
+        })
+    }
+
+    /// A filter inside `members[…]`, over the member's `value` (the only sub-attribute kept).
+    fn member_filter(&mut self, filter: &Filter) -> Result<String, ScimProblem> {
+        let members = AttrPath { urn: None, name: "members".to_owned(), sub: Some("value".to_owned()) };
+        Ok(match filter {
+            Filter::And(left, right) => format!("({} AND {})", self.member_filter(left)?, self.member_filter(right)?),
+            Filter::Or(left, right) => format!("({} OR {})", self.member_filter(left)?, self.member_filter(right)?),
+            Filter::Not(inner) => format!("!({})", self.member_filter(inner)?),
+            Filter::Present(path) if path.name.eq_ignore_ascii_case("value") => {
+                self.core(CoreField::Keys("members"), &members, None)?
+            }
+            Filter::Compare(path, op, value) if path.name.eq_ignore_ascii_case("value") && path.sub.is_none() => {
+                self.core(CoreField::Keys("members"), &members, Some((*op, value)))?
+            }
+            _ => return Err(invalid_filter("inside members[…] only the member's value can be tested")),
         })
     }
 
@@ -205,6 +233,7 @@ impl Translator {
                 CoreField::Plain { column, .. } | CoreField::Date(column) => format!("{column} != NONE"),
                 CoreField::Active => "(disabled_at != NONE OR scim.active != NONE)".to_owned(),
                 CoreField::Keys(column) => format!("array::len({column} ?? []) > 0"),
+                CoreField::Emails => "(email != NONE OR array::len(email_keys ?? []) > 0)".to_owned(),
                 CoreField::UserGroups => "array::len(SELECT VALUE gid FROM user_group WHERE tenant = $tenant AND members CONTAINS $parent.uid LIMIT 1) > 0".to_owned(),
             });
         };
@@ -244,6 +273,16 @@ impl Translator {
                     CompareOp::Eq => format!("{column} CONTAINS {parameter}"),
                     CompareOp::Ne => format!("{column} CONTAINSNOT {parameter}"),
                     _ => format!("array::len(({column} ?? [])[WHERE {}]) > 0", string_op("$this", op, &parameter)),
+                })
+            }
+            CoreField::Emails => {
+                let text = string_value(path, value)?.to_lowercase();
+                let parameter = self.bind(Value::String(text));
+                let other = format!("array::len((email_keys ?? [])[WHERE {}]) > 0", string_op("$this", op, &parameter));
+                Ok(match op {
+                    CompareOp::Eq => format!("(email_key = {parameter} OR email_keys CONTAINS {parameter})"),
+                    CompareOp::Ne => format!("!(email_key = {parameter} OR email_keys CONTAINS {parameter})"),
+                    _ => format!("((email != NONE AND {}) OR {other})", string_op("email_key", op, &parameter)),
                 })
             }
             CoreField::UserGroups => {
@@ -384,7 +423,11 @@ mod tests {
         assert_eq!(condition.sql, "username_key = $f0");
         assert_eq!(condition.params, vec![("f0".to_owned(), Value::String("bjensen".into()))]);
         assert_eq!(sql(ResourceKind::User, "externalId eq \"X1\"").sql, "external_id = $f0");
-        assert_eq!(sql(ResourceKind::User, "emails.value eq \"A@x\"").sql, "email_keys CONTAINS $f0");
+        assert_eq!(
+            sql(ResourceKind::User, "emails.value eq \"A@x\"").sql,
+            "(email_key = $f0 OR email_keys CONTAINS $f0)"
+        );
+        assert_eq!(sql(ResourceKind::Group, "members[value eq \"abc\"]").sql, "members CONTAINS $f0");
         assert_eq!(sql(ResourceKind::Group, "displayName eq \"Staff\"").sql, "name_key = $f0");
         assert_eq!(sql(ResourceKind::Group, "members.value eq \"abc\"").sql, "members CONTAINS $f0");
         assert_eq!(sql(ResourceKind::User, "active eq false").sql, "disabled_at != NONE");

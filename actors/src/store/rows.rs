@@ -41,8 +41,10 @@ pub fn email_key(user: &User) -> String {
     }
 }
 
-/// The lowercased addresses of a SCIM profile's `emails`, indexed for `emails.value` lookups.
-pub fn profile_email_keys(profile: &serde_json::Value) -> Vec<String> {
+/// The lowercased addresses of a SCIM profile's `emails` other than the record's own email
+/// (`email_key` holds that one, and follows it when another dialect changes it), indexed for
+/// `emails.value` lookups.
+pub fn profile_email_keys(profile: &serde_json::Value, email: Option<&str>) -> Vec<String> {
     let mut keys: Vec<String> = profile
         .get("emails")
         .and_then(serde_json::Value::as_array)
@@ -53,6 +55,9 @@ pub fn profile_email_keys(profile: &serde_json::Value) -> Vec<String> {
         .collect();
     keys.sort();
     keys.dedup();
+    if let Some(email) = email.map(crate::validate::unique_key) {
+        keys.retain(|key| *key != email);
+    }
     keys
 }
 
@@ -72,7 +77,7 @@ impl UserRow {
             policy_ids: Some(uuid_strings(&user.policy_ids)),
             external_id: user.external_id.clone(),
             scim: (!user.profile.is_null()).then(|| user.profile.clone()),
-            email_keys: Some(profile_email_keys(&user.profile)),
+            email_keys: Some(profile_email_keys(&user.profile, user.email.as_deref())),
             version: Some(i64::try_from(user.version).unwrap_or(i64::MAX)),
             created_at: user.created_at,
             updated_at: user.updated_at,

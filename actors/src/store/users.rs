@@ -150,7 +150,8 @@ impl Store {
         let bump = patch.last_signed_in.is_none();
         let (profile_set, profile, email_keys) = match &patch.profile {
             Some(profile) => {
-                (true, (!profile.is_null()).then(|| profile.clone()), super::rows::profile_email_keys(profile))
+                let email = patch.email.as_ref().and_then(Option::as_deref);
+                (true, (!profile.is_null()).then(|| profile.clone()), super::rows::profile_email_keys(profile, email))
             }
             None => (false, None, Vec::new()),
         };

@@ -12,8 +12,8 @@ use crate::http::AppState;
 /// The limits advertised and enforced.
 fn limits() -> ServiceLimits {
     ServiceLimits {
-        bulk_max_operations: 1000,
-        bulk_max_payload_bytes: 1_048_576,
+        bulk_max_operations: scim::BULK_MAX_OPERATIONS as u32,
+        bulk_max_payload_bytes: scim::BULK_MAX_PAYLOAD_BYTES as u64,
         filter_max_results: MAX_RESULTS as u32,
         default_page_size: DEFAULT_PAGE_SIZE as u32,
         max_page_size: MAX_RESULTS as u32,

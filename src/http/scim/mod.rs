@@ -2,6 +2,7 @@
 //! searches, in `application/scim+json` with SCIM's error shape. It only moves requests and
 //! answers on and off the wire; the ProvisioningActor applies the protocol.
 
+mod bulk;
 mod discovery;
 mod error;
 mod params;
@@ -33,6 +34,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(discovery_resource("/Schemas", web::get().to(discovery::schemas)))
         .service(discovery_resource("/Schemas/{urn}", web::get().to(discovery::schema)))
         .service(web::resource("/.search").route(web::post().to(search::search_all)))
+        .service(
+            web::resource("/Bulk")
+                .app_data(web::PayloadConfig::new(tessera_actors::scim::BULK_MAX_PAYLOAD_BYTES))
+                .route(web::post().to(bulk::bulk)),
+        )
         .service(web::resource("/Users/.search").route(web::post().to(search::search_users)))
         .service(web::resource("/Groups/.search").route(web::post().to(search::search_groups)))
         .service(

@@ -1,0 +1,56 @@
+//! `POST /Bulk` (RFC 7644 §3.7): the BulkRequest in, the BulkResponse out; each operation's
+//! outcome in the shape its own request would have had.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+use tessera_actors::provisioning_actor::{BulkOutcome, ScimBulk};
+use tessera_actors::scim::{etag, parse_bulk, BULK_RESPONSE_URN};
+
+use super::error::ERROR_URN;
+use super::{context, json_body, respond, ScimError};
+use crate::http::caller::Caller;
+use crate::http::tenant::Tenant;
+use crate::http::{ask, AppState};
+
+/// `POST /Bulk`.
+pub async fn bulk(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
+    let context = context(&state, tenant, caller)?;
+    let request = parse_bulk(&json_body(&req, &body)?)?;
+    let outcomes = ask(&state.domain.provisioning, ScimBulk { context, request }).await?;
+    let operations: Vec<Value> = outcomes.into_iter().map(render).collect();
+    Ok(respond(StatusCode::OK, &json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations})))
+}
+
+fn render(outcome: BulkOutcome) -> Value {
+    let mut operation = json!({"method": outcome.method.as_str()});
+    if let Some(bulk_id) = outcome.bulk_id {
+        operation["bulkId"] = json!(bulk_id);
+    }
+    if let Some(location) = outcome.location {
+        operation["location"] = json!(location);
+    }
+    if let Some(version) = outcome.version {
+        operation["version"] = json!(etag(version));
+    }
+    match outcome.result {
+        Ok(status) => operation["status"] = json!(status.to_string()),
+        Err(error) => {
+            let error = ScimError::from(error);
+            let code = error.status.as_u16().to_string();
+            let mut response = json!({"schemas": [ERROR_URN], "status": code, "detail": error.detail});
+            if let Some(scim_type) = error.scim_type {
+                response["scimType"] = json!(scim_type.as_str());
+            }
+            operation["status"] = json!(code);
+            operation["response"] = response;
+        }
+    }
+    operation
+}
