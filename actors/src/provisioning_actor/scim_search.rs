@@ -9,7 +9,10 @@ use super::ProvisioningActor;
 use crate::auth::authorize;
 use crate::error::DomainError;
 use crate::model::Kind;
-use crate::scim::{parse_filter, render_group, render_user, translate, AttrPath, ResourceKind, ScimProblem, SortKey};
+use crate::scim::{
+    decode_cursor, encode_cursor, parse_filter, query_digest, render_group, render_user, translate, AttrPath,
+    CursorState, ResourceKind, ScimProblem, SortKey,
+};
 use crate::store::{Page, Store};
 
 /// A query over `kinds` (both, in this order, for the root `/.search`).
@@ -21,9 +24,12 @@ pub struct ScimSearch {
     pub filter: Option<String>,
     pub sort_by: Option<String>,
     pub descending: bool,
-    /// 0-based offset of the first result.
+    /// 0-based offset of the first result (index paging).
     pub offset: u64,
     pub count: u64,
+    /// Cursor paging (RFC 9865): `Some("")` for the first page, then a `nextCursor` /
+    /// `previousCursor` this server issued for the same query.
+    pub cursor: Option<String>,
 }
 
 /// One page of results and the total number matching.
@@ -31,13 +37,17 @@ pub struct ScimSearch {
 pub struct ScimPage {
     pub total: u64,
     pub resources: Vec<(ResourceKind, Value)>,
+    /// With cursor paging: the cursors of the next page (absent on the last) and of the
+    /// previous one (absent on the first).
+    pub next_cursor: Option<String>,
+    pub previous_cursor: Option<String>,
 }
 
 impl Handler<ScimSearch> for ProvisioningActor {
     type Result = ResponseFuture<Result<ScimPage, DomainError>>;
 
     fn handle(&mut self, message: ScimSearch, _: &mut Context<Self>) -> Self::Result {
-        let store = self.store.clone();
+        let (store, sealer) = (self.store.clone(), self.sealer.clone());
         Box::pin(async move {
             for kind in &message.kinds {
                 let (action, resource) = match kind {
@@ -73,8 +83,23 @@ impl Handler<ScimSearch> for ProvisioningActor {
             if plans.is_empty() {
                 return Err(refusal.map_or(DomainError::NotFound, DomainError::from));
             }
-            let (mut offset, mut remaining) = (message.offset, message.count);
-            let mut page = ScimPage { total: 0, resources: Vec::new() };
+            let kinds: Vec<&str> = message.kinds.iter().map(|kind| kind.name()).collect();
+            let order = if message.descending { "descending" } else { "ascending" };
+            let digest = query_digest(&[
+                &kinds.join(","),
+                message.filter.as_deref().unwrap_or(""),
+                message.sort_by.as_deref().unwrap_or(""),
+                order,
+            ]);
+            let now = chrono::Utc::now().timestamp();
+            let start = match message.cursor.as_deref() {
+                None | Some("") => message.offset,
+                Some(cursor) => {
+                    decode_cursor(cursor, |sealed| sealer.open(sealed), &digest, message.count, now)?.offset
+                }
+            };
+            let (mut offset, mut remaining) = (start, message.count);
+            let mut page = ScimPage { total: 0, resources: Vec::new(), next_cursor: None, previous_cursor: None };
             for (kind, condition, sort) in &plans {
                 let query = Page {
                     condition: condition.as_ref(),
@@ -87,6 +112,15 @@ impl Handler<ScimSearch> for ProvisioningActor {
                 remaining -= resources.len() as u64;
                 offset = offset.saturating_sub(total);
                 page.resources.extend(resources.into_iter().map(|resource| (*kind, resource)));
+            }
+            if message.cursor.is_some() && message.count > 0 {
+                let cursor = |offset: u64| {
+                    let state = CursorState { offset, count: message.count, query: digest.clone(), issued: now };
+                    encode_cursor(&state, |clear| sealer.seal(clear))
+                };
+                let end = start + page.resources.len() as u64;
+                page.next_cursor = (end < page.total).then(|| cursor(end));
+                page.previous_cursor = (start > 0).then(|| cursor(start.saturating_sub(message.count)));
             }
             Ok(page)
         })

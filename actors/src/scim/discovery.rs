@@ -52,7 +52,7 @@ pub fn service_provider_config(base_url: &str, limits: &ServiceLimits) -> Value 
             "primary": true
         }],
         "pagination": {
-            "cursor": false,
+            "cursor": true,
             "index": true,
             "defaultPaginationMethod": "index",
             "defaultPageSize": limits.default_page_size,
@@ -178,7 +178,6 @@ mod tests {
             assert_eq!(config[feature]["supported"], true, "{feature}");
         }
         assert_eq!(config["bulk"]["supported"], true);
-        assert_eq!(config["pagination"]["cursor"], false, "not served yet");
         assert_eq!(config["bulk"]["maxOperations"], 1000);
         assert_eq!(config["bulk"]["maxPayloadSize"], 1_048_576);
         assert_eq!(config["filter"]["maxResults"], 200);
@@ -199,7 +198,7 @@ mod tests {
         let config = service_provider_config(&format!("{BASE}/"), &limits());
         assert_eq!(
             config["pagination"],
-            json!({"cursor": false, "index": true, "defaultPaginationMethod": "index",
+            json!({"cursor": true, "index": true, "defaultPaginationMethod": "index",
                    "defaultPageSize": 100, "maxPageSize": 200, "cursorTimeout": 3600})
         );
         assert_eq!(config["meta"]["location"], format!("{BASE}/ServiceProviderConfig"), "trailing / trimmed");

@@ -1,6 +1,6 @@
 //! SCIM protocol problems: the status and `scimType` RFC 7644 §3.12 assigns to each.
 
-/// The `scimType` values of RFC 7644 §3.12 and RFC 9865 (cursors).
+/// The `scimType` values of RFC 7644 §3.12 and RFC 9865 §2.1 (cursors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScimType {
     InvalidFilter,
@@ -15,6 +15,7 @@ pub enum ScimType {
     Sensitive,
     InvalidCursor,
     ExpiredCursor,
+    InvalidCount,
 }
 
 impl ScimType {
@@ -33,6 +34,7 @@ impl ScimType {
             ScimType::Sensitive => "sensitive",
             ScimType::InvalidCursor => "invalidCursor",
             ScimType::ExpiredCursor => "expiredCursor",
+            ScimType::InvalidCount => "invalidCount",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! HTTP module only moves them on and off the wire.
 
 mod bulk;
+mod cursor;
 mod discovery;
 mod error;
 mod filter;
@@ -19,6 +20,7 @@ pub use bulk::{
     bulk_target, parse_bulk, references, substitute, BulkMethod, BulkOperation, BulkRequest, BulkTarget,
     BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, BULK_RESPONSE_URN,
 };
+pub use cursor::{decode_cursor, encode_cursor, query_digest, CursorState, CURSOR_TIMEOUT_SECS};
 pub use discovery::{
     resource_type, resource_types, schema as schema_document, schemas as schema_documents, service_provider_config,
     ServiceLimits, LIST_RESPONSE_URN,

@@ -17,7 +17,7 @@ fn limits() -> ServiceLimits {
         filter_max_results: MAX_RESULTS as u32,
         default_page_size: DEFAULT_PAGE_SIZE as u32,
         max_page_size: MAX_RESULTS as u32,
-        cursor_timeout_secs: 3600,
+        cursor_timeout_secs: scim::CURSOR_TIMEOUT_SECS,
     }
 }
 

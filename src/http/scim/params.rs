@@ -18,6 +18,8 @@ pub struct Query {
     /// 1-based, as on the wire.
     pub start_index: u64,
     pub count: u64,
+    /// RFC 9865 cursor paging: `Some("")` asks for the first page.
+    pub cursor: Option<String>,
     pub projection: Projection,
 }
 
@@ -69,6 +71,7 @@ pub fn from_url(query: &str) -> Result<Query, ScimError> {
         get("sortOrder"),
         number("startIndex")?,
         number("count")?,
+        get("cursor").map(str::to_owned),
         Projection::from_query(get("attributes"), get("excludedAttributes"))?,
     )
 }
@@ -120,6 +123,7 @@ pub fn from_body(body: &Value) -> Result<Query, ScimError> {
         sort_order.as_deref(),
         number("startIndex")?,
         number("count")?,
+        text("cursor")?,
         Projection::from_query(names("attributes")?.as_deref(), names("excludedAttributes")?.as_deref())?,
     )
 }
@@ -130,8 +134,15 @@ fn build(
     sort_order: Option<&str>,
     start_index: Option<i64>,
     count: Option<i64>,
+    cursor: Option<String>,
     projection: Projection,
 ) -> Result<Query, ScimError> {
+    if cursor.is_some() && start_index.is_some() {
+        return Err(ScimError::bad(
+            ScimType::InvalidValue,
+            "a query pages either by startIndex or by cursor, not both",
+        ));
+    }
     let descending = match sort_order.map(str::trim) {
         None | Some("") => false,
         Some(order) if order.eq_ignore_ascii_case("ascending") => false,
@@ -144,7 +155,7 @@ fn build(
     let count = count.map_or(DEFAULT_PAGE_SIZE, |count| count.max(0) as u64).min(MAX_RESULTS);
     let filter = filter.filter(|filter| !filter.trim().is_empty());
     let sort_by = sort_by.filter(|sort| !sort.trim().is_empty());
-    Ok(Query { filter, sort_by, descending, start_index, count, projection })
+    Ok(Query { filter, sort_by, descending, start_index, count, cursor, projection })
 }
 
 fn url_pairs(query: &str) -> Result<Vec<(String, String)>, ScimError> {
@@ -153,14 +164,31 @@ fn url_pairs(query: &str) -> Result<Vec<(String, String)>, ScimError> {
         .map_err(|_| ScimError::bad(ScimType::InvalidValue, "the query string is malformed"))
 }
 
+/// Where a page sits: an index (`startIndex`) or cursors (RFC 9865: `nextCursor` on every page
+/// but the last, `previousCursor` on every page but the first, no `startIndex`).
+pub enum Position {
+    Index(u64),
+    Cursors { next: Option<String>, previous: Option<String> },
+}
+
 /// The ListResponse for one page.
-pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
+pub fn list_response(total: u64, position: Position, resources: Vec<Value>) -> Value {
     let mut body = json!({
         "schemas": [LIST_RESPONSE_URN],
         "totalResults": total,
         "itemsPerPage": resources.len(),
-        "startIndex": start_index,
     });
+    match position {
+        Position::Index(start_index) => body["startIndex"] = json!(start_index),
+        Position::Cursors { next, previous } => {
+            if let Some(next) = next {
+                body["nextCursor"] = json!(next);
+            }
+            if let Some(previous) = previous {
+                body["previousCursor"] = json!(previous);
+            }
+        }
+    }
     if !resources.is_empty() {
         body["Resources"] = Value::Array(resources);
     }

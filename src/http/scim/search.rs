@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_actors::provisioning_actor::ScimSearch;
 use tessera_actors::scim::ResourceKind;
 
-use super::params::{from_body, from_url, list_response, Query};
+use super::params::{from_body, from_url, list_response, Position, Query};
 use super::{context, json_body, respond, ScimError};
 use crate::http::caller::Caller;
 use crate::http::tenant::Tenant;
@@ -27,10 +27,15 @@ async fn run(
         descending: query.descending,
         offset: query.start_index - 1,
         count: query.count,
+        cursor: query.cursor.clone(),
     };
     let page = ask(&state.domain.provisioning, message).await?;
     let resources = page.resources.iter().map(|(kind, resource)| query.projection.apply(*kind, resource)).collect();
-    Ok(respond(StatusCode::OK, &list_response(page.total, query.start_index, resources)))
+    let position = match query.cursor {
+        Some(_) => Position::Cursors { next: page.next_cursor, previous: page.previous_cursor },
+        None => Position::Index(query.start_index),
+    };
+    Ok(respond(StatusCode::OK, &list_response(page.total, position, resources)))
 }
 
 /// `GET /Users`.
