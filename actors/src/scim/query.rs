@@ -15,6 +15,10 @@ use super::schema::{resolve, AttrDef, AttrType, ResourceKind, Scope};
 pub struct Condition {
     pub sql: String,
     pub params: Vec<(String, Value)>,
+    /// The index that answers the condition, when it (or one side of a top-level `and`) is an
+    /// equality on an indexed attribute: the query names it, so that the database reads that
+    /// index alone instead of intersecting it with a scan of the tenant.
+    pub index: Option<&'static str>,
 }
 
 /// An ORDER BY expression for `sortBy`.
@@ -26,7 +30,7 @@ pub struct SortKey(pub String);
 pub fn translate(kind: ResourceKind, filter: &Filter) -> Result<Condition, ScimProblem> {
     let mut translator = Translator { kind, params: Vec::new() };
     let sql = translator.filter(filter, None)?;
-    Ok(Condition { sql, params: translator.params })
+    Ok(Condition { sql, params: translator.params, index: equality_index(kind, filter) })
 }
 
 impl SortKey {
@@ -55,6 +59,30 @@ impl SortKey {
     }
 }
 
+/// The index of an equality on an indexed attribute (or of either side of an `and`).
+fn equality_index(kind: ResourceKind, filter: &Filter) -> Option<&'static str> {
+    match filter {
+        Filter::And(left, right) => equality_index(kind, left).or_else(|| equality_index(kind, right)),
+        Filter::Compare(path, CompareOp::Eq, _) => match (kind, core_field(kind, path)?) {
+            (ResourceKind::User, CoreField::Plain { column: "username_key", .. }) => Some("user_username"),
+            (ResourceKind::User, CoreField::Plain { column: "external_id", .. }) => Some("user_external_id"),
+            (ResourceKind::User, CoreField::Plain { column: "uid", .. }) => Some("user_uid"),
+            (ResourceKind::User, CoreField::Emails) => Some("user_email_keys"),
+            (ResourceKind::Group, CoreField::Plain { column: "name_key", .. }) => Some("group_name"),
+            (ResourceKind::Group, CoreField::Plain { column: "external_id", .. }) => Some("group_external_id"),
+            (ResourceKind::Group, CoreField::Plain { column: "gid", .. }) => Some("group_gid"),
+            (ResourceKind::Group, CoreField::Keys("members")) => Some("group_members"),
+            _ => None,
+        },
+        Filter::ValuePath(path, inner) if kind == ResourceKind::Group => {
+            let is_members = matches!(core_field(kind, path), Some(CoreField::Keys("members")));
+            let is_value_eq = matches!(inner.as_ref(), Filter::Compare(sub, CompareOp::Eq, _) if sub.name.eq_ignore_ascii_case("value"));
+            (is_members && is_value_eq).then_some("group_members")
+        }
+        _ => None,
+    }
+}
+
 /// Attributes the record holds in its own (indexed) columns.
 enum CoreField {
     /// A string column; `lowercase` when the column holds the lowercased value.
@@ -65,8 +93,8 @@ enum CoreField {
     Active,
     /// An array column of lowercased keys (`emails.value` → `email_keys`; group `members`).
     Keys(&'static str),
-    /// A user's `emails.value`: the record's email (`email_key`) and the profile's other
-    /// addresses (`email_keys`), both lowercased and indexed.
+    /// A user's `emails.value`: every address of the user (its email and the profile's other
+    /// addresses), lowercased and indexed in `email_keys`.
     Emails,
     /// A user's `groups`: answered from the groups' member lists.
     UserGroups,
@@ -233,7 +261,7 @@ impl Translator {
                 CoreField::Plain { column, .. } | CoreField::Date(column) => format!("{column} != NONE"),
                 CoreField::Active => "(disabled_at != NONE OR scim.active != NONE)".to_owned(),
                 CoreField::Keys(column) => format!("array::len({column} ?? []) > 0"),
-                CoreField::Emails => "(email != NONE OR array::len(email_keys ?? []) > 0)".to_owned(),
+                CoreField::Emails => "array::len(email_keys ?? []) > 0".to_owned(),
                 CoreField::UserGroups => "array::len(SELECT VALUE gid FROM user_group WHERE tenant = $tenant AND members CONTAINS $parent.uid LIMIT 1) > 0".to_owned(),
             });
         };
@@ -275,16 +303,7 @@ impl Translator {
                     _ => format!("array::len(({column} ?? [])[WHERE {}]) > 0", string_op("$this", op, &parameter)),
                 })
             }
-            CoreField::Emails => {
-                let text = string_value(path, value)?.to_lowercase();
-                let parameter = self.bind(Value::String(text));
-                let other = format!("array::len((email_keys ?? [])[WHERE {}]) > 0", string_op("$this", op, &parameter));
-                Ok(match op {
-                    CompareOp::Eq => format!("(email_key = {parameter} OR email_keys CONTAINS {parameter})"),
-                    CompareOp::Ne => format!("!(email_key = {parameter} OR email_keys CONTAINS {parameter})"),
-                    _ => format!("((email != NONE AND {}) OR {other})", string_op("email_key", op, &parameter)),
-                })
-            }
+            CoreField::Emails => self.core(CoreField::Keys("email_keys"), path, Some((op, value))),
             CoreField::UserGroups => {
                 if op != CompareOp::Eq {
                     return Err(invalid_filter("groups can only be filtered with eq"));
@@ -423,10 +442,7 @@ mod tests {
         assert_eq!(condition.sql, "username_key = $f0");
         assert_eq!(condition.params, vec![("f0".to_owned(), Value::String("bjensen".into()))]);
         assert_eq!(sql(ResourceKind::User, "externalId eq \"X1\"").sql, "external_id = $f0");
-        assert_eq!(
-            sql(ResourceKind::User, "emails.value eq \"A@x\"").sql,
-            "(email_key = $f0 OR email_keys CONTAINS $f0)"
-        );
+        assert_eq!(sql(ResourceKind::User, "emails.value eq \"A@x\"").sql, "email_keys CONTAINS $f0");
         assert_eq!(sql(ResourceKind::Group, "members[value eq \"abc\"]").sql, "members CONTAINS $f0");
         assert_eq!(sql(ResourceKind::Group, "displayName eq \"Staff\"").sql, "name_key = $f0");
         assert_eq!(sql(ResourceKind::Group, "members.value eq \"abc\"").sql, "members CONTAINS $f0");

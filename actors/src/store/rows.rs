@@ -27,6 +27,7 @@ pub struct UserRow {
     pub policy_ids: Option<Vec<String>>,
     pub external_id: Option<String>,
     pub scim: Option<serde_json::Value>,
+    pub profile_email_keys: Option<Vec<String>>,
     pub email_keys: Option<Vec<String>>,
     pub version: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -61,6 +62,14 @@ pub fn profile_email_keys(profile: &serde_json::Value, email: Option<&str>) -> V
     keys
 }
 
+/// Every address of a user, lowercased: its email and its SCIM profile's other addresses.
+pub fn all_email_keys(profile: &serde_json::Value, email: Option<&str>) -> Vec<String> {
+    let mut keys = profile_email_keys(profile, email);
+    keys.extend(email.map(crate::validate::unique_key));
+    keys.sort();
+    keys
+}
+
 impl UserRow {
     pub fn from_user(user: &User) -> Self {
         UserRow {
@@ -77,7 +86,8 @@ impl UserRow {
             policy_ids: Some(uuid_strings(&user.policy_ids)),
             external_id: user.external_id.clone(),
             scim: (!user.profile.is_null()).then(|| user.profile.clone()),
-            email_keys: Some(profile_email_keys(&user.profile, user.email.as_deref())),
+            profile_email_keys: Some(profile_email_keys(&user.profile, user.email.as_deref())),
+            email_keys: Some(all_email_keys(&user.profile, user.email.as_deref())),
             version: Some(i64::try_from(user.version).unwrap_or(i64::MAX)),
             created_at: user.created_at,
             updated_at: user.updated_at,

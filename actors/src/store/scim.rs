@@ -55,39 +55,24 @@ impl Store {
         tenant: &TenantId,
         page: &Page<'_>,
     ) -> Result<(u64, Vec<R>), StoreError> {
-        let condition = match page.condition {
-            Some(condition) => format!("tenant = $tenant AND ({})", condition.sql),
-            None => "tenant = $tenant".to_owned(),
-        };
-        let order = match page.order {
-            Some((_, descending)) => format!("sort_key {}, {id_column}", if descending { "DESC" } else { "ASC" }),
-            None => format!("created_at, {id_column}"),
-        };
-        // SurrealDB orders by selected fields only: a sort key is selected under its own name.
-        let selection = match page.order {
-            Some((key, _)) => format!("{fields}, {} AS sort_key", key.0),
-            None => fields.to_owned(),
-        };
-        let query = format!(
-            "SELECT count() FROM {table} WHERE {condition} GROUP ALL;
-             SELECT {selection} FROM {table} WHERE {condition} ORDER BY {order} LIMIT $count START $offset;"
-        );
-        let mut request = self
-            .db
-            .query(query)
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("count", page.count))
-            .bind(("offset", page.offset));
-        if let Some(condition) = page.condition {
-            for (name, value) in &condition.params {
-                request = request.bind((name.clone(), value.clone()));
-            }
-        }
-        let mut response = request.await?;
+        let query = search_script(table, fields, id_column, page, "");
+        let mut response = bind_page(self.db.query(query), tenant, page).await?;
         let totals: Vec<Total> = response.take(0)?;
         let rows: Vec<R> = response.take(1)?;
         let total = totals.first().map_or(0, |total| u64::try_from(total.count).unwrap_or(0));
         Ok((total, rows))
+    }
+
+    /// The database's plan for a user search (both statements), to check that it uses indexes.
+    #[cfg(test)]
+    pub(crate) async fn explain_search(&self, table: &str, tenant: &TenantId, page: &Page<'_>) -> String {
+        let (fields, id_column) =
+            if table == "user" { (USER_FIELDS, "uid") } else { (super::groups::GROUP_FIELDS, "gid") };
+        let query = search_script(table, fields, id_column, page, " EXPLAIN");
+        let mut response = bind_page(self.db.query(query), tenant, page).await.expect("explain");
+        let count: surrealdb::types::Value = response.take(0).expect("count plan");
+        let select: surrealdb::types::Value = response.take(1).expect("select plan");
+        format!("{count:?}\n{select:?}")
     }
 
     /// The groups (id, name) each of `users` is a member of, in one query.
@@ -117,5 +102,104 @@ impl Store {
             }
         }
         Ok(result)
+    }
+}
+
+/// The two statements of a search: the total, and the page (`suffix` may add `EXPLAIN`).
+fn search_script(table: &str, fields: &str, id_column: &str, page: &Page<'_>, suffix: &str) -> String {
+    let condition = match page.condition {
+        Some(condition) => format!("tenant = $tenant AND ({})", condition.sql),
+        None => "tenant = $tenant".to_owned(),
+    };
+    let order = match page.order {
+        Some((_, descending)) => format!("sort_key {}, {id_column}", if descending { "DESC" } else { "ASC" }),
+        None => format!("created_at, {id_column}"),
+    };
+    // SurrealDB orders by selected fields only: a sort key is selected under its own name.
+    let selection = match page.order {
+        Some((key, _)) => format!("{fields}, {} AS sort_key", key.0),
+        None => fields.to_owned(),
+    };
+    // The index names come from the translator's fixed list, never from a request.
+    let index = match page.condition.and_then(|condition| condition.index) {
+        Some(index) => format!(" WITH INDEX {index}"),
+        None => String::new(),
+    };
+    format!(
+        "SELECT count() FROM {table}{index} WHERE {condition} GROUP ALL{suffix};
+         SELECT {selection} FROM {table}{index} WHERE {condition} ORDER BY {order} LIMIT $count START $offset{suffix};"
+    )
+}
+
+/// Binds the tenant, the page and the filter's parameters.
+fn bind_page<'a>(
+    mut request: surrealdb::method::Query<'a, surrealdb::engine::any::Any>,
+    tenant: &TenantId,
+    page: &Page<'_>,
+) -> surrealdb::method::Query<'a, surrealdb::engine::any::Any> {
+    request =
+        request.bind(("tenant", tenant.as_str().to_owned())).bind(("count", page.count)).bind(("offset", page.offset));
+    if let Some(condition) = page.condition {
+        for (name, value) in &condition.params {
+            request = request.bind((name.clone(), value.clone()));
+        }
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Page;
+    use crate::model::{Group, Role, TenantId, User};
+    use crate::scim::{parse_filter, translate, ResourceKind};
+    use crate::store::test_store;
+
+    /// The filters identity providers send are answered from indexes: none of them makes the
+    /// database iterate the tenant's table.
+    #[tokio::test]
+    async fn the_filters_idps_send_use_indexes() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let mut last = None;
+        for i in 0..30 {
+            let mut user = User::new(format!("user{i}"), Some(format!("user{i}@x.test")), Role::Unprivileged, None);
+            user.external_id = Some(format!("ext-{i}"));
+            store.create_user(&tenant, &user).await.unwrap();
+            last = Some(user);
+        }
+        let user = last.unwrap();
+        let now = chrono::Utc::now();
+        let group = Group {
+            id: uuid::Uuid::new_v4(),
+            name: "Staff".into(),
+            description: None,
+            external_id: Some("g-ext".into()),
+            members: vec![user.id],
+            policy_ids: Vec::new(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        store.create_group(&tenant, &group).await.unwrap();
+        let cases = [
+            (ResourceKind::User, "user", "userName eq \"USER7\"".to_owned(), "user_username"),
+            (ResourceKind::User, "user", "externalId eq \"ext-7\"".to_owned(), "user_external_id"),
+            (ResourceKind::User, "user", format!("id eq \"{}\"", user.id), "user_uid"),
+            (ResourceKind::User, "user", "emails.value eq \"user7@x.test\"".to_owned(), "user_email_keys"),
+            (ResourceKind::Group, "user_group", "displayName eq \"staff\"".to_owned(), "group_name"),
+            (ResourceKind::Group, "user_group", "externalId eq \"g-ext\"".to_owned(), "group_external_id"),
+            (ResourceKind::Group, "user_group", format!("id eq \"{}\"", group.id), "group_gid"),
+            (ResourceKind::Group, "user_group", format!("members.value eq \"{}\"", user.id), "group_members"),
+        ];
+        for (kind, table, filter, index) in cases {
+            let condition = translate(kind, &parse_filter(&filter).unwrap()).unwrap();
+            let page = Page { condition: Some(&condition), order: None, offset: 0, count: 10 };
+            let plan = store.explain_search(table, &tenant, &page).await;
+            assert!(plan.contains(index), "{filter}: expected index {index}:\n{plan}");
+            // A scan of the tenant's index is a scan of the tenant.
+            for scan in ["TableScan", "\"user_tenant\"", "\"group_tenant\""] {
+                assert!(!plan.contains(scan), "{filter} scans the tenant ({scan}):\n{plan}");
+            }
+        }
     }
 }

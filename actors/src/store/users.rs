@@ -131,7 +131,12 @@ impl Store {
              {NAME_LOCKS}
              UPDATE type::record('user', [$tenant, $uid]) MERGE $patch RETURN NONE;
              IF $profile_set {{
-                 UPDATE type::record('user', [$tenant, $uid]) SET scim = $profile, email_keys = $email_keys RETURN NONE;
+                 UPDATE type::record('user', [$tenant, $uid]) SET scim = $profile, profile_email_keys = $email_keys RETURN NONE;
+             }};
+             IF $profile_set OR $patch.email_key != NONE {{
+                 UPDATE type::record('user', [$tenant, $uid])
+                     SET email_keys = array::sort(array::union(profile_email_keys ?? [], IF email = NONE {{ [] }} ELSE {{ [email_key] }}))
+                     RETURN NONE;
              }};
              IF $bump {{ UPDATE type::record('user', [$tenant, $uid]) SET version = ($current.version ?? 0) + 1 RETURN NONE; }};
              IF $patch.disabled_at != NONE {{ DELETE session WHERE tenant = $tenant AND user = $uid; }};
