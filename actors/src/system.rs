@@ -1,6 +1,6 @@
 //! Starts the domain: opens the store, spawns the actors and applies start-up seeding.
 
-use actix::{Actor, Addr, SyncArbiter};
+use actix::{Actor, Addr, Arbiter, SyncArbiter};
 use chrono::Duration;
 
 use crate::crypto::Sealer;
@@ -67,17 +67,20 @@ impl Domain {
         let keyring = keys.keyring().clone();
         tracing::info!(kid = %keyring.primary_kid(), keys = keyring.masters().len(), "master keys loaded");
         let keys = TokenKeys::new(keyring.clone());
-        let users = UserActor::new(store.clone(), hasher.clone(), keys.clone()).start();
+        // Each actor on its own thread: they hold no shared state, so the directory's writes,
+        // the credential checks of every request and provisioning run side by side.
+        let users = UserActor::new(store.clone(), hasher.clone(), keys.clone());
+        let users = UserActor::start_in_arbiter(&Arbiter::new().handle(), move |_| users);
         let pending = match settings.max_pending_logins {
             0 => threads.saturating_mul(4),
             n => n,
         };
         let brake = LoginBrake::new(store.clone(), pending);
-        let sessions =
-            SessionActor::new(store.clone(), users.clone(), hasher, keys, settings.session_lifetime, brake).start();
+        let sessions = SessionActor::new(store.clone(), users.clone(), hasher, keys, settings.session_lifetime, brake);
+        let sessions = SessionActor::start_in_arbiter(&Arbiter::new().handle(), move |_| sessions);
         let provisioning =
-            ProvisioningActor::new(store.clone(), users.clone(), Sealer::new(keyring), settings.refresh_interval)
-                .start();
+            ProvisioningActor::new(store.clone(), users.clone(), Sealer::new(keyring), settings.refresh_interval);
+        let provisioning = ProvisioningActor::start_in_arbiter(&Arbiter::new().handle(), move |_| provisioning);
         let domain = Domain { users, sessions, provisioning, store };
         domain.store.ensure_tenant(&TenantId::default_tenant()).await?;
         for tenant in &settings.tenants {

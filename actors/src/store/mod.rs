@@ -171,8 +171,19 @@ impl std::fmt::Debug for StoreConfig {
 }
 
 impl Store {
-    /// Connects, selects the namespace and database, and applies the schema.
+    /// Connects, selects the namespace and database, and applies the schema. The connection
+    /// (and, for embedded stores, the database engine itself) runs on the store's own
+    /// multi-threaded runtime, so that queries use every core rather than the one thread the
+    /// actors share.
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let config = config.clone();
+        store_runtime()
+            .spawn(async move { Store::connect(&config).await })
+            .await
+            .map_err(|error| StoreError::Database(format!("the store's runtime failed: {error}")))?
+    }
+
+    async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
         let db = surrealdb::engine::any::connect(config.endpoint.as_str())
             .await
             .map_err(|error| StoreError::Database(format!("cannot open {}: {}", config.endpoint, error.message())))?;
@@ -209,6 +220,18 @@ impl Store {
             }
         }
     }
+}
+
+/// The runtime every store connection lives on: one worker per core, started on first use.
+fn store_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("tessera-store")
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the store can be built")
+    })
 }
 
 /// A fresh in-memory store for unit tests.

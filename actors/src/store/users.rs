@@ -21,13 +21,15 @@ pub enum AdminGuard {
 
 const LOCK: &str = "UPSERT type::record('tenant_lock', $tenant) SET at = time::now();";
 /// Usernames and emails share one sign-in namespace: after a write, no other user of the
-/// tenant may have the written record's email as username, or its username as email.
+/// tenant may have the written record's email as username, or its username as email. Each
+/// check reads its unique index alone (the planner would otherwise intersect it with a scan of
+/// the tenant, making every write cost grow with the directory).
 pub(super) const CROSS_UNIQUE: &str =
     "LET $after = (SELECT username_key, email_key, email FROM ONLY type::record('user', [$tenant, $uid]));
-     IF $after.email != NONE AND array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid != $uid
-         AND username_key = $after.email_key) > 0 { THROW 'email_taken'; };
-     IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid != $uid
-         AND email_key = $after.username_key) > 0 { THROW 'username_taken'; };";
+     IF $after.email != NONE AND array::len(SELECT uid FROM user WITH INDEX user_username WHERE tenant = $tenant
+         AND username_key = $after.email_key AND uid != $uid) > 0 { THROW 'email_taken'; };
+     IF array::len(SELECT uid FROM user WITH INDEX user_email WHERE tenant = $tenant
+         AND email_key = $after.username_key AND uid != $uid) > 0 { THROW 'username_taken'; };";
 
 /// Serializes writers of one sign-in name: every transaction that gives a user a username or
 /// email writes the same lock key for it (and removes it again, so no name lingers), so two
