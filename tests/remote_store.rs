@@ -299,3 +299,36 @@ async fn a_database_outage_is_503_never_401() {
     .unwrap_or_else(within("POST /api/v1/users/login"));
     assert_eq!(login.status, 503, "{}", login.text);
 }
+
+/// An API key is refused from the moment it expires. Its expiry is moved into the past in the
+/// database itself (through the SurrealDB server's own HTTP API), as the passing of time would.
+#[tokio::test]
+async fn an_expired_api_key_is_refused_at_once() {
+    let surreal = SurrealServer::start().await;
+    let server = replica(&surreal.endpoint()).await;
+    let admin = server.admin_token().await;
+    let created = server.post("/api/v1/api-keys", Some(&admin), json!({"name": "ci", "expires_in_days": 1})).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let key = created.body["key"].as_str().unwrap().to_owned();
+    assert_eq!(server.get("/api/v1/users/me", Some(&key)).await.status, 200);
+
+    let sql = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/sql", surreal.port))
+        .basic_auth(ROOT_USER, Some(ROOT_PASS))
+        .header("surreal-ns", "tessera")
+        .header("surreal-db", "tessera")
+        .header("Accept", "application/json")
+        .body("UPDATE api_key SET expires_at = time::now() - 1m RETURN NONE;")
+        .send()
+        .await
+        .unwrap();
+    let status = sql.status();
+    let answer = sql.text().await.unwrap();
+    assert!(status.is_success() && answer.contains("\"OK\""), "{status} {answer}");
+
+    let refused = server.get("/api/v1/users/me", Some(&key)).await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    assert_eq!(server.get("/v0/users", Some(&key)).await.status, 401, "on every dialect");
+    assert_eq!(server.get("/scim/v2/Users", Some(&key)).await.status, 401);
+    assert_eq!(server.get("/api/v1/users/me", Some(&admin)).await.status, 200, "the session is unaffected");
+}

@@ -133,8 +133,7 @@ pub(super) async fn create(
     body: &Value,
 ) -> Result<ScimResource, DomainError> {
     let resource = normalize(kind, body)?;
-    let (id, _) = write_resource(users, context, kind, Target::Create, &resource).await?;
-    read(store, context, kind, id).await
+    write_resource(store, users, context, kind, Target::Create, &resource).await
 }
 
 /// PUT or PATCH: computed from a read and written only if the record is still at that version;
@@ -172,8 +171,8 @@ pub(super) async fn modify(
             ScimWrite::Create(body) => return create(store, users, context, kind, body).await,
         };
         let target = Target::Replace { id, version: current.version };
-        match write_resource(users, context, kind, target, &resource).await {
-            Ok(_) => return read(store, context, kind, id).await,
+        match write_resource(store, users, context, kind, target, &resource).await {
+            Ok(written) => return Ok(written),
             // Changed since the read: recompute, unless the client pinned a version.
             Err(DomainError::Conflict(Conflict::VersionMismatch)) if if_match.is_none() => continue,
             Err(error) => return Err(error),
@@ -225,25 +224,36 @@ pub(super) async fn read(
     }
 }
 
-/// Writes a validated resource through the UserActor; returns the record's id and version.
+/// Writes a validated resource through the UserActor and renders the record it wrote (a new
+/// user is in no group yet, so only a replaced one needs its groups read).
 async fn write_resource(
+    store: &Store,
     users: &Addr<UserActor>,
     context: &ScimContext,
     kind: ResourceKind,
     target: Target,
     resource: &Value,
-) -> Result<(Uuid, u64), DomainError> {
+) -> Result<ScimResource, DomainError> {
     let (tenant, by) = (context.tenant.clone(), context.by.clone());
     match kind {
         ResourceKind::User => {
             let user = split_user(resource);
             let written = ask_users(users, WriteProvisionedUser { tenant, by, target, user }).await?;
-            Ok((written.id, written.version))
+            let groups = match target {
+                Target::Create => Vec::new(),
+                Target::Replace { .. } => store
+                    .memberships(&context.tenant, &[written.id])
+                    .await?
+                    .pop()
+                    .map(|(_, groups)| groups)
+                    .unwrap_or_default(),
+            };
+            Ok(ScimResource { resource: render_user(&written, &groups, &context.base_url), version: written.version })
         }
         ResourceKind::Group => {
             let group = split_group(resource)?;
             let written = ask_users(users, WriteProvisionedGroup { tenant, by, target, group }).await?;
-            Ok((written.id, written.version))
+            Ok(ScimResource { resource: render_group(&written, &context.base_url), version: written.version })
         }
     }
 }

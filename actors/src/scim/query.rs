@@ -34,8 +34,8 @@ pub fn translate(kind: ResourceKind, filter: &Filter) -> Result<Condition, ScimP
 }
 
 impl SortKey {
-    /// The ORDER BY expression for `sortBy` on `kind`; unknown or multi-valued complex
-    /// attributes are 400 invalidValue... sorted by their `value` (RFC 7644 §3.4.2.3).
+    /// The ORDER BY expression for `sortBy` on `kind` (RFC 7644 §3.4.2.3); an unknown,
+    /// multi-valued or complex attribute is 400 invalidValue.
     pub fn for_path(kind: ResourceKind, path: &AttrPath) -> Result<SortKey, ScimProblem> {
         let invalid = || ScimProblem::bad(ScimType::InvalidValue, format!("cannot sort by {path}"));
         if let Some(field) = core_field(kind, path) {
@@ -48,7 +48,9 @@ impl SortKey {
         let resolved = resolve(kind, path).ok_or_else(invalid)?;
         let attr = resolved.attr.ok_or_else(invalid)?;
         let mut expression = profile_path(kind, resolved.scope, attr)?;
-        if attr.multi_valued {
+        // Sorting by a multi-valued or complex attribute (rather than one of its
+        // sub-attributes) has no defined order.
+        if attr.multi_valued || (attr.attr_type == AttrType::Complex && resolved.sub.is_none()) {
             return Err(invalid());
         }
         if let Some(sub) = resolved.sub {
