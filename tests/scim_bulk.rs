@@ -131,3 +131,26 @@ async fn the_advertised_limits_hold() {
         server.call(Method::POST, "/scim/v2/Bulk", None, Some(json!({"schemas": [BULK], "Operations": []}))).await;
     assert_eq!(unauthenticated.status, 401);
 }
+
+/// Creations go to the database in batches; a batch with a name taken (here: twice in the
+/// same request, in any case) still creates every other user and refuses only the duplicate.
+#[tokio::test]
+async fn batched_creations_report_each_duplicate_on_its_own_operation() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let mut operations: Vec<Value> = (0..300).map(|i| user(&format!("u{i}"), &format!("member{i}"))).collect();
+    operations.push(user("dup", "MEMBER7"));
+    let (status, response) = bulk(&server, &admin, json!({"schemas": [BULK], "Operations": operations})).await;
+    assert_eq!(status, 200, "{response}");
+    let results = response["Operations"].as_array().unwrap();
+    assert_eq!(results.len(), 301);
+    let created = results.iter().filter(|op| op["status"] == json!("201")).count();
+    assert_eq!(created, 300, "{response}");
+    let duplicate = results.iter().find(|op| op["bulkId"] == json!("dup")).unwrap();
+    assert_eq!(duplicate["status"], json!("409"), "{duplicate}");
+    assert_eq!(duplicate["response"]["scimType"], json!("uniqueness"));
+    let listed = server.get("/scim/v2/Users?count=0", Some(&admin)).await;
+    assert_eq!(listed.body["totalResults"], json!(301), "300 members and the admin");
+    let found = server.get("/scim/v2/Users?filter=userName%20eq%20%22member299%22", Some(&admin)).await;
+    assert_eq!(found.body["totalResults"], json!(1));
+}

@@ -16,7 +16,8 @@ use crate::scim::{
 };
 use crate::store::Store;
 use crate::user_actor::{
-    DeleteProvisionedGroup, DeleteProvisionedUser, Target, UserActor, WriteProvisionedGroup, WriteProvisionedUser,
+    CreateProvisionedUsers, DeleteProvisionedGroup, DeleteProvisionedUser, Target, UserActor, WriteProvisionedGroup,
+    WriteProvisionedUser,
 };
 
 /// How often a PATCH or PUT without `If-Match` is recomputed when the record changed under it
@@ -134,6 +135,25 @@ pub(super) async fn create(
 ) -> Result<ScimResource, DomainError> {
     let resource = normalize(kind, body)?;
     write_resource(store, users, context, kind, Target::Create, &resource).await
+}
+
+/// POST of several users in one transaction: all are created, or none (`Err`: the caller then
+/// creates them one by one, so that each refusal is reported on its own operation).
+pub(super) async fn create_users(
+    users: &Addr<UserActor>,
+    context: &ScimContext,
+    bodies: &[&Value],
+) -> Result<Vec<ScimResource>, DomainError> {
+    let provisioned = bodies
+        .iter()
+        .map(|body| normalize(ResourceKind::User, body).map(|resource| split_user(&resource)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (tenant, by) = (context.tenant.clone(), context.by.clone());
+    let written = ask_users(users, CreateProvisionedUsers { tenant, by, users: provisioned }).await?;
+    Ok(written
+        .iter()
+        .map(|user| ScimResource { resource: render_user(user, &[], &context.base_url), version: user.version })
+        .collect())
 }
 
 /// PUT or PATCH: computed from a read and written only if the record is still at that version;

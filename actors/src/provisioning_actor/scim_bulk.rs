@@ -7,10 +7,13 @@ use std::collections::HashMap;
 use actix::{Context, Handler, Message, ResponseFuture};
 use uuid::Uuid;
 
-use super::scim::{create, modify, remove, ScimContext, ScimWrite};
+use super::scim::{create, create_users, modify, remove, ScimContext, ScimWrite};
 use super::ProvisioningActor;
 use crate::error::DomainError;
 use crate::scim::{bulk_target, parse_etags, references, substitute, BulkMethod, BulkOperation, BulkRequest};
+
+/// How many user creations share one transaction.
+const BATCH: usize = 250;
 
 /// A parsed BulkRequest to apply.
 #[derive(Message)]
@@ -43,6 +46,40 @@ impl Handler<ScimBulk> for ProvisioningActor {
             let mut outcomes: Vec<Option<BulkOutcome>> = request.operations.iter().map(|_| None).collect();
             let mut pending: Vec<usize> = (0..request.operations.len()).collect();
             let mut errors = 0;
+            // User creations that name no bulkId go to the database in batches, one transaction
+            // each; a batch that is refused (a name taken) is left to the passes below, which
+            // create its users one by one and report each refusal on its own operation.
+            let batchable: Vec<usize> = (0..request.operations.len())
+                .filter(|&index| {
+                    let operation = &request.operations[index];
+                    operation.method == BulkMethod::Post
+                        && operation.path.trim().trim_end_matches('/') == "/Users"
+                        && references(&operation.path, operation.data.as_ref()).is_empty()
+                })
+                .collect();
+            for chunk in batchable.chunks(BATCH) {
+                let bodies: Vec<&serde_json::Value> =
+                    chunk.iter().filter_map(|&index| request.operations[index].data.as_ref()).collect();
+                if bodies.len() != chunk.len() {
+                    continue;
+                }
+                let Ok(resources) = create_users(&users, &context, &bodies).await else { continue };
+                for (&index, resource) in chunk.iter().zip(resources) {
+                    let operation = &request.operations[index];
+                    let location = resource.resource["meta"]["location"].as_str().map(str::to_owned);
+                    if let (Some(bulk_id), Some(location)) = (&operation.bulk_id, &location) {
+                        created.insert(bulk_id.clone(), location.rsplit('/').next().unwrap_or_default().to_owned());
+                    }
+                    outcomes[index] = Some(BulkOutcome {
+                        method: operation.method,
+                        bulk_id: operation.bulk_id.clone(),
+                        location,
+                        version: Some(resource.version),
+                        result: Ok(201),
+                    });
+                }
+            }
+            pending.retain(|&index| outcomes[index].is_none());
             // Each pass applies every operation whose references are resolved; one that names a
             // bulkId created later waits for a later pass (RFC 7644 §3.7.2).
             'passes: while !pending.is_empty() {

@@ -72,6 +72,35 @@ impl Store {
         .await
     }
 
+    /// Creates several users in one transaction (a SCIM Bulk request): all of them, or — when
+    /// any name is taken, also between them — none, with the conflict of the first refusal.
+    pub async fn create_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION; {NAME_LOCKS}
+             FOR $row IN $rows {{ CREATE type::record('user', [$tenant, $row.uid]) CONTENT $row RETURN NONE; }};
+             FOR $uid IN $uids {{ {CROSS_UNIQUE} }};
+             COMMIT TRANSACTION;"
+        );
+        let rows: Vec<Value> = users.iter().map(|user| with_tenant(tenant, user)).collect();
+        let uids: Vec<String> = users.iter().map(|user| user.id.to_string()).collect();
+        let mut names: Vec<String> = Vec::new();
+        for user in users {
+            names.push(unique_key(&user.username));
+            names.extend(user.email.as_deref().map(unique_key));
+        }
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .bind(("rows", rows.clone()))
+                .bind(("uids", uids.clone()))
+                .bind(("names", names.clone()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
     /// Whether the tenant has any user (one index read).
     pub async fn has_users(&self, tenant: &TenantId) -> Result<bool, StoreError> {
         let mut response = self

@@ -30,7 +30,8 @@ pub use policies::{
     CreatePolicy, DeletePolicy, GetPolicy, GetUserPolicies, ListPolicies, SetUserPolicies, UpdatePolicy,
 };
 pub use provisioned::{
-    DeleteProvisionedGroup, DeleteProvisionedUser, Target, WriteProvisionedGroup, WriteProvisionedUser,
+    CreateProvisionedUsers, DeleteProvisionedGroup, DeleteProvisionedUser, Target, WriteProvisionedGroup,
+    WriteProvisionedUser,
 };
 pub use scim_token::{CreateScimToken, SCIM_POLICY_NAME, SCIM_USERNAME};
 pub use users::{BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, UpdateUser};

@@ -41,6 +41,16 @@ pub struct WriteProvisionedUser {
     pub user: ProvisionedUser,
 }
 
+/// Create several users in one transaction (SCIM Bulk): every one of them, or none (the caller
+/// then creates them one by one to report each refusal).
+#[derive(Message)]
+#[rtype(result = "Result<Vec<User>, DomainError>")]
+pub struct CreateProvisionedUsers {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub users: Vec<ProvisionedUser>,
+}
+
 /// Delete a user the provider deprovisioned, with its sessions, keys and memberships.
 #[derive(Message)]
 #[rtype(result = "Result<(), DomainError>")]
@@ -137,6 +147,35 @@ impl Handler<WriteProvisionedUser> for UserActor {
                     Ok(updated)
                 }
             }
+        })
+    }
+}
+
+impl Handler<CreateProvisionedUsers> for UserActor {
+    type Result = ResponseFuture<Result<Vec<User>, DomainError>>;
+
+    fn handle(&mut self, message: CreateProvisionedUsers, _: &mut Context<Self>) -> Self::Result {
+        let (store, hasher) = (self.store.clone(), self.hasher.clone());
+        Box::pin(async move {
+            let CreateProvisionedUsers { tenant, by, users } = message;
+            authorize(&by, "scim:CreateUser", &Kind::User.srn_all(&tenant))?;
+            let mut records = Vec::with_capacity(users.len());
+            for user in users {
+                check_user(&user)?;
+                let password_hash = match &user.password {
+                    Some(password) => Some(hash(&hasher, password.clone()).await?),
+                    None => None,
+                };
+                let disabled = user.active == Some(false);
+                let mut record = User::new(user.username, user.email, Role::Unprivileged, password_hash);
+                record.external_id = user.external_id;
+                record.profile = user.profile;
+                record.disabled_at = disabled.then(Utc::now);
+                records.push(record);
+            }
+            store.create_users(&tenant, &records).await?;
+            tracing::info!(tenant = %tenant, users = records.len(), by = %by.user.id, "provisioned users");
+            Ok(records)
         })
     }
 }
