@@ -8,22 +8,13 @@ use tessera_actors::provisioning_actor::{BulkOutcome, ScimBulk};
 use tessera_actors::scim::{etag, parse_bulk, BULK_RESPONSE_URN};
 
 use super::error::ERROR_URN;
-use super::{context, json_body, respond, ScimError};
-use crate::http::caller::Caller;
-use crate::http::tenant::Tenant;
-use crate::http::{ask, AppState};
+use super::{json_body, respond, ScimCall, ScimError};
+use crate::http::ask;
 
 /// `POST /Bulk`.
-pub async fn bulk(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
-    body: web::Bytes,
-) -> Result<HttpResponse, ScimError> {
-    let context = context(&state, tenant, caller)?;
+pub async fn bulk(req: HttpRequest, call: ScimCall, body: web::Bytes) -> Result<HttpResponse, ScimError> {
     let request = parse_bulk(&json_body(&req, &body)?)?;
-    let outcomes = ask(&state.domain.provisioning, ScimBulk { context, request }).await?;
+    let outcomes = ask(&call.state.domain.provisioning, ScimBulk { context: call.context, request }).await?;
     let operations: Vec<Value> = outcomes.into_iter().map(render).collect();
     Ok(respond(StatusCode::OK, &json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations})))
 }

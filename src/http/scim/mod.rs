@@ -9,8 +9,12 @@ mod params;
 mod resources;
 mod search;
 
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::Value;
 use tessera_actors::provisioning_actor::ScimContext;
 use tessera_actors::scim::ResourceKind;
@@ -74,7 +78,7 @@ fn discovery_resource(path: &str, get: actix_web::Route) -> actix_web::Resource 
 }
 
 async fn not_allowed() -> ScimError {
-    ScimError::new(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed on this endpoint")
+    ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed on this endpoint")
 }
 
 /// The tenant's SCIM root URL, for `meta.location` and `$ref`s.
@@ -82,15 +86,35 @@ pub fn base_url(state: &AppState, tenant: &tessera_actors::TenantId) -> String {
     format!("{}/scim/v2", state.base_url(tenant))
 }
 
-/// The prologue of every resource route: the caller must be authenticated in the tenant.
-pub fn context(state: &AppState, tenant: Tenant, caller: Caller) -> Result<ScimContext, ScimError> {
-    let by = caller.0.map_err(ScimError::from)?;
-    let base_url = base_url(state, &tenant.0);
-    Ok(ScimContext { tenant: tenant.0, by, base_url })
+/// The prologue every resource route shares, said once: the tenant, a caller authenticated in
+/// it (401 in SCIM's shape otherwise), and the tenant's SCIM root for `meta.location`.
+pub struct ScimCall {
+    pub state: web::Data<AppState>,
+    pub context: ScimContext,
+}
+
+impl FromRequest for ScimCall {
+    type Error = ScimError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ScimError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let tenant = Tenant::from_request(req, payload).into_inner();
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let unavailable =
+                || ScimError::new(StatusCode::SERVICE_UNAVAILABLE, None, "Service unavailable, please retry");
+            let state = state.ok_or_else(unavailable)?;
+            let Tenant(tenant) = tenant.map_err(|_| ScimError::not_found("Tenant"))?;
+            let by = caller.await.map_err(|_| unavailable())?.0.map_err(ScimError::from)?;
+            let base_url = base_url(&state, &tenant);
+            Ok(ScimCall { state, context: ScimContext { tenant, by, base_url } })
+        })
+    }
 }
 
 /// A SCIM JSON answer.
-pub fn respond(status: actix_web::http::StatusCode, body: &Value) -> HttpResponse {
+pub fn respond(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status).content_type(SCIM_JSON).body(body.to_string())
 }
 
@@ -101,7 +125,7 @@ pub fn json_body(req: &HttpRequest, body: &[u8]) -> Result<Value, ScimError> {
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if !media.is_empty() && media != SCIM_JSON && media != "application/json" {
         return Err(ScimError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             None,
             "Send application/scim+json (or application/json)",
         ));

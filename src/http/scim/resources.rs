@@ -3,18 +3,14 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use tessera_actors::provisioning_actor::{
-    ScimContext, ScimDelete, ScimGet, ScimResource, ScimWrite, ScimWriteResource,
-};
+use tessera_actors::provisioning_actor::{ScimDelete, ScimGet, ScimResource, ScimWrite, ScimWriteResource};
 use tessera_actors::scim::{etag, parse_etags, Precondition, ResourceKind};
 use uuid::Uuid;
 
 use super::params::Projection;
-use super::{context, json_body, kind_name, ScimError, SCIM_JSON};
-use crate::http::caller::Caller;
+use super::{json_body, kind_name, ScimCall, ScimError, SCIM_JSON};
+use crate::http::ask;
 use crate::http::path_id::PathId;
-use crate::http::tenant::Tenant;
-use crate::http::{ask, AppState};
 
 /// The id in the path: a resource id is a UUID, anything else names nothing.
 fn resource_id(kind: ResourceKind, path: &PathId) -> Result<Uuid, ScimError> {
@@ -49,120 +45,80 @@ fn not_found(kind: ResourceKind) -> impl Fn(tessera_actors::DomainError) -> Scim
     }
 }
 
-async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
-    path: PathId,
-    kind: ResourceKind,
-) -> Result<HttpResponse, ScimError> {
+async fn get(req: HttpRequest, call: ScimCall, path: PathId, kind: ResourceKind) -> Result<HttpResponse, ScimError> {
     let projection = projection(&req)?;
     let id = resource_id(kind, &path)?;
-    let context = context(&state, tenant, caller)?;
-    let resource = ask(&state.domain.provisioning, ScimGet { context, kind, id }).await.map_err(not_found(kind))?;
+    let message = ScimGet { context: call.context, kind, id };
+    let resource = ask(&call.state.domain.provisioning, message).await.map_err(not_found(kind))?;
     if precondition(&req, header::IF_NONE_MATCH).is_some_and(|tags| tags.matches(resource.version)) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag(resource.version))).finish());
     }
     Ok(answer(StatusCode::OK, kind, &resource, &projection))
 }
 
+/// POST (no id), PUT or PATCH of one resource.
 async fn write(
     req: HttpRequest,
-    state: web::Data<AppState>,
-    context: ScimContext,
+    call: ScimCall,
     id: Option<Uuid>,
     kind: ResourceKind,
     body: web::Bytes,
     make: fn(serde_json::Value) -> ScimWrite,
 ) -> Result<HttpResponse, ScimError> {
     let projection = projection(&req)?;
-    let body = json_body(&req, &body)?;
-    let write = make(body);
+    let write = make(json_body(&req, &body)?);
     let status = if matches!(write, ScimWrite::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
     let if_match = precondition(&req, header::IF_MATCH);
-    let message = ScimWriteResource { context, kind, id, write, if_match };
-    let resource = ask(&state.domain.provisioning, message).await.map_err(not_found(kind))?;
+    let message = ScimWriteResource { context: call.context, kind, id, write, if_match };
+    let resource = ask(&call.state.domain.provisioning, message).await.map_err(not_found(kind))?;
     Ok(answer(status, kind, &resource, &projection))
 }
 
-async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
-    path: PathId,
-    kind: ResourceKind,
-) -> Result<HttpResponse, ScimError> {
+async fn delete(req: HttpRequest, call: ScimCall, path: PathId, kind: ResourceKind) -> Result<HttpResponse, ScimError> {
     let id = resource_id(kind, &path)?;
-    let context = context(&state, tenant, caller)?;
     let if_match = precondition(&req, header::IF_MATCH);
-    ask(&state.domain.provisioning, ScimDelete { context, kind, id, if_match }).await.map_err(not_found(kind))?;
+    let message = ScimDelete { context: call.context, kind, id, if_match };
+    ask(&call.state.domain.provisioning, message).await.map_err(not_found(kind))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 macro_rules! resource_routes {
     ($kind:expr, $get:ident, $create:ident, $replace:ident, $patch:ident, $delete:ident) => {
         /// `GET /{resources}/{id}`.
-        pub async fn $get(
-            req: HttpRequest,
-            state: web::Data<AppState>,
-            tenant: Tenant,
-            caller: Caller,
-            path: PathId,
-        ) -> Result<HttpResponse, ScimError> {
-            get(req, state, tenant, caller, path, $kind).await
+        pub async fn $get(req: HttpRequest, call: ScimCall, path: PathId) -> Result<HttpResponse, ScimError> {
+            get(req, call, path, $kind).await
         }
 
         /// `POST /{resources}`.
-        pub async fn $create(
-            req: HttpRequest,
-            state: web::Data<AppState>,
-            tenant: Tenant,
-            caller: Caller,
-            body: web::Bytes,
-        ) -> Result<HttpResponse, ScimError> {
-            let context = context(&state, tenant, caller)?;
-            write(req, state, context, None, $kind, body, ScimWrite::Create).await
+        pub async fn $create(req: HttpRequest, call: ScimCall, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+            write(req, call, None, $kind, body, ScimWrite::Create).await
         }
 
         /// `PUT /{resources}/{id}`.
         pub async fn $replace(
             req: HttpRequest,
-            state: web::Data<AppState>,
-            tenant: Tenant,
-            caller: Caller,
+            call: ScimCall,
             path: PathId,
             body: web::Bytes,
         ) -> Result<HttpResponse, ScimError> {
             let id = resource_id($kind, &path)?;
-            let context = context(&state, tenant, caller)?;
-            write(req, state, context, Some(id), $kind, body, ScimWrite::Replace).await
+            write(req, call, Some(id), $kind, body, ScimWrite::Replace).await
         }
 
         /// `PATCH /{resources}/{id}`.
         pub async fn $patch(
             req: HttpRequest,
-            state: web::Data<AppState>,
-            tenant: Tenant,
-            caller: Caller,
+            call: ScimCall,
             path: PathId,
             body: web::Bytes,
         ) -> Result<HttpResponse, ScimError> {
             let id = resource_id($kind, &path)?;
-            let context = context(&state, tenant, caller)?;
-            write(req, state, context, Some(id), $kind, body, ScimWrite::Patch).await
+            write(req, call, Some(id), $kind, body, ScimWrite::Patch).await
         }
 
         /// `DELETE /{resources}/{id}`.
-        pub async fn $delete(
-            req: HttpRequest,
-            state: web::Data<AppState>,
-            tenant: Tenant,
-            caller: Caller,
-            path: PathId,
-        ) -> Result<HttpResponse, ScimError> {
-            delete(req, state, tenant, caller, path, $kind).await
+        pub async fn $delete(req: HttpRequest, call: ScimCall, path: PathId) -> Result<HttpResponse, ScimError> {
+            delete(req, call, path, $kind).await
         }
     };
 }

@@ -6,21 +6,12 @@ use tessera_actors::provisioning_actor::ScimSearch;
 use tessera_actors::scim::ResourceKind;
 
 use super::params::{from_body, from_url, list_response, Position, Query};
-use super::{context, json_body, respond, ScimError};
-use crate::http::caller::Caller;
-use crate::http::tenant::Tenant;
-use crate::http::{ask, AppState};
+use super::{json_body, respond, ScimCall, ScimError};
+use crate::http::ask;
 
-async fn run(
-    state: &AppState,
-    tenant: Tenant,
-    caller: Caller,
-    kinds: Vec<ResourceKind>,
-    query: Query,
-) -> Result<HttpResponse, ScimError> {
-    let context = context(state, tenant, caller)?;
+async fn run(call: ScimCall, kinds: Vec<ResourceKind>, query: Query) -> Result<HttpResponse, ScimError> {
     let message = ScimSearch {
-        context,
+        context: call.context,
         kinds,
         filter: query.filter,
         sort_by: query.sort_by,
@@ -29,7 +20,7 @@ async fn run(
         count: query.count,
         cursor: query.cursor.clone(),
     };
-    let page = ask(&state.domain.provisioning, message).await?;
+    let page = ask(&call.state.domain.provisioning, message).await?;
     let resources = page.resources.iter().map(|(kind, resource)| query.projection.apply(*kind, resource)).collect();
     let position = match query.cursor {
         Some(_) => Position::Cursors { next: page.next_cursor, previous: page.previous_cursor },
@@ -39,55 +30,26 @@ async fn run(
 }
 
 /// `GET /Users`.
-pub async fn list_users(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
-) -> Result<HttpResponse, ScimError> {
-    run(&state, tenant, caller, vec![ResourceKind::User], from_url(req.query_string())?).await
+pub async fn list_users(req: HttpRequest, call: ScimCall) -> Result<HttpResponse, ScimError> {
+    run(call, vec![ResourceKind::User], from_url(req.query_string())?).await
 }
 
 /// `GET /Groups`.
-pub async fn list_groups(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
-) -> Result<HttpResponse, ScimError> {
-    run(&state, tenant, caller, vec![ResourceKind::Group], from_url(req.query_string())?).await
+pub async fn list_groups(req: HttpRequest, call: ScimCall) -> Result<HttpResponse, ScimError> {
+    run(call, vec![ResourceKind::Group], from_url(req.query_string())?).await
 }
 
 /// `POST /Users/.search`.
-pub async fn search_users(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
-    body: web::Bytes,
-) -> Result<HttpResponse, ScimError> {
-    run(&state, tenant, caller, vec![ResourceKind::User], from_body(&json_body(&req, &body)?)?).await
+pub async fn search_users(req: HttpRequest, call: ScimCall, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+    run(call, vec![ResourceKind::User], from_body(&json_body(&req, &body)?)?).await
 }
 
 /// `POST /Groups/.search`.
-pub async fn search_groups(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
-    body: web::Bytes,
-) -> Result<HttpResponse, ScimError> {
-    run(&state, tenant, caller, vec![ResourceKind::Group], from_body(&json_body(&req, &body)?)?).await
+pub async fn search_groups(req: HttpRequest, call: ScimCall, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+    run(call, vec![ResourceKind::Group], from_body(&json_body(&req, &body)?)?).await
 }
 
 /// `POST /.search`: users and groups together.
-pub async fn search_all(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    caller: Caller,
-    body: web::Bytes,
-) -> Result<HttpResponse, ScimError> {
-    let query = from_body(&json_body(&req, &body)?)?;
-    run(&state, tenant, caller, vec![ResourceKind::User, ResourceKind::Group], query).await
+pub async fn search_all(req: HttpRequest, call: ScimCall, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+    run(call, vec![ResourceKind::User, ResourceKind::Group], from_body(&json_body(&req, &body)?)?).await
 }
