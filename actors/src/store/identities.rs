@@ -19,6 +19,13 @@ pub enum EmailLink {
     AnyAccount,
 }
 
+/// What a link-by-attribute matched the account on: a column (one of ours, never client text)
+/// and the value it had, checked again in the linking transaction.
+struct Matched {
+    column: &'static str,
+    key: String,
+}
+
 /// An identity's `$provider`, `$issuer` and `$subject`, bound in one call.
 #[derive(SurrealValue)]
 struct IdentityVars {
@@ -79,30 +86,9 @@ impl Store {
         let Some(user) = self.find_user_by_email_only(tenant, email).await? else {
             return Err(StoreError::NotFound);
         };
-        let script = format!(
-            "BEGIN TRANSACTION;
-             {NOT_LINKED_YET}
-             LET $target = (SELECT email_key, password_hash FROM ONLY type::record('user', [$tenant, $uid]));
-             IF $target = NONE OR $target.email_key != $key {{ THROW 'not_found'; }};
-             IF $unclaimed_only AND ($target.password_hash != NONE
-                 OR array::len(SELECT VALUE subject FROM identity WHERE tenant = $tenant AND user = $uid) > 0)
-                 {{ THROW 'account_exists'; }};
-             {CREATE_LINK}
-             COMMIT TRANSACTION;"
-        );
-        self.retrying(|| async {
-            self.db
-                .query(script.as_str())
-                .bind(("tenant", tenant.as_str().to_owned()))
-                .bind(IdentityVars::of(identity))
-                .bind(("uid", user.id.to_string()))
-                .bind(("key", unique_key(email)))
-                .bind(("unclaimed_only", rule == EmailLink::UnclaimedOnly))
-                .bind(("refresh", sealed_refresh_token.clone()))
-                .await
-                .and_then(super::first_failure)
-        })
-        .await?;
+        let matched = Matched { column: "email_key", key: unique_key(email) };
+        let unclaimed_only = rule == EmailLink::UnclaimedOnly;
+        self.link_matched(tenant, identity, user.id, matched, unclaimed_only, sealed_refresh_token).await?;
         Ok(user.id)
     }
 
@@ -119,7 +105,7 @@ impl Store {
     ) -> Result<Uuid, StoreError> {
         let mut response = self
             .db
-            .query("SELECT VALUE uid FROM user WHERE tenant = $tenant AND external_id = $subject LIMIT 2")
+            .query("SELECT VALUE uid FROM user WITH INDEX user_external_id WHERE tenant = $tenant AND external_id = $subject LIMIT 2")
             .bind(("tenant", tenant.as_str().to_owned()))
             .bind(("subject", identity.subject.clone()))
             .await?;
@@ -129,13 +115,30 @@ impl Store {
             return Err(StoreError::NotFound);
         };
         let uid = Uuid::parse_str(uid).map_err(|_| StoreError::Database(format!("stored id {uid:?} is not a UUID")))?;
+        let matched = Matched { column: "external_id", key: identity.subject.clone() };
+        self.link_matched(tenant, identity, uid, matched, true, sealed_refresh_token).await?;
+        Ok(uid)
+    }
+
+    /// Links `identity` to `uid` in one transaction, if the account still has the attribute it
+    /// was matched on and, with `unclaimed_only`, has no password and no linked identity.
+    async fn link_matched(
+        &self,
+        tenant: &TenantId,
+        identity: &IdentityKey,
+        uid: Uuid,
+        matched: Matched,
+        unclaimed_only: bool,
+        sealed_refresh_token: Option<String>,
+    ) -> Result<(), StoreError> {
+        let column = matched.column;
         let script = format!(
             "BEGIN TRANSACTION;
              {NOT_LINKED_YET}
-             LET $target = (SELECT external_id, password_hash FROM ONLY type::record('user', [$tenant, $uid]));
-             IF $target = NONE OR $target.external_id != $subject {{ THROW 'not_found'; }};
-             IF $target.password_hash != NONE
-                 OR array::len(SELECT VALUE subject FROM identity WHERE tenant = $tenant AND user = $uid) > 0
+             LET $target = (SELECT {column}, password_hash FROM ONLY type::record('user', [$tenant, $uid]));
+             IF $target = NONE OR $target.{column} != $key {{ THROW 'not_found'; }};
+             IF $unclaimed_only AND ($target.password_hash != NONE
+                 OR array::len(SELECT VALUE subject FROM identity WHERE tenant = $tenant AND user = $uid) > 0)
                  {{ THROW 'account_exists'; }};
              {CREATE_LINK}
              COMMIT TRANSACTION;"
@@ -146,12 +149,13 @@ impl Store {
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(IdentityVars::of(identity))
                 .bind(("uid", uid.to_string()))
+                .bind(("key", matched.key.clone()))
+                .bind(("unclaimed_only", unclaimed_only))
                 .bind(("refresh", sealed_refresh_token.clone()))
                 .await
                 .and_then(super::first_failure)
         })
-        .await?;
-        Ok(uid)
+        .await
     }
 
     /// Creates `user` already linked to `identity`, in one transaction (first sign-in with
