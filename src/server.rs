@@ -24,7 +24,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let external_url = settings.server.external_url.trim_end_matches('/').to_owned();
     let sso = settings.sso;
     let sign_in_starts = http::StartLimit::new(sso.sign_in_starts_per_minute, sso.sign_in_start_burst);
-    let state = web::Data::new(AppState { domain, tenants, external_url, sign_in_starts });
+    let client_address = crate::http::ClientAddress::new(&settings.server.trusted_proxies);
+    let state = web::Data::new(AppState { domain, tenants, external_url, sign_in_starts, client_address });
     let max_body = settings.server.max_body_bytes;
     http::set_domain_deadline(std::time::Duration::from_secs(settings.server.request_timeout_seconds));
     let workers = match settings.server.workers {

@@ -39,6 +39,9 @@ pub struct ServerSettings {
     /// Seconds a request waits for the domain (the database) before it is answered 503.
     pub request_timeout_seconds: u64,
     pub tenants: Vec<String>,
+    /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[database]`
@@ -129,6 +132,7 @@ impl Settings {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("server.tenants")
+                .with_list_parse_key("server.trusted_proxies")
                 .with_list_parse_key("auth.previous_secrets"),
         );
         let settings: Settings =
@@ -174,6 +178,11 @@ impl Settings {
         }
         if let Err(why) = self.hash_params().argon2() {
             return fail("auth.argon2", &why);
+        }
+        for proxy in &self.server.trusted_proxies {
+            if crate::http::ClientAddress::parse_network(proxy).is_none() {
+                return fail("server.trusted_proxies", &format!("{proxy:?} is not an IP address or CIDR network"));
+            }
         }
         for tenant in &self.server.tenants {
             if TenantId::parse(tenant).is_none() {

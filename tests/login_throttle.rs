@@ -250,3 +250,34 @@ async fn a_spent_bootstrap_queues_no_hashing() {
     let reply = server.post("/api/v1/users/bootstrap", None, short).await;
     assert_eq!((reply.status, reply.body), (StatusCode::CONFLICT, json!({"error": "Users already exist"})));
 }
+
+/// Behind a reverse proxy (`server.trusted_proxies`), each client's own address — from the
+/// proxy's `X-Forwarded-For` — has its own budget; without that setting the header is ignored,
+/// so a client cannot escape its budget by naming another address.
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_have_their_own_address_budgets() {
+    async fn failure(server: &Server, name: &str, forwarded_for: &str) -> u16 {
+        reqwest::Client::new()
+            .post(server.url("/api/v1/users/login"))
+            .header("X-Forwarded-For", forwarded_for)
+            .json(&json!({"username": name, "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+    let proxied = Server::start_with(&[("TESSERA__SERVER__TRUSTED_PROXIES", "127.0.0.0/8")]).await;
+    let direct = Server::start().await;
+    for server in [&proxied, &direct] {
+        // One client spends its address's budget (a fresh name each time, so no name locks).
+        for attempt in 0..30 {
+            assert_eq!(failure(server, &format!("nobody{attempt}"), "203.0.113.7").await, 401);
+        }
+        assert_eq!(failure(server, "nobody-more", "203.0.113.7").await, 429, "the budget is spent");
+    }
+    // Behind the proxy, another client still has its own budget…
+    assert_eq!(failure(&proxied, "somebody", "203.0.113.8").await, 401);
+    // …and without a trusted proxy, naming another address changes nothing.
+    assert_eq!(failure(&direct, "somebody", "203.0.113.8").await, 429);
+}

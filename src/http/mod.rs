@@ -3,6 +3,7 @@
 
 mod body;
 mod caller;
+mod client_address;
 mod dialect;
 mod firezone;
 mod health;
@@ -24,6 +25,7 @@ use actix::{Actor, Addr, Handler, Message};
 use actix_web::web;
 use tessera_actors::{Domain, DomainError};
 
+pub use client_address::ClientAddress;
 pub use dialect::json_error_bodies;
 pub use request_span::RequestSpan;
 pub use start_limit::StartLimit;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub external_url: String,
     /// The per-address brake on starting upstream sign-ins; `None`: no limit.
     pub sign_in_starts: Option<StartLimit>,
+    /// Which address a request is attributed to (`server.trusted_proxies`).
+    pub client_address: ClientAddress,
 }
 
 impl AppState {

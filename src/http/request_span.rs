@@ -15,12 +15,17 @@ impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = request.extensions().get::<RequestId>().copied();
         let route = request.match_pattern().unwrap_or_default();
+        let client = request
+            .app_data::<actix_web::web::Data<super::AppState>>()
+            .and_then(|state| state.client_address.of(request.request()))
+            .map(|address| address.to_string())
+            .unwrap_or_default();
         tracing::info_span!(
             "request",
             http.method = %request.method(),
             http.route = %route,
             http.target = %request.path(),
-            http.client_ip = %request.peer_addr().map(|address| address.ip().to_string()).unwrap_or_default(),
+            http.client_ip = %client,
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,

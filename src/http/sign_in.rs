@@ -112,7 +112,7 @@ pub async fn password_sign_in(
         return message(StatusCode::BAD_REQUEST, "Sign-in failed", "Enter your email and password.", &base_url);
     };
     let form = form.into_inner();
-    let client = req.peer_addr().map(|peer| peer.ip());
+    let client = state.client_address.of(&req);
     let login =
         PasswordLogin { tenant, username: form.email, password: form.password, channel: LoginChannel::Form, client };
     match ask(&state.domain.sessions, login).await {

@@ -47,7 +47,7 @@ const OIDC_STATE_COOKIE: &str = "tessera_oidc_state";
 /// Counts a sign-in start from the request's address; the 429 page (with `Retry-After`) once
 /// that address has started too many.
 fn start_refused(req: &HttpRequest, state: &AppState, base_url: &str) -> Option<HttpResponse> {
-    let wait = state.sign_in_starts.as_ref()?.check(req.peer_addr().map(|peer| peer.ip())).err()?;
+    let wait = state.sign_in_starts.as_ref()?.check(state.client_address.of(req)).err()?;
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
     // Debug only: a flood must not become a flood of log lines.
     tracing::debug!(peer = ?req.peer_addr(), "too many sign-in starts from one address");

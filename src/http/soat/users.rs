@@ -51,7 +51,7 @@ pub async fn login(
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
     let (_, username, password) = credentials(&bytes)?;
-    let client = req.peer_addr().map(|peer| peer.ip());
+    let client = state.client_address.of(&req);
     let login = PasswordLogin { tenant, username, password, channel: LoginChannel::Api, client };
     let signed_in = match ask(&state.domain.sessions, login).await {
         Ok(signed_in) => signed_in,
