@@ -182,20 +182,52 @@ mod tests {
         };
         store.create_group(&tenant, &group).await.unwrap();
         let cases = [
-            (ResourceKind::User, "user", "userName eq \"USER7\"".to_owned(), "user_username"),
-            (ResourceKind::User, "user", "externalId eq \"ext-7\"".to_owned(), "user_external_id"),
-            (ResourceKind::User, "user", format!("id eq \"{}\"", user.id), "user_uid"),
-            (ResourceKind::User, "user", "emails.value eq \"user7@x.test\"".to_owned(), "user_email_keys"),
-            (ResourceKind::Group, "user_group", "displayName eq \"staff\"".to_owned(), "group_name"),
-            (ResourceKind::Group, "user_group", "externalId eq \"g-ext\"".to_owned(), "group_external_id"),
-            (ResourceKind::Group, "user_group", format!("id eq \"{}\"", group.id), "group_gid"),
-            (ResourceKind::Group, "user_group", format!("members.value eq \"{}\"", user.id), "group_members"),
+            // The last field says whether the index is read at the value itself. SurrealDB 3.3
+            // reads an array field's entries in a compound index only by its tenant prefix
+            // (no CONTAINS variant gives point access), so `emails.value` and `members.value`
+            // still read the tenant's entries of their index: a known gap (issue #12).
+            (ResourceKind::User, "user", "userName eq \"USER7\"".to_owned(), "user_username", Some("user7".to_owned())),
+            (
+                ResourceKind::User,
+                "user",
+                "externalId eq \"ext-7\"".to_owned(),
+                "user_external_id",
+                Some("ext-7".to_owned()),
+            ),
+            (ResourceKind::User, "user", format!("id eq \"{}\"", user.id), "user_uid", Some(user.id.to_string())),
+            (ResourceKind::User, "user", "emails.value eq \"user7@x.test\"".to_owned(), "user_email_keys", None),
+            (
+                ResourceKind::Group,
+                "user_group",
+                "displayName eq \"staff\"".to_owned(),
+                "group_name",
+                Some("staff".to_owned()),
+            ),
+            (
+                ResourceKind::Group,
+                "user_group",
+                "externalId eq \"g-ext\"".to_owned(),
+                "group_external_id",
+                Some("g-ext".to_owned()),
+            ),
+            (
+                ResourceKind::Group,
+                "user_group",
+                format!("id eq \"{}\"", group.id),
+                "group_gid",
+                Some(group.id.to_string()),
+            ),
+            (ResourceKind::Group, "user_group", format!("members.value eq \"{}\"", user.id), "group_members", None),
         ];
-        for (kind, table, filter, index) in cases {
+        for (kind, table, filter, index, point) in cases {
             let condition = translate(kind, &parse_filter(&filter).unwrap()).unwrap();
             let page = Page { condition: Some(&condition), order: None, offset: 0, count: 10 };
             let plan = store.explain_search(table, &tenant, &page).await;
             assert!(plan.contains(index), "{filter}: expected index {index}:\n{plan}");
+            if let Some(value) = point {
+                let access = format!("\"access\": String(\"['default', '{value}']\")");
+                assert!(plan.contains(&access), "{filter}: the index is not read at the value:\n{plan}");
+            }
             // A scan of the tenant's index is a scan of the tenant.
             for scan in ["TableScan", "\"user_tenant\"", "\"group_tenant\""] {
                 assert!(!plan.contains(scan), "{filter} scans the tenant ({scan}):\n{plan}");
