@@ -14,7 +14,8 @@ const CLIENT_ID: &str = "tessera";
 const CLIENT_SECRET: &str = "a-client-secret";
 const USERS: &str = r#"[{"sub":"00u-okta-1","email":"dana@idp.test","email_verified":true},
   {"sub":"00u-okta-2","email":"erin@idp.test","email_verified":true},
-  {"sub":"00u-okta-3","email":"finn@corp.test","email_verified":true}]"#;
+  {"sub":"00u-okta-3","email":"finn@corp.test","email_verified":true},
+  {"sub":"00u-okta-4","email":"gus@idp.test","email_verified":true}]"#;
 const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 async fn setup() -> (Server, OidcProvider, String) {
@@ -86,6 +87,20 @@ async fn a_provisioned_account_is_linked_by_external_id_and_never_when_claimed()
     let (status, page, browser) = sign_in(&server, &provider, "00u-okta-2").await;
     assert_eq!(status, 403, "{page}");
     assert_eq!(me(&server, &browser).await.0, 401);
+
+    // Two accounts with the subject as external id: ambiguous, so neither is taken.
+    let mut twins = Vec::new();
+    for name in ["gus.a", "gus.b"] {
+        let body = json!({"schemas": [USER_URN], "userName": name, "externalId": "00u-okta-4"});
+        twins.push(provision(&server, &admin, body).await);
+    }
+    let (status, page, browser) = sign_in(&server, &provider, "00u-okta-4").await;
+    assert_eq!(status, 403, "{page}");
+    assert_eq!(me(&server, &browser).await.0, 401);
+    for twin in twins {
+        let linked = server.get(&format!("/api/v1/users/{}/identities", soat_id(&twin)), Some(&admin)).await;
+        assert_eq!(linked.body, json!([]), "{}", linked.text);
+    }
 
     // No external id, but the verified email of the unclaimed provisioned account links it.
     let finn = provision(
