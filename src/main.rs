@@ -56,6 +56,9 @@ fn operate(cli: Cli) -> anyhow::Result<bool> {
                 let mut domain_settings = settings.domain()?;
                 domain_settings.bootstrap_admin = None;
                 let domain = Domain::start(domain_settings).await?;
+                if domain.tenants.active(&tenant).is_none() {
+                    anyhow::bail!("tenant {tenant} does not exist");
+                }
                 let issued = domain.users.send(CreateApiToken { tenant, email, days: expires_in }).await??;
                 println!("{}", issued.raw);
                 Ok(true)
@@ -65,10 +68,10 @@ fn operate(cli: Cli) -> anyhow::Result<bool> {
                     .ok_or_else(|| anyhow::anyhow!("--tenant {tenant:?} is not a tenant name"))?;
                 let mut domain_settings = settings.domain()?;
                 domain_settings.bootstrap_admin = None;
-                if tenant.as_str() != TenantId::DEFAULT && !domain_settings.tenants.contains(&tenant) {
-                    anyhow::bail!("tenant {tenant} is not configured (server.tenants)");
-                }
                 let domain = Domain::start(domain_settings).await?;
+                if domain.tenants.active(&tenant).is_none() {
+                    anyhow::bail!("tenant {tenant} does not exist");
+                }
                 let message = CreateScimToken { tenant: tenant.clone(), expires_in_days: expires_in };
                 let issued = domain.users.send(message).await??;
                 println!("SCIM base URL: {}/scim/v2", settings.tenant_base_url(&tenant));

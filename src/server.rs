@@ -1,7 +1,5 @@
 //! `tessera serve`: the HTTP server over the running domain.
 
-use std::collections::HashSet;
-
 use actix_web::{middleware, web, App, HttpServer};
 use tessera_actors::provisioning_actor::SeedConfiguration;
 use tessera_actors::{Domain, DomainError, TenantId};
@@ -20,12 +18,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             other => other.into(),
         })?;
     }
-    let tenants: HashSet<String> = domain.tenants().await?.into_iter().collect();
     let external_url = settings.server.external_url.trim_end_matches('/').to_owned();
     let sso = settings.sso;
     let sign_in_starts = http::StartLimit::new(sso.sign_in_starts_per_minute, sso.sign_in_start_burst);
     let client_address = crate::http::ClientAddress::new(&settings.server.trusted_proxies);
-    let state = web::Data::new(AppState { domain, tenants, external_url, sign_in_starts, client_address });
+    let state = web::Data::new(AppState { domain, external_url, sign_in_starts, client_address });
     let max_body = settings.server.max_body_bytes;
     http::set_domain_deadline(std::time::Duration::from_secs(settings.server.request_timeout_seconds));
     let workers = match settings.server.workers {
@@ -37,6 +34,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::FormConfig::default().limit(max_body))
+            .wrap(middleware::from_fn(http::resolve_tenant))
             .wrap(middleware::from_fn(http::json_error_bodies))
             .wrap(tracing_actix_web::TracingLogger::<http::RequestSpan>::new())
             .configure(http::configure)

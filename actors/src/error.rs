@@ -101,6 +101,12 @@ pub enum Conflict {
     /// precondition, or a provisioning write whose read went stale).
     #[error("version mismatch")]
     VersionMismatch,
+    /// A tenant with this id exists (or is still being deleted).
+    #[error("tenant already exists")]
+    TenantExists,
+    /// Another tenant routes this hostname.
+    #[error("hostname already taken")]
+    HostnameTaken,
 }
 
 /// Why a credential was not accepted, in the detail Firezone's 401 bodies distinguish.

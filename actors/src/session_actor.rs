@@ -15,6 +15,7 @@ use crate::hasher::{PasswordHasher, VerifyPassword, MAX_PASSWORD_BYTES};
 use crate::login_brake::LoginBrake;
 use crate::model::{ApiKey, CredentialKind, Kind, Permissions, Principal, Role, Session, TenantId, User};
 use crate::store::{Store, StoreError};
+use crate::tenant_directory::TenantDirectory;
 use crate::tokens::{TokenKeys, API_KEY_PREFIX};
 use crate::user_actor::{StampSignIn, UserActor};
 use crate::validate::MAX_NAME_BYTES;
@@ -32,6 +33,8 @@ pub struct SessionActor {
     session_lifetime: Duration,
     /// What every password sign-in passes before its password is checked.
     brake: LoginBrake,
+    /// Each tenant's own session lifetime.
+    tenants: TenantDirectory,
 }
 
 impl SessionActor {
@@ -44,8 +47,17 @@ impl SessionActor {
         keys: TokenKeys,
         session_lifetime: Duration,
         brake: LoginBrake,
+        tenants: TenantDirectory,
     ) -> Self {
-        SessionActor { store, users, hasher, keys, session_lifetime, brake }
+        SessionActor { store, users, hasher, keys, session_lifetime, brake, tenants }
+    }
+
+    /// How long a session opened now in `tenant` lasts: the tenant's setting, else the server's.
+    fn lifetime(&self, tenant: &TenantId) -> Duration {
+        self.tenants
+            .get(tenant.as_str())
+            .and_then(|tenant| tenant.settings.session_lifetime_minutes)
+            .map_or(self.session_lifetime, |minutes| Duration::minutes(i64::from(minutes)))
     }
 }
 
@@ -166,7 +178,7 @@ impl Handler<PasswordLogin> for SessionActor {
 
     fn handle(&mut self, message: PasswordLogin, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher, keys, lifetime) =
-            (self.store.clone(), self.hasher.clone(), self.keys.clone(), self.session_lifetime);
+            (self.store.clone(), self.hasher.clone(), self.keys.clone(), self.lifetime(&message.tenant));
         let users = self.users.clone();
         let brake = self.brake.clone();
         Box::pin(async move {
@@ -245,7 +257,7 @@ impl Handler<OpenSession> for SessionActor {
     type Result = ResponseFuture<Result<SignedIn, DomainError>>;
 
     fn handle(&mut self, message: OpenSession, _: &mut Context<Self>) -> Self::Result {
-        let (store, keys, lifetime) = (self.store.clone(), self.keys.clone(), self.session_lifetime);
+        let (store, keys, lifetime) = (self.store.clone(), self.keys.clone(), self.lifetime(&message.tenant));
         let users = self.users.clone();
         Box::pin(async move {
             if message.user.is_disabled() {

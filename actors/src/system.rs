@@ -8,10 +8,11 @@ use crate::error::{Conflict, DomainError};
 use crate::hasher::{HashParams, PasswordHasher};
 use crate::login_brake::LoginBrake;
 use crate::model::{NewUser, Role, TenantId};
-use crate::provisioning_actor::ProvisioningActor;
+use crate::provisioning_actor::{purge_tenant, ProvisioningActor};
 use crate::secrets::{adopt_stored_secret, ServerKeys};
 use crate::session_actor::SessionActor;
 use crate::store::{Store, StoreConfig};
+use crate::tenant_directory::TenantDirectory;
 use crate::tokens::TokenKeys;
 use crate::user_actor::{BootstrapUser, PasswordCheck, UserActor};
 use crate::validate::PasswordRules;
@@ -44,6 +45,10 @@ pub struct Domain {
     pub users: Addr<UserActor>,
     pub sessions: Addr<SessionActor>,
     pub provisioning: Addr<ProvisioningActor>,
+    /// Every tenant, in memory; how requests are routed.
+    pub tenants: TenantDirectory,
+    /// For tests that change records behind the actors' backs.
+    #[cfg(test)]
     store: Store,
 }
 
@@ -67,39 +72,55 @@ impl Domain {
         let keyring = keys.keyring().clone();
         tracing::info!(kid = %keyring.primary_kid(), keys = keyring.masters().len(), "master keys loaded");
         let keys = TokenKeys::new(keyring.clone());
+        store.ensure_tenant(&TenantId::default_tenant()).await?;
+        for tenant in &settings.tenants {
+            store.ensure_tenant(tenant).await?;
+        }
+        let tenants = TenantDirectory::load(store.clone()).await?;
+        tenants.spawn_poller();
         // Each actor on its own thread: they hold no shared state, so the directory's writes,
         // the credential checks of every request and provisioning run side by side.
-        let users = UserActor::new(store.clone(), hasher.clone(), keys.clone());
+        let users = UserActor::new(store.clone(), hasher.clone(), keys.clone(), tenants.clone());
         let users = UserActor::start_in_arbiter(&Arbiter::new().handle(), move |_| users);
         let pending = match settings.max_pending_logins {
             0 => threads.saturating_mul(4),
             n => n,
         };
         let brake = LoginBrake::new(store.clone(), pending);
-        let sessions = SessionActor::new(store.clone(), users.clone(), hasher, keys, settings.session_lifetime, brake);
+        let sessions = SessionActor::new(
+            store.clone(),
+            users.clone(),
+            hasher,
+            keys,
+            settings.session_lifetime,
+            brake,
+            tenants.clone(),
+        );
         let sessions = SessionActor::start_in_arbiter(&Arbiter::new().handle(), move |_| sessions);
-        let provisioning =
-            ProvisioningActor::new(store.clone(), users.clone(), Sealer::new(keyring), settings.refresh_interval);
+        let provisioning = ProvisioningActor::new(
+            store.clone(),
+            users.clone(),
+            Sealer::new(keyring),
+            settings.refresh_interval,
+            tenants.clone(),
+        );
         let provisioning = ProvisioningActor::start_in_arbiter(&Arbiter::new().handle(), move |_| provisioning);
-        let domain = Domain { users, sessions, provisioning, store };
-        domain.store.ensure_tenant(&TenantId::default_tenant()).await?;
-        for tenant in &settings.tenants {
-            domain.store.ensure_tenant(tenant).await?;
+        // Deletions that a stopped replica left unfinished go on here.
+        for tenant in tenants.all().into_iter().filter(|tenant| !tenant.is_active()) {
+            actix::spawn(purge_tenant(store.clone(), tenants.clone(), tenant.id.clone()));
         }
+        let domain = Domain {
+            users,
+            sessions,
+            provisioning,
+            tenants,
+            #[cfg(test)]
+            store,
+        };
         if let Some((username, password)) = settings.bootstrap_admin {
             domain.bootstrap_admin(username, password).await?;
         }
         Ok(domain)
-    }
-
-    /// Whether the tenant exists.
-    pub async fn tenant_exists(&self, tenant: &TenantId) -> Result<bool, DomainError> {
-        Ok(self.store.list_tenants().await?.iter().any(|name| name == tenant.as_str()))
-    }
-
-    /// Names of every tenant.
-    pub async fn tenants(&self) -> Result<Vec<String>, DomainError> {
-        Ok(self.store.list_tenants().await?)
     }
 
     async fn bootstrap_admin(&self, username: String, password: String) -> Result<(), DomainError> {

@@ -16,6 +16,15 @@ impl PasswordRules {
     pub const SOAT: PasswordRules = PasswordRules { min: 8, max: 128 };
     /// Firezone's documented rule: 12 to 64 characters.
     pub const FIREZONE: PasswordRules = PasswordRules { min: 12, max: 64 };
+
+    /// These rules under a tenant's `password_min_length`, which replaces the dialect's minimum
+    /// on every dialect (the maximum grows with it, so a long minimum stays satisfiable).
+    pub fn at_least(self, tenant_minimum: Option<u32>) -> PasswordRules {
+        match tenant_minimum.and_then(|min| usize::try_from(min).ok()) {
+            Some(min) => PasswordRules { min, max: self.max.max(min) },
+            None => self,
+        }
+    }
 }
 
 /// Longest accepted username or email, in bytes (RFC 5321 caps a path at 254).

@@ -60,11 +60,12 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = state.as_ref().and_then(|state| bearer(req, &state.external_url));
         let tenant: TenantId = match Tenant::from_request(req, payload).into_inner() {
             Ok(Tenant(tenant)) => tenant,
             Err(_) => TenantId::default_tenant(),
         };
+        // The tenant's own pages are where its browser sessions come from.
+        let token = state.as_ref().and_then(|state| bearer(req, &state.base_url(&tenant)));
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {
                 return Ok(Caller(Err(AuthFailure::Missing)));

@@ -18,8 +18,6 @@ mod sso;
 mod start_limit;
 mod tenant;
 
-use std::collections::HashSet;
-
 use actix::dev::ToEnvelope;
 use actix::{Actor, Addr, Handler, Message};
 use actix_web::web;
@@ -29,13 +27,11 @@ pub use client_address::ClientAddress;
 pub use dialect::json_error_bodies;
 pub use request_span::RequestSpan;
 pub use start_limit::StartLimit;
-pub use tenant::check_tenant;
+pub use tenant::resolve_tenant;
 
 /// What every handler can reach.
 pub struct AppState {
     pub domain: Domain,
-    /// Tenants that exist; requests under `/t/{tenant}/` for any other get 404.
-    pub tenants: HashSet<String>,
     /// Public base URL (`server.external_url`), without a trailing slash.
     pub external_url: String,
     /// The per-address brake on starting upstream sign-ins; `None`: no limit.
@@ -45,10 +41,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The public base URL of a tenant's routes: the external URL, plus `/t/<tenant>` for
-    /// every tenant but the default one.
+    /// The public base URL of a tenant's routes: for a tenant with hostnames, the external
+    /// URL on its first hostname (same scheme and port); else the external URL, plus
+    /// `/t/<tenant>` for every tenant but the default one.
     pub fn base_url(&self, tenant: &tessera_actors::TenantId) -> String {
-        if tenant.as_str() == tessera_actors::TenantId::DEFAULT {
+        let hostname = self.domain.tenants.get(tenant.as_str()).and_then(|found| found.hostnames.first().cloned());
+        if let Some(hostname) = hostname {
+            if let Ok(mut url) = reqwest::Url::parse(&self.external_url) {
+                if url.set_host(Some(&hostname)).is_ok() {
+                    return url.as_str().trim_end_matches('/').to_owned();
+                }
+            }
+        }
+        if tenant.is_default() {
             self.external_url.clone()
         } else {
             format!("{}/t/{tenant}", self.external_url)
@@ -64,7 +69,7 @@ impl AppState {
 /// Registers every dialect, at the root (default tenant) and under `/t/{tenant}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").to(health::healthz))
-        .service(web::scope("/t/{tenant}").wrap(actix_web::middleware::from_fn(check_tenant)).configure(dialects))
+        .service(web::scope("/t/{tenant}").configure(dialects))
         .configure(dialects);
 }
 

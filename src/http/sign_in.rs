@@ -105,7 +105,7 @@ pub async fn password_sign_in(
     form: Result<web::Form<PasswordForm>, actix_web::Error>,
 ) -> HttpResponse {
     let base_url = state.base_url(&tenant);
-    if !from_our_pages(&req, &state.external_url) {
+    if !from_our_pages(&req, &base_url) {
         return message(StatusCode::FORBIDDEN, "Sign-in failed", "The form was not posted from this site.", &base_url);
     }
     let Ok(form) = form else {
@@ -174,7 +174,7 @@ pub async fn sign_out(
     Caller(caller): Caller,
 ) -> HttpResponse {
     let base_url = state.base_url(&tenant);
-    if !from_our_pages(&req, &state.external_url) {
+    if !from_our_pages(&req, &base_url) {
         return message(StatusCode::FORBIDDEN, "Sign-out failed", "The form was not posted from this site.", &base_url);
     }
     let mut upstream = None;

@@ -13,5 +13,5 @@ pub use identity::{identity_id, IdentityKey, LinkedIdentity};
 pub use ids::Kind;
 pub use principal::{CredentialKind, Principal};
 pub use session::Session;
-pub use tenant::TenantId;
+pub use tenant::{limits as tenant_limits, parse_hostname, Tenant, TenantId, TenantSettings};
 pub use user::{NewUser, Role, User, UserChanges};

@@ -109,6 +109,31 @@ fn stored(sealer: &Sealer, configuration: &Configuration, unopened: &Unopened) -
     serde_json::to_string(&sealed).map_err(|error| DomainError::Internal(error.to_string()))
 }
 
+/// Applies `changes` to the tenant's configuration and returns the result. Compare-and-swap:
+/// a change computed from a document another writer replaced meanwhile is recomputed on the
+/// new one, so changes to different keys all apply.
+pub(crate) async fn change(
+    store: &Store,
+    sealer: &Sealer,
+    tenant: &TenantId,
+    changes: &Map<String, Value>,
+    base_url: &str,
+) -> Result<Configuration, DomainError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let Loaded { configuration: current, unopened, version } = load_versioned(store, sealer, tenant).await?;
+        let next = apply_changes(&current, changes, base_url).map_err(DomainError::InvalidDocument)?;
+        if next != current {
+            let document = stored(sealer, &next, &unopened)?;
+            match store.put_configuration(tenant, &document, version.as_deref()).await {
+                Err(StoreError::Conflict(Conflict::Modified)) => continue,
+                outcome => outcome?,
+            }
+        }
+        return Ok(next);
+    }
+    Err(DomainError::Conflict(Conflict::Modified))
+}
+
 impl Handler<GetConfiguration> for ProvisioningActor {
     type Result = ResponseFuture<Result<ShownConfiguration, DomainError>>;
 
@@ -130,24 +155,9 @@ impl Handler<UpdateConfiguration> for ProvisioningActor {
         Box::pin(async move {
             let tenant = &message.tenant;
             authorize(&message.by, "identity-providers:UpdateConfiguration", &srn(tenant))?;
-            // Compare-and-swap: a change computed from a document another writer replaced
-            // meanwhile is recomputed on the new one, so changes to different keys all apply.
-            for _ in 0..MAX_ATTEMPTS {
-                let Loaded { configuration: current, unopened, version } =
-                    load_versioned(&store, &sealer, tenant).await?;
-                let next = apply_changes(&current, &message.changes, &message.base_url)
-                    .map_err(DomainError::InvalidDocument)?;
-                if next != current {
-                    let document = stored(&sealer, &next, &unopened)?;
-                    match store.put_configuration(tenant, &document, version.as_deref()).await {
-                        Err(StoreError::Conflict(Conflict::Modified)) => continue,
-                        outcome => outcome?,
-                    }
-                    tracing::info!(tenant = %tenant, by = %message.by.user.id, "updated identity configuration");
-                }
-                return Ok(ShownConfiguration { configuration: next, reveal_secrets: message.by.is_admin() });
-            }
-            Err(DomainError::Conflict(Conflict::Modified))
+            let configuration = change(&store, &sealer, tenant, &message.changes, &message.base_url).await?;
+            tracing::info!(tenant = %tenant, by = %message.by.user.id, "updated identity configuration");
+            Ok(ShownConfiguration { configuration, reveal_secrets: message.by.is_admin() })
         })
     }
 }

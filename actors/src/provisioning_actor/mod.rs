@@ -10,6 +10,7 @@ mod scim;
 mod scim_bulk;
 mod scim_search;
 mod sign_in;
+mod tenants;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::crypto::Sealer;
 use crate::error::DomainError;
 use crate::sso::oidc::DiscoveryCache;
 use crate::store::Store;
+use crate::tenant_directory::TenantDirectory;
 use crate::user_actor::UserActor;
 
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
@@ -30,6 +32,11 @@ pub use scim::{ScimContext, ScimDelete, ScimGet, ScimResource, ScimWrite, ScimWr
 pub use scim_bulk::{BulkOutcome, ScimBulk};
 pub use scim_search::{ScimPage, ScimSearch};
 pub use sign_in::{FinishOidcSignIn, StartOidcSignIn, UpstreamRedirect};
+pub(crate) use tenants::purge as purge_tenant;
+pub use tenants::{
+    CreateTenant, DeleteTenant, FirstAdmin, GetTenant, ListTenants, SettingsChange, TenantCaller, TenantView,
+    UpdateTenant,
+};
 
 /// Owns identity configuration and sign-in provisioning.
 pub struct ProvisioningActor {
@@ -46,12 +53,20 @@ pub struct ProvisioningActor {
     replica: String,
     /// OIDC providers' discovery documents and JWKS.
     discovery: DiscoveryCache,
+    /// The tenants, reloaded after every tenant change made here.
+    directory: TenantDirectory,
 }
 
 impl ProvisioningActor {
     /// An actor sealing provider secrets with `sealer`, refreshing upstream tokens every
     /// `refresh_interval`.
-    pub fn new(store: Store, users: Addr<UserActor>, sealer: Sealer, refresh_interval: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        users: Addr<UserActor>,
+        sealer: Sealer,
+        refresh_interval: Duration,
+        directory: TenantDirectory,
+    ) -> Self {
         ProvisioningActor {
             store,
             users,
@@ -61,6 +76,7 @@ impl ProvisioningActor {
             sp_credentials: Default::default(),
             replica: uuid::Uuid::new_v4().to_string(),
             discovery: DiscoveryCache::default(),
+            directory,
         }
     }
 }

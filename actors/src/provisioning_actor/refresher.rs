@@ -83,8 +83,7 @@ async fn round(
     discovery: DiscoveryCache,
 ) -> Result<RefreshReport, DomainError> {
     let mut report = RefreshReport::default();
-    for name in store.list_tenants().await? {
-        let Some(tenant) = TenantId::parse(&name) else { continue };
+    for tenant in store.list_tenants().await?.into_iter().filter(|tenant| tenant.is_active()).map(|tenant| tenant.id) {
         let configuration = load(&store, &sealer, &tenant).await?;
         if !configuration.disable_vpn_on_oidc_error {
             continue;

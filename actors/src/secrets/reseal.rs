@@ -29,8 +29,7 @@ pub struct ResealReport {
 /// Re-seals everything in every tenant, then the server-wide values.
 pub async fn reseal_all(store: &Store, sealer: &Sealer) -> Result<ResealReport, DomainError> {
     let mut report = ResealReport::default();
-    for name in store.list_tenants().await? {
-        let Some(tenant) = TenantId::parse(&name) else { continue };
+    for tenant in store.list_tenants().await?.into_iter().map(|tenant| tenant.id) {
         configuration(store, sealer, &tenant, &mut report).await?;
         for column in [SealedColumn::RefreshToken, SealedColumn::SignInState] {
             column_values(store, sealer, &tenant, column, &mut report).await?;

@@ -8,7 +8,6 @@ use super::reseal::{reseal_all, ResealReport};
 use super::source::ServerKeys;
 use crate::crypto::Sealer;
 use crate::error::DomainError;
-use crate::model::TenantId;
 use crate::store::Store;
 
 /// The setting where releases before key ids kept their generated secret.
@@ -165,8 +164,7 @@ async fn dependents(store: &Store, keys: &ServerKeys) -> Result<Dependents, Doma
     let added: Option<DateTime<Utc>> = newest.added();
     let only_key = keys.keyring().masters().len() == 1;
     let mut dependents = Dependents { newest_added_unknown: added.is_none() && !only_key, ..Dependents::default() };
-    for name in store.list_tenants().await? {
-        let Some(tenant) = TenantId::parse(&name) else { continue };
+    for tenant in store.list_tenants().await?.into_iter().map(|tenant| tenant.id) {
         if let Some(added) = added {
             dependents.sessions += store.count_live_sessions_before(&tenant, added).await?;
         }
@@ -183,6 +181,7 @@ fn kids(keys: &ServerKeys) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::crypto::tests::seal_v1;
+    use crate::model::TenantId;
     use crate::secrets::{load, Keyring, SecretSettings};
     use crate::store::StoreConfig;
     use crate::tokens::TokenKeys;

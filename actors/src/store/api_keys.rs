@@ -21,7 +21,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let script = format!(
             "BEGIN TRANSACTION;
-             UPSERT type::record('tenant_lock', [$tenant, $user]) SET at = time::now();
+             UPSERT type::record('tenant_lock', [$tenant, $user]) SET at = time::now(), tenant = $tenant;
              IF array::len(SELECT kid FROM api_key WHERE tenant = $tenant AND user = $user
                  AND (expires_at = NONE OR expires_at > time::now())) >= $max {{ THROW 'too_many_keys'; }};
              {CHECK_POLICIES}

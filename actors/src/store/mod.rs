@@ -31,6 +31,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use policies::{Holder, PolicyPatch};
 pub use scim::Page;
 pub use sealed::{SealedChange, SealedColumn, SealedValue};
+pub use tenants::{TenantPatch, TENANT_TABLES};
 pub use users::{AdminGuard, UserPatch};
 
 /// Why a store call failed.
@@ -100,6 +101,8 @@ fn thrown(tag: &str) -> Option<StoreError> {
         "missing_user" => StoreError::Missing(crate::model::Kind::User),
         "not_found" => StoreError::NotFound,
         "lease_held" => StoreError::LeaseHeld,
+        "tenant_exists" => StoreError::Conflict(Conflict::TenantExists),
+        "hostname_taken" => StoreError::Conflict(Conflict::HostnameTaken),
         _ => return None,
     })
 }

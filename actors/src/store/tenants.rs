@@ -1,22 +1,336 @@
-//! The tenant registry: a tenant must exist before anything can be stored under it.
+//! The tenant registry: a tenant must exist before anything can be stored under it. Every
+//! change bumps the registry epoch in its own transaction, which is how other replicas notice.
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::SurrealValue;
 
 use super::{Store, StoreError};
-use crate::model::TenantId;
+use crate::model::{Tenant, TenantId, TenantSettings};
+
+/// Every table that holds records of a tenant, each with an index on (or starting with)
+/// `tenant`, so that a deletion can empty it for one tenant in bounded batches.
+pub const TENANT_TABLES: &[&str] = &[
+    "session",
+    "api_key",
+    "identity",
+    "sign_in_state",
+    "login_attempt",
+    "user",
+    "user_group",
+    "policy",
+    "configuration",
+    "tenant_host",
+    "tenant_lock",
+];
+
+/// Records deleted per transaction while a tenant is being removed.
+const PURGE_BATCH: i64 = 500;
+
+/// Bumps the epoch every replica polls; part of every tenant write's transaction.
+const BUMP_EPOCH: &str = "UPSERT tenant_registry:epoch SET epoch = (epoch OR 0) + 1 RETURN NONE;";
+
+/// Claims `$hostnames` for `$id`, refusing any another tenant holds.
+const CLAIM_HOSTNAMES: &str = "FOR $host IN $hostnames {
+         LET $holder = (SELECT VALUE tenant FROM ONLY type::record('tenant_host', $host));
+         IF $holder != NONE AND $holder != $id { THROW 'hostname_taken'; };
+         UPSERT type::record('tenant_host', $host) SET tenant = $id RETURN NONE;
+     };";
+
+const TENANT_FIELDS: &str = "name, display_name, hostnames, password_min_length, session_lifetime_minutes, \
+     api_key_max_lifetime_days, deleting_at, created_at, updated_at";
+
+/// What a tenant update changes; `None` leaves a field as stored. Settings are replaced whole
+/// (the API reads them, changes what it was asked to, and writes them back).
+#[derive(Debug, Clone, Default)]
+pub struct TenantPatch {
+    pub display_name: Option<String>,
+    pub hostnames: Option<Vec<String>>,
+    pub settings: Option<TenantSettings>,
+}
+
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct TenantRow {
+    name: String,
+    display_name: Option<String>,
+    hostnames: Option<Vec<String>>,
+    password_min_length: Option<i64>,
+    session_lifetime_minutes: Option<i64>,
+    api_key_max_lifetime_days: Option<i64>,
+    deleting_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+impl TenantRow {
+    fn into_tenant(self) -> Option<Tenant> {
+        let id = TenantId::parse(&self.name)?;
+        let setting = |value: Option<i64>| value.and_then(|value| u32::try_from(value).ok());
+        Some(Tenant {
+            display_name: self.display_name.unwrap_or_else(|| self.name.clone()),
+            id,
+            hostnames: self.hostnames.unwrap_or_default(),
+            settings: TenantSettings {
+                password_min_length: setting(self.password_min_length),
+                session_lifetime_minutes: setting(self.session_lifetime_minutes),
+                api_key_max_lifetime_days: setting(self.api_key_max_lifetime_days),
+            },
+            deleting_at: self.deleting_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at.unwrap_or(self.created_at),
+        })
+    }
+}
+
+/// The stored form of a tenant's settings, bound as one object; a setting left to its default
+/// is absent (NONE), not JSON null, which the schema's `option<int>` refuses.
+fn settings_value(settings: &TenantSettings) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    for (key, value) in [
+        ("password_min_length", settings.password_min_length),
+        ("session_lifetime_minutes", settings.session_lifetime_minutes),
+        ("api_key_max_lifetime_days", settings.api_key_max_lifetime_days),
+    ] {
+        if let Some(value) = value {
+            object.insert(key.to_owned(), value.into());
+        }
+    }
+    serde_json::Value::Object(object)
+}
 
 impl Store {
-    /// Creates the tenant if it does not exist yet.
+    /// Creates the tenant if it does not exist yet (the default tenant and `server.tenants`).
     pub async fn ensure_tenant(&self, tenant: &TenantId) -> Result<(), StoreError> {
-        self.db
-            .query("IF record::exists(type::record('tenant', $name)) = false { CREATE type::record('tenant', $name) SET name = $name, created_at = time::now() RETURN NONE; }")
-            .bind(("name", tenant.as_str().to_owned()))
-            .await?
-            .check()?;
-        Ok(())
+        let script = format!(
+            "BEGIN TRANSACTION;
+             IF record::exists(type::record('tenant', $name)) = false {{
+                 CREATE type::record('tenant', $name) SET name = $name, created_at = time::now(),
+                     updated_at = time::now() RETURN NONE;
+                 {BUMP_EPOCH}
+             }};
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("name", tenant.as_str().to_owned()))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
     }
 
-    /// Names of every tenant.
-    pub async fn list_tenants(&self) -> Result<Vec<String>, StoreError> {
-        let mut response = self.db.query("SELECT VALUE name FROM tenant ORDER BY name").await?;
-        Ok(response.take(0)?)
+    /// Creates a tenant with its hostnames; `TenantExists` if the id is taken (also while an
+    /// earlier tenant of that id is still being deleted), `HostnameTaken` if another tenant
+    /// routes one of the hostnames.
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             IF record::exists(type::record('tenant', $id)) {{ THROW 'tenant_exists'; }};
+             {CLAIM_HOSTNAMES}
+             CREATE type::record('tenant', $id) SET name = $id, display_name = $display_name,
+                 hostnames = $hostnames, password_min_length = $settings.password_min_length,
+                 session_lifetime_minutes = $settings.session_lifetime_minutes,
+                 api_key_max_lifetime_days = $settings.api_key_max_lifetime_days,
+                 created_at = $now, updated_at = $now RETURN NONE;
+             {BUMP_EPOCH}
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("id", tenant.id.as_str().to_owned()))
+                .bind(("display_name", tenant.display_name.clone()))
+                .bind(("hostnames", tenant.hostnames.clone()))
+                .bind(("settings", settings_value(&tenant.settings)))
+                .bind(("now", tenant.created_at))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// One tenant (also while it is being deleted).
+    pub async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!("SELECT {TENANT_FIELDS} FROM type::record('tenant', $id)"))
+            .bind(("id", tenant.as_str().to_owned()))
+            .await?;
+        let rows: Vec<TenantRow> = response.take(0)?;
+        Ok(rows.into_iter().next().and_then(TenantRow::into_tenant))
+    }
+
+    /// Every tenant, by id (also those being deleted).
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let mut response = self.db.query(format!("SELECT {TENANT_FIELDS} FROM tenant ORDER BY name")).await?;
+        let rows: Vec<TenantRow> = response.take(0)?;
+        Ok(rows.into_iter().filter_map(TenantRow::into_tenant).collect())
+    }
+
+    /// Applies `patch` to an active tenant and returns the result; `NotFound` if it is gone
+    /// or being deleted. Hostnames it no longer lists are released in the same transaction.
+    pub async fn update_tenant(&self, tenant: &TenantId, patch: &TenantPatch) -> Result<Tenant, StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             LET $current = (SELECT name, deleting_at FROM ONLY type::record('tenant', $id));
+             IF $current = NONE OR $current.deleting_at != NONE {{ THROW 'not_found'; }};
+             IF $hostnames != NONE {{
+                 DELETE tenant_host WHERE tenant = $id AND record::id(id) NOT IN $hostnames;
+                 {CLAIM_HOSTNAMES}
+                 UPDATE type::record('tenant', $id) SET hostnames = $hostnames RETURN NONE;
+             }};
+             IF $display_name != NONE {{
+                 UPDATE type::record('tenant', $id) SET display_name = $display_name RETURN NONE;
+             }};
+             IF $settings != NONE {{
+                 UPDATE type::record('tenant', $id) SET password_min_length = $settings.password_min_length,
+                     session_lifetime_minutes = $settings.session_lifetime_minutes,
+                     api_key_max_lifetime_days = $settings.api_key_max_lifetime_days RETURN NONE;
+             }};
+             UPDATE type::record('tenant', $id) SET updated_at = time::now() RETURN NONE;
+             {BUMP_EPOCH}
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db
+                .query(script.as_str())
+                .bind(("id", tenant.as_str().to_owned()))
+                .bind(("display_name", patch.display_name.clone()))
+                .bind(("hostnames", patch.hostnames.clone()))
+                .bind(("settings", patch.settings.as_ref().map(settings_value)))
+                .await
+                .and_then(super::first_failure)
+        })
+        .await?;
+        self.get_tenant(tenant).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Marks a tenant as being deleted (from then on it is served nowhere); `NotFound` if
+    /// it does not exist or is already being deleted.
+    pub async fn start_tenant_deletion(&self, tenant: &TenantId) -> Result<Tenant, StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             LET $current = (SELECT name, deleting_at FROM ONLY type::record('tenant', $id));
+             IF $current = NONE OR $current.deleting_at != NONE {{ THROW 'not_found'; }};
+             UPDATE type::record('tenant', $id) SET deleting_at = time::now(), updated_at = time::now() RETURN NONE;
+             {BUMP_EPOCH}
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db.query(script.as_str()).bind(("id", tenant.as_str().to_owned())).await.and_then(super::first_failure)
+        })
+        .await?;
+        self.get_tenant(tenant).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes up to one batch of the tenant's records in `table` (one of [`TENANT_TABLES`]);
+    /// returns how many it deleted, so the caller repeats until none are left.
+    pub async fn purge_tenant_batch(&self, tenant: &TenantId, table: &str) -> Result<usize, StoreError> {
+        if !TENANT_TABLES.contains(&table) {
+            return Err(StoreError::Database(format!("{table} is not a tenant table")));
+        }
+        let mut response = self
+            .retrying(|| async {
+                self.db
+                    .query(
+                        "BEGIN TRANSACTION;
+                         LET $ids = (SELECT VALUE id FROM type::table($table) WHERE tenant = $tenant LIMIT $batch);
+                         DELETE $ids;
+                         RETURN array::len($ids);
+                         COMMIT TRANSACTION;",
+                    )
+                    .bind(("table", table.to_owned()))
+                    .bind(("tenant", tenant.as_str().to_owned()))
+                    .bind(("batch", PURGE_BATCH))
+                    .await
+            })
+            .await?;
+        let deleted: Option<i64> = response.take(response.num_statements() - 1)?;
+        Ok(deleted.unwrap_or(0).try_into().unwrap_or(0))
+    }
+
+    /// Removes the tenant record itself and its own lock, once every table is empty of it.
+    pub async fn finish_tenant_deletion(&self, tenant: &TenantId) -> Result<(), StoreError> {
+        let script = format!(
+            "BEGIN TRANSACTION;
+             DELETE type::record('tenant', $id);
+             DELETE type::record('tenant_lock', $id);
+             {BUMP_EPOCH}
+             COMMIT TRANSACTION;"
+        );
+        self.retrying(|| async {
+            self.db.query(script.as_str()).bind(("id", tenant.as_str().to_owned())).await.and_then(super::first_failure)
+        })
+        .await
+    }
+
+    /// The registry epoch: it changes whenever any tenant does.
+    pub async fn tenant_epoch(&self) -> Result<i64, StoreError> {
+        let mut response = self.db.query("SELECT VALUE epoch FROM ONLY tenant_registry:epoch").await?;
+        let epoch: Option<i64> = response.take(0)?;
+        Ok(epoch.unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::TenantPatch;
+    use crate::error::Conflict;
+    use crate::model::{Tenant, TenantId, TenantSettings};
+    use crate::store::{test_store, StoreError};
+
+    fn tenant(id: &str, hostnames: &[&str]) -> Tenant {
+        Tenant {
+            id: TenantId::parse(id).unwrap(),
+            display_name: id.to_uppercase(),
+            hostnames: hostnames.iter().map(|host| (*host).to_owned()).collect(),
+            settings: TenantSettings { password_min_length: Some(14), ..TenantSettings::default() },
+            deleting_at: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn ids_and_hostnames_are_unique_and_changes_bump_the_epoch() {
+        let store = test_store().await;
+        let before = store.tenant_epoch().await.unwrap();
+        store.create_tenant(&tenant("acme", &["id.acme.test"])).await.unwrap();
+        assert!(store.tenant_epoch().await.unwrap() > before);
+        let again = store.create_tenant(&tenant("acme", &[])).await;
+        assert!(matches!(again, Err(StoreError::Conflict(Conflict::TenantExists))), "{again:?}");
+        let stolen = store.create_tenant(&tenant("other", &["id.acme.test"])).await;
+        assert!(matches!(stolen, Err(StoreError::Conflict(Conflict::HostnameTaken))), "{stolen:?}");
+        assert!(store.get_tenant(&TenantId::parse("other").unwrap()).await.unwrap().is_none());
+
+        let acme = TenantId::parse("acme").unwrap();
+        let moved = TenantPatch { hostnames: Some(vec!["login.acme.test".into()]), ..TenantPatch::default() };
+        let updated = store.update_tenant(&acme, &moved).await.unwrap();
+        assert_eq!(updated.hostnames, ["login.acme.test"]);
+        assert_eq!(updated.settings.password_min_length, Some(14));
+        // The released hostname can be claimed by another tenant now.
+        store.create_tenant(&tenant("other", &["id.acme.test"])).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_tenant_being_deleted_cannot_be_changed_or_recreated() {
+        let store = test_store().await;
+        let acme = TenantId::parse("acme").unwrap();
+        store.create_tenant(&tenant("acme", &["id.acme.test"])).await.unwrap();
+        let marked = store.start_tenant_deletion(&acme).await.unwrap();
+        assert!(!marked.is_active());
+        let update = store.update_tenant(&acme, &TenantPatch::default()).await;
+        assert!(matches!(update, Err(StoreError::NotFound)), "{update:?}");
+        let recreate = store.create_tenant(&tenant("acme", &[])).await;
+        assert!(matches!(recreate, Err(StoreError::Conflict(Conflict::TenantExists))), "{recreate:?}");
+        for table in super::TENANT_TABLES {
+            while store.purge_tenant_batch(&acme, table).await.unwrap() > 0 {}
+        }
+        store.finish_tenant_deletion(&acme).await.unwrap();
+        assert!(store.get_tenant(&acme).await.unwrap().is_none());
+        store.create_tenant(&tenant("other", &["id.acme.test"])).await.unwrap();
     }
 }

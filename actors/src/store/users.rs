@@ -19,7 +19,7 @@ pub enum AdminGuard {
     KeepOne,
 }
 
-const LOCK: &str = "UPSERT type::record('tenant_lock', $tenant) SET at = time::now();";
+const LOCK: &str = "UPSERT type::record('tenant_lock', $tenant) SET at = time::now(), tenant = $tenant;";
 /// Usernames and emails share one sign-in namespace: after a write, no other user of the
 /// tenant may have the written record's email as username, or its username as email. Each
 /// check reads its unique index alone (the planner would otherwise intersect it with a scan of

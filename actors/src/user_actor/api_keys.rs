@@ -19,6 +19,24 @@ pub const TOKEN_DAYS: std::ops::RangeInclusive<i64> = 1..=90;
 /// Lifetimes a key may be given at creation, in days; without one a key lives until deleted.
 pub const KEY_DAYS: std::ops::RangeInclusive<i64> = 1..=365;
 
+/// The lifetime in days a new key gets: `requested` must lie within `allowed` (what the API
+/// accepts) and within the tenant's `limit`; a key asked for without a lifetime gets the
+/// tenant's limit when it has one. The message says which bound was broken.
+pub(crate) fn key_lifetime(
+    requested: Option<i64>,
+    allowed: &std::ops::RangeInclusive<i64>,
+    limit: Option<i64>,
+) -> Result<Option<i64>, String> {
+    match (requested, limit) {
+        (Some(days), _) if !allowed.contains(&days) => {
+            Err(format!("must be between {} and {} days", allowed.start(), allowed.end()))
+        }
+        (Some(days), Some(limit)) if days > limit => Err(format!("must be at most {limit} days (the tenant's limit)")),
+        (None, limit) => Ok(limit),
+        (Some(days), _) => Ok(Some(days)),
+    }
+}
+
 /// A new key: the raw value is returned once and never stored (nor shown by `Debug`).
 #[derive(Clone)]
 pub struct IssuedApiKey {
@@ -145,6 +163,7 @@ impl Handler<CreateApiKey> for UserActor {
 
     fn handle(&mut self, message: CreateApiKey, _: &mut Context<Self>) -> Self::Result {
         let (store, keys) = (self.store.clone(), self.keys.clone());
+        let limit = self.key_days_limit(&message.tenant);
         Box::pin(async move {
             let tenant = &message.tenant;
             if message.by.permissions.key.is_some() {
@@ -154,15 +173,14 @@ impl Handler<CreateApiKey> for UserActor {
             authorize_self_service(&message.by, "api-keys:CreateApiKey", &Kind::ApiKey.srn_all(tenant))?;
             let mut errors = FieldErrors::new();
             check_name(&mut errors, message.name.as_deref(), true);
-            if message.expires_in_days.is_some_and(|days| !KEY_DAYS.contains(&days)) {
-                let range = format!("must be between {} and {}", KEY_DAYS.start(), KEY_DAYS.end());
-                errors.entry("expires_in_days".to_owned()).or_default().push(range);
-            }
+            let lifetime = key_lifetime(message.expires_in_days, &KEY_DAYS, limit)
+                .map_err(|problem| errors.entry("expires_in_days".to_owned()).or_default().push(problem))
+                .unwrap_or_default();
             if !errors.is_empty() {
                 return Err(DomainError::Invalid(errors));
             }
             let name = message.name.unwrap_or_default().trim().to_owned();
-            let expires_at = message.expires_in_days.map(|days| Utc::now() + Duration::days(days));
+            let expires_at = lifetime.map(|days| Utc::now() + Duration::days(days));
             issue(&store, &keys, tenant, message.by.user.id, name, message.policy_ids, expires_at).await
         })
     }
@@ -173,12 +191,12 @@ impl Handler<CreateApiToken> for UserActor {
 
     fn handle(&mut self, message: CreateApiToken, _: &mut Context<Self>) -> Self::Result {
         let (store, keys) = (self.store.clone(), self.keys.clone());
+        let limit = self.key_days_limit(&message.tenant);
         Box::pin(async move {
-            if !TOKEN_DAYS.contains(&message.days) {
-                return Err(DomainError::field("expires_in", "must be between 1 and 90 days"));
-            }
+            let days = key_lifetime(Some(message.days), &TOKEN_DAYS, limit)
+                .map_err(|problem| DomainError::field("expires_in", problem))?;
             let user = resolve(&store, &message.tenant, &UserRef::Email(message.email)).await?;
-            let expires_at = Some(Utc::now() + Duration::days(message.days));
+            let expires_at = days.map(|days| Utc::now() + Duration::days(days));
             issue(&store, &keys, &message.tenant, user.id, "api-token".to_owned(), Vec::new(), expires_at).await
         })
     }

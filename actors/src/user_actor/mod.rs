@@ -19,6 +19,7 @@ use crate::error::{DomainError, FieldErrors};
 use crate::hasher::{HashPassword, PasswordHasher};
 use crate::model::{Kind, Principal, TenantId, User};
 use crate::store::Store;
+use crate::tenant_directory::TenantDirectory;
 use crate::tokens::TokenKeys;
 use crate::validate::PasswordRules;
 
@@ -41,12 +42,27 @@ pub struct UserActor {
     store: Store,
     hasher: Addr<PasswordHasher>,
     keys: TokenKeys,
+    /// Each tenant's own rules (password length, key lifetimes).
+    tenants: TenantDirectory,
 }
 
 impl UserActor {
-    /// An actor over `store`, hashing passwords on `hasher` and API keys with `keys`.
-    pub fn new(store: Store, hasher: Addr<PasswordHasher>, keys: TokenKeys) -> Self {
-        UserActor { store, hasher, keys }
+    /// An actor over `store`, hashing passwords on `hasher` and API keys with `keys`, under
+    /// the rules each tenant in `tenants` sets.
+    pub fn new(store: Store, hasher: Addr<PasswordHasher>, keys: TokenKeys, tenants: TenantDirectory) -> Self {
+        UserActor { store, hasher, keys, tenants }
+    }
+
+    /// A dialect's password check under the tenant's own minimum length, which applies on
+    /// every dialect alike.
+    fn password_check(&self, tenant: &TenantId, check: PasswordCheck) -> PasswordCheck {
+        let minimum = self.tenants.get(tenant.as_str()).and_then(|tenant| tenant.settings.password_min_length);
+        PasswordCheck { rules: check.rules.at_least(minimum), ..check }
+    }
+
+    /// The longest lifetime the tenant lets an API key have, in days.
+    fn key_days_limit(&self, tenant: &TenantId) -> Option<i64> {
+        self.tenants.get(tenant.as_str()).and_then(|tenant| tenant.settings.api_key_max_lifetime_days).map(i64::from)
     }
 }
 

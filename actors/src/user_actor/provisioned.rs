@@ -80,14 +80,14 @@ pub struct DeleteProvisionedGroup {
 }
 
 /// The directory's checks on a provisioned user's sign-in names and password.
-fn check_user(user: &ProvisionedUser) -> Result<(), DomainError> {
+fn check_user(user: &ProvisionedUser, check: PasswordCheck) -> Result<(), DomainError> {
     let mut errors = FieldErrors::new();
     add(&mut errors, "userName", validate::username(&user.username));
     if let Some(email) = &user.email {
         add(&mut errors, "emails", validate::email(email));
     }
     if let Some(password) = &user.password {
-        check_password(&mut errors, password, None, CHECK);
+        check_password(&mut errors, password, None, check);
     }
     if errors.is_empty() {
         Ok(())
@@ -101,9 +101,10 @@ impl Handler<WriteProvisionedUser> for UserActor {
 
     fn handle(&mut self, message: WriteProvisionedUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
+        let check = self.password_check(&message.tenant, CHECK);
         Box::pin(async move {
             let WriteProvisionedUser { tenant, by, target, user } = message;
-            check_user(&user)?;
+            check_user(&user, check)?;
             let password_hash = match &user.password {
                 Some(password) => Some(hash(&hasher, password.clone()).await?),
                 None => None,
@@ -156,12 +157,13 @@ impl Handler<CreateProvisionedUsers> for UserActor {
 
     fn handle(&mut self, message: CreateProvisionedUsers, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
+        let check = self.password_check(&message.tenant, CHECK);
         Box::pin(async move {
             let CreateProvisionedUsers { tenant, by, users } = message;
             authorize(&by, "scim:CreateUser", &Kind::User.srn_all(&tenant))?;
             let mut records = Vec::with_capacity(users.len());
             for user in users {
-                check_user(&user)?;
+                check_user(&user, check)?;
                 let password_hash = match &user.password {
                     Some(password) => Some(hash(&hasher, password.clone()).await?),
                     None => None,

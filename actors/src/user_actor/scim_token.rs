@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::api_keys::{issue, IssuedApiKey, KEY_DAYS};
+use super::api_keys::{issue, key_lifetime, IssuedApiKey, KEY_DAYS};
 use super::UserActor;
 use crate::error::{Conflict, DomainError};
 use crate::model::{Policy, Role, TenantId, User};
@@ -33,11 +33,10 @@ impl Handler<CreateScimToken> for UserActor {
 
     fn handle(&mut self, message: CreateScimToken, _: &mut Context<Self>) -> Self::Result {
         let (store, keys) = (self.store.clone(), self.keys.clone());
+        let limit = self.key_days_limit(&message.tenant);
         Box::pin(async move {
-            if message.expires_in_days.is_some_and(|days| !KEY_DAYS.contains(&days)) {
-                let range = format!("must be between {} and {} days", KEY_DAYS.start(), KEY_DAYS.end());
-                return Err(DomainError::field("expires_in_days", range));
-            }
+            let lifetime = key_lifetime(message.expires_in_days, &KEY_DAYS, limit)
+                .map_err(|problem| DomainError::field("expires_in_days", problem))?;
             let tenant = &message.tenant;
             let account = service_account(&store, tenant).await?;
             let policy = provisioning_policy(&store, tenant).await?;
@@ -46,7 +45,7 @@ impl Handler<CreateScimToken> for UserActor {
                 policies.push(policy);
                 store.set_policies(tenant, Holder::User(account.id), &policies).await?;
             }
-            let expires_at = message.expires_in_days.map(|days| Utc::now() + Duration::days(days));
+            let expires_at = lifetime.map(|days| Utc::now() + Duration::days(days));
             let name = format!("scim {}", Utc::now().format("%Y-%m-%d"));
             issue(&store, &keys, tenant, account.id, name, Vec::new(), expires_at).await
         })

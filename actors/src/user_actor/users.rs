@@ -75,6 +75,7 @@ impl Handler<BootstrapUser> for UserActor {
 
     fn handle(&mut self, message: BootstrapUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
+        let check = self.password_check(&message.tenant, message.check);
         Box::pin(async move {
             // Anyone may call bootstrap: once it is spent, answer without hashing anything,
             // so it cannot be used to queue password-hashing work. (The transaction below
@@ -84,7 +85,7 @@ impl Handler<BootstrapUser> for UserActor {
             }
             let mut new = message.user;
             new.role = Role::Admin;
-            let user = prepare(&hasher, new, message.check, FieldErrors::new()).await?;
+            let user = prepare(&hasher, new, check, FieldErrors::new()).await?;
             store.bootstrap_user(&message.tenant, &user).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, "bootstrapped first admin");
             Ok(user)
@@ -97,13 +98,14 @@ impl Handler<CreateUser> for UserActor {
 
     fn handle(&mut self, message: CreateUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
+        let check = self.password_check(&message.tenant, message.check);
         Box::pin(async move {
             let srn = Kind::User.srn_all(&message.tenant);
             match message.user.role {
                 Role::Admin => require_admin(&message.by, "users:CreateUser", &srn)?,
                 Role::Unprivileged => authorize(&message.by, "users:CreateUser", &srn)?,
             }
-            let user = prepare(&hasher, message.user, message.check, message.parse_errors).await?;
+            let user = prepare(&hasher, message.user, check, message.parse_errors).await?;
             store.create_user(&message.tenant, &user).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "created user");
             Ok(user)
@@ -139,6 +141,7 @@ impl Handler<UpdateUser> for UserActor {
 
     fn handle(&mut self, message: UpdateUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
+        let check = self.password_check(&message.tenant, message.check);
         Box::pin(async move {
             let by = &message.by;
             let current = resolve_authorized(&store, &message.tenant, by, &message.user, "users:UpdateUser").await?;
@@ -178,7 +181,7 @@ impl Handler<UpdateUser> for UserActor {
             }
             let password = changes.password.filter(|password| !password.is_empty());
             if let Some(password) = &password {
-                check_password(&mut errors, password, changes.password_confirmation.as_deref(), message.check);
+                check_password(&mut errors, password, changes.password_confirmation.as_deref(), check);
             }
             if !errors.is_empty() {
                 return Err(DomainError::Invalid(errors));

@@ -65,6 +65,10 @@ impl From<DomainError> for FirezoneError {
             DomainError::Conflict(Conflict::IdentityLinked) => {
                 FirezoneError::field("identity", "is already linked to a user")
             }
+            DomainError::Conflict(Conflict::TenantExists) => FirezoneError::field("id", "has already been taken"),
+            DomainError::Conflict(Conflict::HostnameTaken) => {
+                FirezoneError::field("hostnames", "has already been taken")
+            }
             DomainError::Conflict(Conflict::Modified | Conflict::VersionMismatch) => {
                 FirezoneError::Conflict("was modified concurrently, retry")
             }

@@ -123,7 +123,7 @@ fn conflict_error(conflict: Conflict) -> ScimError {
             "The tenant's last admin cannot be removed",
         ),
         Conflict::Modified => ScimError::new(StatusCode::CONFLICT, None, "Modified concurrently, please retry"),
-        Conflict::UsersExist | Conflict::TooManyKeys => {
+        Conflict::UsersExist | Conflict::TooManyKeys | Conflict::TenantExists | Conflict::HostnameTaken => {
             ScimError::new(StatusCode::CONFLICT, None, conflict.to_string())
         }
     }

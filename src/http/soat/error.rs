@@ -69,6 +69,8 @@ impl SoatError {
                 Conflict::AccountExists => "An account with this email already exists",
                 Conflict::IdentityLinked => "Identity already linked",
                 Conflict::Modified | Conflict::VersionMismatch => "Modified concurrently, retry",
+                Conflict::TenantExists => "Tenant already exists",
+                Conflict::HostnameTaken => "Hostname already taken by another tenant",
             }),
             DomainError::Unauthenticated(failure) => failure.into(),
             DomainError::Forbidden | DomainError::SignInRefused(_) => SoatError::Forbidden,

@@ -9,6 +9,7 @@ mod identities;
 mod policies;
 mod render;
 mod sessions;
+mod tenants;
 mod users;
 
 use actix_web::web;
@@ -65,6 +66,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(api_keys::get))
                 .route(web::put().to(api_keys::update))
                 .route(web::delete().to(api_keys::delete)),
+        )
+        .service(web::resource("/tenants").route(web::get().to(tenants::list)).route(web::post().to(tenants::create)))
+        .service(
+            web::resource("/tenants/{tenant_id}")
+                .route(web::get().to(tenants::get))
+                .route(web::patch().to(tenants::update))
+                .route(web::delete().to(tenants::delete)),
         )
         .service(web::resource("/sessions").route(web::get().to(sessions::list)))
         .service(web::resource("/sessions/{session_id}").route(web::delete().to(sessions::revoke)))

@@ -1,0 +1,243 @@
+//! `/api/v1/tenants…`: the tenant lifecycle, for the operator tenant's admins and its users
+//! whose policies allow the `tenants:*` actions.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::Value;
+use tessera_actors::provisioning_actor::{
+    CreateTenant, DeleteTenant, FirstAdmin, GetTenant, ListTenants, SettingsChange, TenantCaller, TenantView,
+    UpdateTenant,
+};
+use tessera_actors::TenantId;
+
+use super::fields::Fields;
+use super::render::iso;
+use super::SoatError;
+use crate::http::caller::Caller;
+use crate::http::tenant::Tenant;
+use crate::http::{ask, AppState};
+
+const TENANT_NOT_FOUND: &str = "Tenant not found";
+
+/// A tenant as the API shows it, with the URLs its IdPs and clients are configured with.
+#[derive(Serialize)]
+struct TenantRecord {
+    id: String,
+    display_name: String,
+    hostnames: Vec<String>,
+    /// `active`, or `deleting` from the moment its deletion starts until it is gone.
+    status: &'static str,
+    settings: SettingsRecord,
+    urls: TenantUrls,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct SettingsRecord {
+    local_auth_enabled: bool,
+    password_min_length: Option<u32>,
+    session_lifetime_minutes: Option<u32>,
+    api_key_max_lifetime_days: Option<u32>,
+}
+
+/// Where the tenant is served; `{provider}` stands for a provider's id.
+#[derive(Serialize)]
+struct TenantUrls {
+    base_url: String,
+    soat_api: String,
+    firezone_api: String,
+    scim_base_url: String,
+    sign_in: String,
+    oidc_redirect_uri: String,
+    saml_metadata_url: String,
+    saml_acs_url: String,
+}
+
+impl TenantRecord {
+    fn new(state: &AppState, view: &TenantView) -> Self {
+        let tenant = &view.tenant;
+        let base = state.base_url(&tenant.id);
+        TenantRecord {
+            id: tenant.id.to_string(),
+            display_name: tenant.display_name.clone(),
+            hostnames: tenant.hostnames.clone(),
+            status: if tenant.is_active() { "active" } else { "deleting" },
+            settings: SettingsRecord {
+                local_auth_enabled: view.local_auth_enabled,
+                password_min_length: tenant.settings.password_min_length,
+                session_lifetime_minutes: tenant.settings.session_lifetime_minutes,
+                api_key_max_lifetime_days: tenant.settings.api_key_max_lifetime_days,
+            },
+            urls: TenantUrls {
+                soat_api: format!("{base}/api/v1"),
+                firezone_api: format!("{base}/v0"),
+                scim_base_url: format!("{base}/scim/v2"),
+                sign_in: format!("{base}/sign_in"),
+                oidc_redirect_uri: format!("{base}/auth/oidc/{{provider}}/callback/"),
+                saml_metadata_url: format!("{base}/auth/saml/sp/metadata/{{provider}}"),
+                saml_acs_url: format!("{base}/auth/saml/sp/consume/{{provider}}"),
+                base_url: base,
+            },
+            created_at: iso(tenant.created_at),
+            updated_at: iso(tenant.updated_at),
+        }
+    }
+}
+
+/// Tenants are managed from the operator tenant only: anyone else is refused before the
+/// domain is asked, and without a credential the answer is 401.
+fn operator_caller(tenant: &TenantId, caller: Caller) -> Result<TenantCaller, SoatError> {
+    let principal = caller.0?;
+    if !tenant.is_default() {
+        return Err(SoatError::Forbidden);
+    }
+    Ok(TenantCaller::Principal(Box::new(principal)))
+}
+
+/// `settings` of a request body: each present key changes one setting, `null` resets it.
+fn settings_change(fields: &Fields) -> Result<SettingsChange, SoatError> {
+    let Some(value) = fields.value("settings") else { return Ok(SettingsChange::default()) };
+    let Value::Object(map) = value else {
+        return Err(SoatError::BadRequest("settings must be an object".into()));
+    };
+    let limit = |key: &str| -> Result<Option<Option<u32>>, SoatError> {
+        match map.get(key) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(value) => value
+                .as_u64()
+                .and_then(|value| u32::try_from(value).ok())
+                .map(|value| Some(Some(value)))
+                .ok_or_else(|| SoatError::BadRequest(format!("settings.{key} must be a positive integer or null"))),
+        }
+    };
+    let known = ["local_auth_enabled", "password_min_length", "session_lifetime_minutes", "api_key_max_lifetime_days"];
+    if let Some(unknown) = map.keys().find(|key| !known.contains(&key.as_str())) {
+        return Err(SoatError::BadRequest(format!("settings.{unknown} is not a setting")));
+    }
+    let local_auth_enabled = match map.get("local_auth_enabled") {
+        None => None,
+        Some(Value::Bool(enabled)) => Some(*enabled),
+        Some(_) => return Err(SoatError::BadRequest("settings.local_auth_enabled must be a boolean".into())),
+    };
+    Ok(SettingsChange {
+        password_min_length: limit("password_min_length")?,
+        session_lifetime_minutes: limit("session_lifetime_minutes")?,
+        api_key_max_lifetime_days: limit("api_key_max_lifetime_days")?,
+        local_auth_enabled,
+    })
+}
+
+/// `hostnames` of a request body: an array of strings.
+fn hostnames(fields: &Fields) -> Result<Option<Vec<String>>, SoatError> {
+    let not_strings = || SoatError::BadRequest("hostnames must be an array of strings".into());
+    match fields.value("hostnames") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) if items.len() <= 64 => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or_else(not_strings))
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Some(_) => Err(not_strings()),
+    }
+}
+
+/// `admin` of a create body: `{"username", "password"}`.
+fn first_admin(fields: &Fields) -> Result<Option<FirstAdmin>, SoatError> {
+    match fields.value("admin") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(admin)) => {
+            let text = |key: &str| match admin.get(key) {
+                Some(Value::String(value)) => Ok(value.clone()),
+                _ => Err(SoatError::BadRequest(format!("admin.{key}: can't be blank"))),
+            };
+            Ok(Some(FirstAdmin { username: text("username")?, password: text("password")? }))
+        }
+        Some(_) => Err(SoatError::BadRequest("admin must be an object".into())),
+    }
+}
+
+/// `GET /tenants`
+pub async fn list(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    caller: Caller,
+) -> Result<HttpResponse, SoatError> {
+    let by = operator_caller(&tenant, caller)?;
+    let views =
+        ask(&state.domain.provisioning, ListTenants { by }).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(views.iter().map(|view| TenantRecord::new(&state, view)).collect::<Vec<_>>()))
+}
+
+/// `POST /tenants`
+pub async fn create(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    caller: Caller,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, SoatError> {
+    let by = operator_caller(&tenant, caller)?;
+    let fields = Fields::parse(&bytes)?;
+    let message = CreateTenant {
+        by,
+        id: fields.required_string("id")?,
+        display_name: fields.string("display_name")?,
+        hostnames: hostnames(&fields)?.unwrap_or_default(),
+        settings: settings_change(&fields)?,
+        admin: first_admin(&fields)?,
+    };
+    let view = ask(&state.domain.provisioning, message).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
+    Ok(HttpResponse::Created().json(TenantRecord::new(&state, &view)))
+}
+
+/// `GET /tenants/{tenant_id}`
+pub async fn get(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    caller: Caller,
+    path: web::Path<(String,)>,
+) -> Result<HttpResponse, SoatError> {
+    let by = operator_caller(&tenant, caller)?;
+    let id = path.into_inner().0;
+    let view =
+        ask(&state.domain.provisioning, GetTenant { by, id }).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(TenantRecord::new(&state, &view)))
+}
+
+/// `PATCH /tenants/{tenant_id}`: changes only what the body names.
+pub async fn update(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    caller: Caller,
+    path: web::Path<(String,)>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, SoatError> {
+    let by = operator_caller(&tenant, caller)?;
+    let fields = Fields::parse(&bytes)?;
+    let message = UpdateTenant {
+        by,
+        id: path.into_inner().0,
+        display_name: fields.string("display_name")?,
+        hostnames: hostnames(&fields)?,
+        settings: settings_change(&fields)?,
+    };
+    let view = ask(&state.domain.provisioning, message).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(TenantRecord::new(&state, &view)))
+}
+
+/// `DELETE /tenants/{tenant_id}`: 202 with the tenant as `deleting`; it is served nowhere from
+/// now on and disappears once its records are removed.
+pub async fn delete(
+    state: web::Data<AppState>,
+    Tenant(tenant): Tenant,
+    caller: Caller,
+    path: web::Path<(String,)>,
+) -> Result<HttpResponse, SoatError> {
+    let by = operator_caller(&tenant, caller)?;
+    let id = path.into_inner().0;
+    let view = ask(&state.domain.provisioning, DeleteTenant { by, id })
+        .await
+        .map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
+    Ok(HttpResponse::Accepted().json(TenantRecord::new(&state, &view)))
+}
