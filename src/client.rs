@@ -89,7 +89,9 @@ fn parse_ids(text: &str) -> Vec<String> {
     }
 }
 
-async fn call(client: &Client, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<bool> {
+/// One call to `<url>[/t/<tenant>]/api/v1<path>`: prints the body (pretty JSON) on success,
+/// `<status> <body>` on stderr otherwise (then `Ok(false)`).
+pub async fn call(client: &Client, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<bool> {
     let base = client.url.trim_end_matches('/');
     let prefix = client.tenant.as_deref().map(|tenant| format!("/t/{tenant}")).unwrap_or_default();
     let url = format!("{base}{prefix}/api/v1{path}");

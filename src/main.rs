@@ -6,6 +6,7 @@ mod http;
 mod rotation;
 mod server;
 mod settings;
+mod tenant_command;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         | Command::CreateScimToken { .. }
         | Command::RotateSecret { .. }
         | Command::RetireSecrets { .. } => operate(cli),
+        Command::Tenant(tenant) => tenant_command::run(cli.config.as_deref(), tenant),
         command => client_verb(command),
     };
     match outcome {
@@ -69,12 +71,13 @@ fn operate(cli: Cli) -> anyhow::Result<bool> {
                 let mut domain_settings = settings.domain()?;
                 domain_settings.bootstrap_admin = None;
                 let domain = Domain::start(domain_settings).await?;
-                if domain.tenants.active(&tenant).is_none() {
+                let Some(record) = domain.tenants.active(&tenant) else {
                     anyhow::bail!("tenant {tenant} does not exist");
-                }
+                };
+                let base_url = http::tenant_base_url(&settings.server.external_url, &tenant, &record.hostnames);
                 let message = CreateScimToken { tenant: tenant.clone(), expires_in_days: expires_in };
                 let issued = domain.users.send(message).await??;
-                println!("SCIM base URL: {}/scim/v2", settings.tenant_base_url(&tenant));
+                println!("SCIM base URL: {base_url}/scim/v2");
                 println!("Bearer token:  {}", issued.raw);
                 Ok(true)
             }

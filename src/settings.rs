@@ -201,17 +201,6 @@ impl Settings {
     }
 
     /// The store connection settings.
-    /// The public base URL of a tenant's routes (`server.external_url`, plus `/t/<tenant>` for
-    /// every tenant but the default one), for what the CLI prints.
-    pub fn tenant_base_url(&self, tenant: &tessera_actors::TenantId) -> String {
-        let base = self.server.external_url.trim_end_matches('/');
-        if tenant.as_str() == tessera_actors::TenantId::DEFAULT {
-            base.to_owned()
-        } else {
-            format!("{base}/t/{tenant}")
-        }
-    }
-
     pub fn store(&self) -> StoreConfig {
         let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
         StoreConfig {

@@ -93,6 +93,31 @@ impl SurrealServer {
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Runs SurrealQL through the server's own HTTP API (as root, in Tessera's database) and
+    /// returns each statement's result; a failed statement fails the test.
+    async fn sql(&self, query: &str) -> Vec<Value> {
+        let response = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/sql", self.port))
+            .basic_auth(ROOT_USER, Some(ROOT_PASS))
+            .header("surreal-ns", "tessera")
+            .header("surreal-db", "tessera")
+            .header("Accept", "application/json")
+            .body(query.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap();
+        let statements = answer.as_array().unwrap_or_else(|| panic!("{status} {answer}"));
+        statements
+            .iter()
+            .map(|statement| {
+                assert_eq!(statement["status"], "OK", "{query}: {statement}");
+                statement["result"].clone()
+            })
+            .collect()
+    }
 }
 
 impl Drop for SurrealServer {
@@ -312,23 +337,154 @@ async fn an_expired_api_key_is_refused_at_once() {
     let key = created.body["key"].as_str().unwrap().to_owned();
     assert_eq!(server.get("/api/v1/users/me", Some(&key)).await.status, 200);
 
-    let sql = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{}/sql", surreal.port))
-        .basic_auth(ROOT_USER, Some(ROOT_PASS))
-        .header("surreal-ns", "tessera")
-        .header("surreal-db", "tessera")
-        .header("Accept", "application/json")
-        .body("UPDATE api_key SET expires_at = time::now() - 1m RETURN NONE;")
-        .send()
-        .await
-        .unwrap();
-    let status = sql.status();
-    let answer = sql.text().await.unwrap();
-    assert!(status.is_success() && answer.contains("\"OK\""), "{status} {answer}");
+    surreal.sql("UPDATE api_key SET expires_at = time::now() - 1m RETURN NONE;").await;
 
     let refused = server.get("/api/v1/users/me", Some(&key)).await;
     assert_eq!(refused.status, 401, "{}", refused.text);
     assert_eq!(server.get("/v0/users", Some(&key)).await.status, 401, "on every dialect");
     assert_eq!(server.get("/scim/v2/Users", Some(&key)).await.status, 401);
     assert_eq!(server.get("/api/v1/users/me", Some(&admin)).await.status, 200, "the session is unaffected");
+}
+
+/// A tenant created, changed or deleted through one replica is served (or refused) by the
+/// other within two seconds, and a deleted tenant leaves no record behind: every table is
+/// read directly in SurrealDB afterwards.
+#[tokio::test]
+async fn tenants_are_live_on_every_replica_and_deletion_leaves_nothing() {
+    let surreal = SurrealServer::start().await;
+    let endpoint = surreal.endpoint();
+    let a = replica(&endpoint).await;
+    let b = replica(&endpoint).await;
+    let operator = a.admin_token().await;
+
+    let body = json!({"id": "acme", "hostnames": ["id.acme.test"],
+                      "admin": {"username": "root", "password": "acme root password"}});
+    let created = a.post("/api/v1/tenants", Some(&operator), body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let served = Instant::now();
+    let admin = loop {
+        let login = b
+            .post("/t/acme/api/v1/users/login", None, json!({"username": "root", "password": "acme root password"}))
+            .await;
+        if login.status == 200 {
+            break login.body["token"].as_str().unwrap().to_owned();
+        }
+        assert_eq!(login.status, 404, "{}", login.text);
+        assert!(served.elapsed() < Duration::from_secs(2), "B did not serve the new tenant within 2 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Fill every kind of record the tenant can own, through B.
+    let prefix = "/t/acme";
+    let user = b
+        .post(&format!("{prefix}/api/v1/users"), Some(&admin), json!({"username": "bob", "password": "bobs password"}))
+        .await;
+    assert_eq!(user.status, 201, "{}", user.text);
+    let user_id = user.body["id"].as_str().unwrap().to_owned();
+    let firezone =
+        b.post(&format!("{prefix}/v0/users"), Some(&admin), json!({"user": {"email": "carol@acme.test"}})).await;
+    assert_eq!(firezone.status, 201, "{}", firezone.text);
+    let document = json!({"statement": [{"effect": "Allow", "action": ["users:GetUser"], "resource": ["*"]}]});
+    let policy = b
+        .post(&format!("{prefix}/api/v1/policies"), Some(&admin), json!({"name": "readers", "document": document}))
+        .await;
+    assert_eq!(policy.status, 201, "{}", policy.text);
+    let group = json!({"name": "staff", "member_ids": [user_id]});
+    assert_eq!(b.post(&format!("{prefix}/api/v1/groups"), Some(&admin), group).await.status, 201);
+    assert_eq!(b.post(&format!("{prefix}/api/v1/api-keys"), Some(&admin), json!({"name": "ci"})).await.status, 201);
+    let okta = json!({"id": "okta", "label": "Okta", "client_id": "tessera", "client_secret": "s3cret",
+                      "discovery_document_uri": "https://okta.acme.test/.well-known/openid-configuration", "auto_create_users": false});
+    let configuration = json!({"configuration": {"openid_connect_providers": [okta]}});
+    let configured =
+        b.call(reqwest::Method::PATCH, &format!("{prefix}/v0/configuration"), Some(&admin), Some(configuration)).await;
+    assert_eq!(configured.status, 200, "{}", configured.text);
+    let link = json!({"provider": "okta", "subject": "bob-1"});
+    let linked = b.post(&format!("{prefix}/api/v1/users/{user_id}/identities"), Some(&admin), link).await;
+    assert_eq!(linked.status, 201, "{}", linked.text);
+    let scim = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "dave", "externalId": "00u-dave"});
+    assert_eq!(b.post(&format!("{prefix}/scim/v2/Users"), Some(&admin), scim).await.status, 201);
+    let wrong = json!({"username": "bob", "password": "wrong password"});
+    assert_eq!(b.post(&format!("{prefix}/api/v1/users/login"), None, wrong).await.status, 401);
+    let counted = surreal.sql("SELECT count() AS n FROM user WHERE tenant = 'acme' GROUP ALL;").await;
+    assert_eq!(counted[0][0]["n"], 4, "root, bob, carol and dave: {counted:?}");
+
+    let tables = [
+        "user",
+        "identity",
+        "session",
+        "policy",
+        "user_group",
+        "api_key",
+        "configuration",
+        "sign_in_state",
+        "login_attempt",
+        "tenant_host",
+        "tenant_lock",
+    ];
+    let query: String = tables
+        .iter()
+        .map(|table| format!("SELECT VALUE id FROM {table} WHERE tenant = 'acme' OR record::id(id) = 'acme' OR (type::is_array(record::id(id)) AND record::id(id)[0] = 'acme');"))
+        .chain(["SELECT VALUE id FROM tenant WHERE name = 'acme';".to_owned()])
+        .collect();
+    // The same query finds the tenant's records in every table it owns now…
+    let before = surreal.sql(&query).await;
+    for (table, rows) in tables.iter().chain(["tenant"].iter()).zip(&before) {
+        let empty_allowed = ["sign_in_state", "tenant_lock"].contains(table);
+        assert!(
+            empty_allowed || rows.as_array().is_some_and(|rows| !rows.is_empty()),
+            "{table} has no records to delete"
+        );
+    }
+
+    // A hostname moved through A routes on B within 2 s.
+    let moved = a
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/tenants/acme",
+            Some(&operator),
+            Some(json!({"hostnames": ["login.acme.test"]})),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let changed = Instant::now();
+    loop {
+        let reply = reqwest::Client::new()
+            .get(b.url("/api/v1/users/me"))
+            .header("host", "login.acme.test")
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        if reply.status() == 200 {
+            break;
+        }
+        assert!(changed.elapsed() < Duration::from_secs(2), "B did not route the new hostname within 2 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Deleted through B: A refuses the tenant within 2 s.
+    let deleted = b.delete("/api/v1/tenants/acme", Some(&operator)).await;
+    assert_eq!(deleted.status, 202, "{}", deleted.text);
+    let refused = Instant::now();
+    loop {
+        let reply = a.get("/t/acme/api/v1/users/me", Some(&admin)).await;
+        if reply.status == 404 {
+            break;
+        }
+        assert!(refused.elapsed() < Duration::from_secs(2), "A still served the deleted tenant after 2 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let finished = Instant::now();
+    while a.get("/api/v1/tenants/acme", Some(&operator)).await.status != 404 {
+        assert!(finished.elapsed() < Duration::from_secs(30), "the deletion did not finish within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // …and none once the deletion has finished.
+    let left = surreal.sql(&query).await;
+    for (table, rows) in tables.iter().chain(["tenant"].iter()).zip(&left) {
+        assert_eq!(rows, &json!([]), "{table} still holds records of the deleted tenant");
+    }
+    // The operator tenant is untouched.
+    assert_eq!(a.get("/api/v1/users/me", Some(&operator)).await.status, 200);
 }

@@ -75,7 +75,11 @@ impl TenantDirectory {
             }
             snapshot.by_id.insert(tenant.id.to_string(), tenant);
         }
-        *self.snapshot.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(snapshot);
+        let mut current = self.snapshot.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Of two reloads that raced, the one that read the older epoch must not win.
+        if snapshot.epoch >= current.epoch {
+            *current = Arc::new(snapshot);
+        }
         Ok(())
     }
 

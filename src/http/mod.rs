@@ -26,6 +26,7 @@ use tessera_actors::{Domain, DomainError};
 pub use client_address::ClientAddress;
 pub use dialect::json_error_bodies;
 pub use request_span::RequestSpan;
+pub use soat::TenantRecord;
 pub use start_limit::StartLimit;
 pub use tenant::resolve_tenant;
 
@@ -45,24 +46,33 @@ impl AppState {
     /// URL on its first hostname (same scheme and port); else the external URL, plus
     /// `/t/<tenant>` for every tenant but the default one.
     pub fn base_url(&self, tenant: &tessera_actors::TenantId) -> String {
-        let hostname = self.domain.tenants.get(tenant.as_str()).and_then(|found| found.hostnames.first().cloned());
-        if let Some(hostname) = hostname {
-            if let Ok(mut url) = reqwest::Url::parse(&self.external_url) {
-                if url.set_host(Some(&hostname)).is_ok() {
-                    return url.as_str().trim_end_matches('/').to_owned();
-                }
-            }
-        }
-        if tenant.is_default() {
-            self.external_url.clone()
-        } else {
-            format!("{}/t/{tenant}", self.external_url)
-        }
+        let hostnames =
+            self.domain.tenants.get(tenant.as_str()).map(|found| found.hostnames.clone()).unwrap_or_default();
+        tenant_base_url(&self.external_url, tenant, &hostnames)
     }
 
     /// Whether browsers reach us over https (cookies are then `Secure`).
     pub fn is_https(&self) -> bool {
         self.external_url.starts_with("https://")
+    }
+}
+
+/// The public base URL of a tenant's routes: for a tenant with hostnames, `external_url` on
+/// its first hostname (same scheme and port); else `external_url`, plus `/t/<tenant>` for every
+/// tenant but the default one. The one place this rule lives (the server and the CLI use it).
+pub fn tenant_base_url(external_url: &str, tenant: &tessera_actors::TenantId, hostnames: &[String]) -> String {
+    let external_url = external_url.trim_end_matches('/');
+    if let Some(hostname) = hostnames.first() {
+        if let Ok(mut url) = reqwest::Url::parse(external_url) {
+            if url.set_host(Some(hostname)).is_ok() {
+                return url.as_str().trim_end_matches('/').to_owned();
+            }
+        }
+    }
+    if tenant.is_default() {
+        external_url.to_owned()
+    } else {
+        format!("{external_url}/t/{tenant}")
     }
 }
 

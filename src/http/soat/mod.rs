@@ -15,6 +15,7 @@ mod users;
 use actix_web::web;
 
 pub use error::SoatError;
+pub use tenants::TenantRecord;
 
 /// Registers the SOAT routes inside an `/api/v1` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -19,9 +19,10 @@ use crate::http::{ask, AppState};
 
 const TENANT_NOT_FOUND: &str = "Tenant not found";
 
-/// A tenant as the API shows it, with the URLs its IdPs and clients are configured with.
+/// A tenant as the API (and the CLI) shows it, with the URLs its IdPs and clients are
+/// configured with.
 #[derive(Serialize)]
-struct TenantRecord {
+pub struct TenantRecord {
     id: String,
     display_name: String,
     hostnames: Vec<String>,
@@ -55,9 +56,9 @@ struct TenantUrls {
 }
 
 impl TenantRecord {
-    fn new(state: &AppState, view: &TenantView) -> Self {
+    /// The record of `view`, whose routes are served under `base` (see `tenant_base_url`).
+    pub fn new(view: &TenantView, base: String) -> Self {
         let tenant = &view.tenant;
-        let base = state.base_url(&tenant.id);
         TenantRecord {
             id: tenant.id.to_string(),
             display_name: tenant.display_name.clone(),
@@ -83,6 +84,11 @@ impl TenantRecord {
             updated_at: iso(tenant.updated_at),
         }
     }
+}
+
+fn record(state: &AppState, view: &TenantView) -> TenantRecord {
+    let hostnames = &view.tenant.hostnames;
+    TenantRecord::new(view, crate::http::tenant_base_url(&state.external_url, &view.tenant.id, hostnames))
 }
 
 /// Tenants are managed from the operator tenant only: anyone else is refused before the
@@ -167,7 +173,7 @@ pub async fn list(
     let by = operator_caller(&tenant, caller)?;
     let views =
         ask(&state.domain.provisioning, ListTenants { by }).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(views.iter().map(|view| TenantRecord::new(&state, view)).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(views.iter().map(|view| record(&state, view)).collect::<Vec<_>>()))
 }
 
 /// `POST /tenants`
@@ -188,7 +194,7 @@ pub async fn create(
         admin: first_admin(&fields)?,
     };
     let view = ask(&state.domain.provisioning, message).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Created().json(TenantRecord::new(&state, &view)))
+    Ok(HttpResponse::Created().json(record(&state, &view)))
 }
 
 /// `GET /tenants/{tenant_id}`
@@ -202,7 +208,7 @@ pub async fn get(
     let id = path.into_inner().0;
     let view =
         ask(&state.domain.provisioning, GetTenant { by, id }).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(TenantRecord::new(&state, &view)))
+    Ok(HttpResponse::Ok().json(record(&state, &view)))
 }
 
 /// `PATCH /tenants/{tenant_id}`: changes only what the body names.
@@ -223,7 +229,7 @@ pub async fn update(
         settings: settings_change(&fields)?,
     };
     let view = ask(&state.domain.provisioning, message).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(TenantRecord::new(&state, &view)))
+    Ok(HttpResponse::Ok().json(record(&state, &view)))
 }
 
 /// `DELETE /tenants/{tenant_id}`: 202 with the tenant as `deleting`; it is served nowhere from
@@ -239,5 +245,5 @@ pub async fn delete(
     let view = ask(&state.domain.provisioning, DeleteTenant { by, id })
         .await
         .map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Accepted().json(TenantRecord::new(&state, &view)))
+    Ok(HttpResponse::Accepted().json(record(&state, &view)))
 }
