@@ -23,6 +23,8 @@ pub enum Command {
     Serve,
     /// Apply the database schema and exit.
     Migrate,
+    /// Print every route the server answers, one `METHOD /path/{template}` per line.
+    Routes,
     /// Issue a Firezone-style API token for a user (opens the database directly).
     CreateApiToken {
         /// The user's email (or username).

@@ -27,6 +27,12 @@ fn main() -> ExitCode {
         | Command::RotateSecret { .. }
         | Command::RetireSecrets { .. } => operate(cli),
         Command::Tenant(tenant) => tenant_command::run(cli.config.as_deref(), tenant),
+        Command::Routes => {
+            for route in http::routes::list() {
+                println!("{} {}", route.method, route.path);
+            }
+            Ok(true)
+        }
         command => client_verb(command),
     };
     match outcome {

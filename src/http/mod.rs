@@ -11,6 +11,7 @@ mod html;
 mod ids;
 mod path_id;
 mod request_span;
+pub mod routes;
 mod scim;
 mod sign_in;
 mod soat;
@@ -78,17 +79,17 @@ pub fn tenant_base_url(external_url: &str, tenant: &tessera_actors::TenantId, ho
 
 /// Registers every dialect, at the root (default tenant) and under `/t/{tenant}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").to(health::healthz))
-        .service(web::scope("/t/{tenant}").configure(dialects))
-        .configure(dialects);
+    cfg.service(routes::resource("/healthz").get(health::healthz).other_methods(health::healthz));
+    routes::scope(cfg, "/t/{tenant}", dialects);
+    dialects(cfg);
 }
 
 fn dialects(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1").configure(soat::routes))
-        .service(web::scope("/v0").configure(firezone::routes))
-        .service(web::scope("/scim/v2").configure(scim::routes))
-        .configure(sso::routes)
-        .configure(sign_in::routes);
+    routes::scope(cfg, "/api/v1", soat::routes);
+    routes::scope(cfg, "/v0", firezone::routes);
+    routes::scope(cfg, "/scim/v2", scim::routes);
+    sso::routes(cfg);
+    sign_in::routes(cfg);
 }
 
 /// The 404 for a path outside every route, in the dialect the path belongs to.

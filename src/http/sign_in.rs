@@ -14,13 +14,14 @@ use super::caller::{from_our_pages, Caller, SESSION_COOKIE};
 use super::html::{escape, message, page, sign_in_failed};
 use super::tenant::Tenant;
 use super::{ask, AppState};
+use crate::http::routes::resource;
 
 /// Registers the page routes (inside the tenant scope and at the root).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/sign_in").route(web::get().to(sign_in_page)))
-        .service(web::resource("/auth/identity/callback").route(web::post().to(password_sign_in)))
-        .service(web::resource("/sign_out").route(web::post().to(sign_out)).route(web::delete().to(sign_out)))
-        .service(web::resource("/account").route(web::get().to(account)));
+    cfg.service(resource("/sign_in").get(sign_in_page))
+        .service(resource("/auth/identity/callback").post(password_sign_in))
+        .service(resource("/sign_out").post(sign_out).delete(sign_out))
+        .service(resource("/account").get(account));
 }
 
 /// A first-party cookie for our own pages: HttpOnly, `SameSite=Lax`, `Secure` over https;

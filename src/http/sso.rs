@@ -19,15 +19,16 @@ use super::path_id::PathId;
 use super::sign_in::{browser_cookie, signed_in_redirect};
 use super::tenant::Tenant;
 use super::{ask, AppState};
+use crate::http::routes::resource;
 
 /// Registers the sign-in routes (inside the tenant scope and at the root).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/oidc/{provider}").route(web::get().to(start_oidc)))
-        .service(web::resource("/auth/oidc/{provider}/callback").route(web::get().to(finish_oidc)))
-        .service(web::resource("/auth/oidc/{provider}/callback/").route(web::get().to(finish_oidc)))
-        .service(web::resource("/auth/saml/sp/metadata/{provider}").route(web::get().to(saml_metadata)))
-        .service(web::resource("/auth/saml/auth/signin/{provider}").route(web::get().to(start_saml)))
-        .service(web::resource("/auth/saml/sp/consume/{provider}").route(web::post().to(finish_saml)));
+    cfg.service(resource("/auth/oidc/{provider}").get(start_oidc))
+        .service(resource("/auth/oidc/{provider}/callback").get(finish_oidc))
+        .service(resource("/auth/oidc/{provider}/callback/").get(finish_oidc))
+        .service(resource("/auth/saml/sp/metadata/{provider}").get(saml_metadata))
+        .service(resource("/auth/saml/auth/signin/{provider}").get(start_saml))
+        .service(resource("/auth/saml/sp/consume/{provider}").post(finish_saml));
 }
 
 /// Opens a session for a user an upstream provider signed in, and redirects to the account

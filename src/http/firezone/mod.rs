@@ -6,25 +6,17 @@ mod error;
 mod render;
 mod users;
 
+use crate::http::routes::resource;
 use actix_web::web;
 
 pub use error::FirezoneError;
 
 /// Registers the Firezone routes inside a `/v0` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/users").route(web::get().to(users::list)).route(web::post().to(users::create)))
+    cfg.service(resource("/users").get(users::list).post(users::create))
+        .service(resource("/users/{id}").get(users::get).patch(users::update).put(users::update).delete(users::delete))
         .service(
-            web::resource("/users/{id}")
-                .route(web::get().to(users::get))
-                .route(web::patch().to(users::update))
-                .route(web::put().to(users::update))
-                .route(web::delete().to(users::delete)),
-        )
-        .service(
-            web::resource("/configuration")
-                .route(web::get().to(configuration::get))
-                .route(web::patch().to(configuration::update))
-                .route(web::put().to(configuration::update)),
+            resource("/configuration").get(configuration::get).patch(configuration::update).put(configuration::update),
         )
         .default_service(web::to(|| async { FirezoneError::NotFound }));
 }

@@ -24,6 +24,7 @@ pub use error::{ScimError, SCIM_JSON};
 use super::caller::Caller;
 use super::tenant::Tenant;
 use super::AppState;
+use crate::http::routes::resource;
 
 /// The most resources one list or search answers (`filter.maxResults`).
 pub const MAX_RESULTS: u64 = 1000;
@@ -32,49 +33,36 @@ pub const DEFAULT_PAGE_SIZE: u64 = 100;
 
 /// Registers the SCIM routes inside a `/scim/v2` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(discovery_resource("/ServiceProviderConfig", web::get().to(discovery::service_provider_config)))
-        .service(discovery_resource("/ResourceTypes", web::get().to(discovery::resource_types)))
-        .service(discovery_resource("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
-        .service(discovery_resource("/Schemas", web::get().to(discovery::schemas)))
-        .service(discovery_resource("/Schemas/{urn}", web::get().to(discovery::schema)))
-        .service(web::resource("/.search").route(web::post().to(search::search_all)))
+    cfg.service(resource("/ServiceProviderConfig").get(discovery::service_provider_config).other_methods(not_allowed))
+        .service(resource("/ResourceTypes").get(discovery::resource_types).other_methods(not_allowed))
+        .service(resource("/ResourceTypes/{id}").get(discovery::resource_type).other_methods(not_allowed))
+        .service(resource("/Schemas").get(discovery::schemas).other_methods(not_allowed))
+        .service(resource("/Schemas/{urn}").get(discovery::schema).other_methods(not_allowed))
+        .service(resource("/.search").post(search::search_all))
         .service(
-            web::resource("/Bulk")
+            resource("/Bulk")
                 .app_data(web::PayloadConfig::new(tessera_actors::scim::BULK_MAX_PAYLOAD_BYTES))
-                .route(web::post().to(bulk::bulk)),
+                .post(bulk::bulk),
         )
-        .service(web::resource("/Users/.search").route(web::post().to(search::search_users)))
-        .service(web::resource("/Groups/.search").route(web::post().to(search::search_groups)))
+        .service(resource("/Users/.search").post(search::search_users))
+        .service(resource("/Groups/.search").post(search::search_groups))
+        .service(resource("/Users").get(search::list_users).post(resources::create_user))
+        .service(resource("/Groups").get(search::list_groups).post(resources::create_group))
         .service(
-            web::resource("/Users")
-                .route(web::get().to(search::list_users))
-                .route(web::post().to(resources::create_user)),
-        )
-        .service(
-            web::resource("/Groups")
-                .route(web::get().to(search::list_groups))
-                .route(web::post().to(resources::create_group)),
-        )
-        .service(
-            web::resource("/Users/{id}")
-                .route(web::get().to(resources::get_user))
-                .route(web::put().to(resources::replace_user))
-                .route(web::patch().to(resources::patch_user))
-                .route(web::delete().to(resources::delete_user)),
+            resource("/Users/{id}")
+                .get(resources::get_user)
+                .put(resources::replace_user)
+                .patch(resources::patch_user)
+                .delete(resources::delete_user),
         )
         .service(
-            web::resource("/Groups/{id}")
-                .route(web::get().to(resources::get_group))
-                .route(web::put().to(resources::replace_group))
-                .route(web::patch().to(resources::patch_group))
-                .route(web::delete().to(resources::delete_group)),
+            resource("/Groups/{id}")
+                .get(resources::get_group)
+                .put(resources::replace_group)
+                .patch(resources::patch_group)
+                .delete(resources::delete_group),
         )
         .default_service(web::to(|| async { ScimError::not_found("Endpoint") }));
-}
-
-/// A discovery route: GET only, every other method 405 (before any body is read).
-fn discovery_resource(path: &str, get: actix_web::Route) -> actix_web::Resource {
-    web::resource(path).route(get).default_service(web::to(not_allowed))
 }
 
 async fn not_allowed() -> ScimError {

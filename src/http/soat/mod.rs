@@ -12,6 +12,7 @@ mod sessions;
 mod tenants;
 mod users;
 
+use crate::http::routes::resource;
 use actix_web::web;
 
 pub use error::SoatError;
@@ -19,63 +20,27 @@ pub use tenants::TenantRecord;
 
 /// Registers the SOAT routes inside an `/api/v1` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/users/bootstrap").route(web::post().to(users::bootstrap)))
-        .service(web::resource("/users/login").route(web::post().to(users::login)))
-        .service(web::resource("/users/me").route(web::get().to(users::me)))
-        .service(web::resource("/users").route(web::get().to(users::list)).route(web::post().to(users::create)))
+    cfg.service(resource("/users/bootstrap").post(users::bootstrap))
+        .service(resource("/users/login").post(users::login))
+        .service(resource("/users/me").get(users::me))
+        .service(resource("/users").get(users::list).post(users::create))
+        .service(resource("/users/{user_id}").get(users::get).delete(users::delete))
         .service(
-            web::resource("/users/{user_id}").route(web::get().to(users::get)).route(web::delete().to(users::delete)),
+            resource("/users/{user_id}/policies").get(policies::get_user_policies).put(policies::set_user_policies),
         )
-        .service(
-            web::resource("/users/{user_id}/policies")
-                .route(web::get().to(policies::get_user_policies))
-                .route(web::put().to(policies::set_user_policies)),
-        )
-        .service(
-            web::resource("/users/{user_id}/identities")
-                .route(web::get().to(identities::list))
-                .route(web::post().to(identities::link)),
-        )
-        .service(web::resource("/users/{user_id}/identities/{identity_id}").route(web::delete().to(identities::unlink)))
-        .service(web::resource("/permissions").route(web::get().to(policies::permissions)))
-        .service(
-            web::resource("/policies").route(web::get().to(policies::list)).route(web::post().to(policies::create)),
-        )
-        .service(
-            web::resource("/policies/{policy_id}")
-                .route(web::get().to(policies::get))
-                .route(web::put().to(policies::update))
-                .route(web::delete().to(policies::delete)),
-        )
-        .service(web::resource("/groups").route(web::get().to(groups::list)).route(web::post().to(groups::create)))
-        .service(
-            web::resource("/groups/{group_id}")
-                .route(web::get().to(groups::get))
-                .route(web::put().to(groups::update))
-                .route(web::delete().to(groups::delete)),
-        )
-        .service(
-            web::resource("/groups/{group_id}/policies")
-                .route(web::get().to(groups::get_policies))
-                .route(web::put().to(groups::set_policies)),
-        )
-        .service(
-            web::resource("/api-keys").route(web::get().to(api_keys::list)).route(web::post().to(api_keys::create)),
-        )
-        .service(
-            web::resource("/api-keys/{api_key_id}")
-                .route(web::get().to(api_keys::get))
-                .route(web::put().to(api_keys::update))
-                .route(web::delete().to(api_keys::delete)),
-        )
-        .service(web::resource("/tenants").route(web::get().to(tenants::list)).route(web::post().to(tenants::create)))
-        .service(
-            web::resource("/tenants/{tenant_id}")
-                .route(web::get().to(tenants::get))
-                .route(web::patch().to(tenants::update))
-                .route(web::delete().to(tenants::delete)),
-        )
-        .service(web::resource("/sessions").route(web::get().to(sessions::list)))
-        .service(web::resource("/sessions/{session_id}").route(web::delete().to(sessions::revoke)))
+        .service(resource("/users/{user_id}/identities").get(identities::list).post(identities::link))
+        .service(resource("/users/{user_id}/identities/{identity_id}").delete(identities::unlink))
+        .service(resource("/permissions").get(policies::permissions))
+        .service(resource("/policies").get(policies::list).post(policies::create))
+        .service(resource("/policies/{policy_id}").get(policies::get).put(policies::update).delete(policies::delete))
+        .service(resource("/groups").get(groups::list).post(groups::create))
+        .service(resource("/groups/{group_id}").get(groups::get).put(groups::update).delete(groups::delete))
+        .service(resource("/groups/{group_id}/policies").get(groups::get_policies).put(groups::set_policies))
+        .service(resource("/api-keys").get(api_keys::list).post(api_keys::create))
+        .service(resource("/api-keys/{api_key_id}").get(api_keys::get).put(api_keys::update).delete(api_keys::delete))
+        .service(resource("/tenants").get(tenants::list).post(tenants::create))
+        .service(resource("/tenants/{tenant_id}").get(tenants::get).patch(tenants::update).delete(tenants::delete))
+        .service(resource("/sessions").get(sessions::list))
+        .service(resource("/sessions/{session_id}").delete(sessions::revoke))
         .default_service(web::to(|| async { SoatError::NotFound("Not found") }));
 }
