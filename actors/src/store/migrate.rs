@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../../schemas/005_login_attempts.surql")),
     (7, include_str!("../../../schemas/007_expiry.surql")),
     (8, include_str!("../../../schemas/008_scim.surql")),
+    (10, include_str!("../../../schemas/010_sign_in_names.surql")),
 ];
 
 /// The newest schema version this binary knows.
