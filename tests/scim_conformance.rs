@@ -69,7 +69,7 @@ async fn scim2_tester_passes_every_check_on_two_tenants_with_issued_tokens() {
     assert!(default_base.ends_with("/scim/v2") && !default_base.contains("/t/"), "{default_base}");
     assert!(acme_base.ends_with("/t/acme/scim/v2"), "{acme_base}");
     let (ok, _, err) = run_cli(&["create-scim-token", "--tenant", "nope"], &refs(&embedded_env(&db)), None);
-    assert!(!ok && err.contains("not configured"), "{err}");
+    assert!(!ok && err.contains("tenant nope does not exist"), "{err}");
 
     let server = Server::start_with(&refs(&embedded_env(&db))).await;
     run_tester(&server.url("/scim/v2"), &default_token);

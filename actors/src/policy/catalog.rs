@@ -114,7 +114,7 @@ mod tests {
         assert!(actions.contains(&"users:ListUsers".to_owned()));
         assert!(actions.contains(&"tenants:DeleteTenant".to_owned()));
         assert!(actions.contains(&"sessions:RevokeSession".to_owned()));
-        assert_eq!(actions.len(), 10 + 5 + 5 + 7 + 2 + 2 + 10 + 4);
+        assert_eq!(actions.len(), 10 + 5 + 5 + 7 + 2 + 2 + 10 + 5);
         assert!(actions.iter().all(|action| is_known_action(action)));
     }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{SurrealValue, Value};
 use uuid::Uuid;
 
-use super::users::{with_tenant, CROSS_UNIQUE};
+use super::users::{claims, with_tenant, Names, CLAIM_NEW_NAMES};
 use super::{Store, StoreError};
 use crate::model::{IdentityKey, LinkedIdentity, TenantId, User};
 use crate::validate::unique_key;
@@ -171,15 +171,13 @@ impl Store {
         let script = format!(
             "BEGIN TRANSACTION;
              {NOT_LINKED_YET}
-             IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND email_key = $row.email_key) > 0
-                 {{ THROW 'email_taken'; }};
-             IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND username_key = $row.username_key) > 0
-                 {{ THROW 'username_taken'; }};
+             {CLAIM_NEW_NAMES}
              CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
-             {CROSS_UNIQUE}
              {CREATE_LINK}
              COMMIT TRANSACTION;"
         );
+        let names = Names::of(user);
+        let claims = claims(tenant, user);
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
@@ -187,6 +185,8 @@ impl Store {
                 .bind(IdentityVars::of(identity))
                 .bind(("uid", user.id.to_string()))
                 .bind(("row", with_tenant(tenant, user)))
+                .bind(names.clone())
+                .bind(("claims", claims.clone()))
                 .bind(("refresh", sealed_refresh_token.clone()))
                 .await
                 .and_then(super::first_failure)

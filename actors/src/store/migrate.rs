@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../../../schemas/007_expiry.surql")),
     (8, include_str!("../../../schemas/008_scim.surql")),
     (9, include_str!("../../../schemas/009_tenants.surql")),
+    (10, include_str!("../../../schemas/010_sign_in_names.surql")),
 ];
 
 /// The newest schema version this binary knows.

@@ -15,6 +15,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "identity",
     "sign_in_state",
     "login_attempt",
+    "sign_in_name",
     "user",
     "user_group",
     "policy",

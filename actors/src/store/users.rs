@@ -2,11 +2,14 @@
 
 use uuid::Uuid;
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
-use surrealdb::types::{Object, Value};
+use surrealdb::types::{Array, Object, RecordId, SurrealValue, Value};
 
 use super::rows::{UserRow, USER_FIELDS};
 use super::{Store, StoreError};
+use crate::error::Conflict;
 use crate::model::{TenantId, User};
 use crate::validate::unique_key;
 
@@ -20,25 +23,47 @@ pub enum AdminGuard {
 }
 
 const LOCK: &str = "UPSERT type::record('tenant_lock', $tenant) SET at = time::now(), tenant = $tenant;";
-/// Usernames and emails share one sign-in namespace: after a write, no other user of the
-/// tenant may have the written record's email as username, or its username as email. Each
-/// check reads its unique index alone (the planner would otherwise intersect it with a scan of
-/// the tenant, making every write cost grow with the directory).
-pub(super) const CROSS_UNIQUE: &str =
-    "LET $after = (SELECT username_key, email_key, email FROM ONLY type::record('user', [$tenant, $uid]));
-     IF $after.email != NONE AND array::len(SELECT uid FROM user WITH INDEX user_username WHERE tenant = $tenant
-         AND username_key = $after.email_key AND uid != $uid) > 0 { THROW 'email_taken'; };
-     IF array::len(SELECT uid FROM user WITH INDEX user_email WHERE tenant = $tenant
-         AND email_key = $after.username_key AND uid != $uid) > 0 { THROW 'username_taken'; };";
 
-/// Serializes writers of one sign-in name: every transaction that gives a user a username or
-/// email writes the same lock key for it (and removes it again, so no name lingers), so two
-/// transactions claiming one name as username and as email conflict instead of both passing
-/// `CROSS_UNIQUE` on snapshots that do not see each other.
-const NAME_LOCKS: &str = "FOR $name IN $names {
-         UPSERT type::record('tenant_lock', [$tenant, 'name', $name]) SET at = time::now() RETURN NONE;
-         DELETE type::record('tenant_lock', [$tenant, 'name', $name]);
+/// Usernames and emails share one sign-in namespace, kept as a claim table: every user owns
+/// the `sign_in_name` record `[tenant, key]` of its username key and of its email key (one
+/// record when they are equal), written in the transaction that gives, changes or removes the
+/// name. A name claimed by another user is refused; two transactions claiming one name write
+/// the same record, so one of them conflicts, retries, and finds the claim.
+///
+/// Claims a new user's names (`$claims`, from [`claims`]): `email_taken` when its email
+/// (`$ekey`, `NONE` without one) is claimed, else `username_taken` when its username (`$ukey`) is.
+pub(super) const CLAIM_NEW_NAMES: &str =
+    "IF $ekey != NONE AND record::exists(type::record('sign_in_name', [$tenant, $ekey])) { THROW 'email_taken'; };
+     IF record::exists(type::record('sign_in_name', [$tenant, $ukey])) { THROW 'username_taken'; };
+     INSERT INTO sign_in_name $claims RETURN NONE;";
+
+/// After a write of user `$uid` that read it before as `$current` (`username_key`, `email`,
+/// `email_key`): if its names changed, claims the new ones (`email_taken` / `username_taken`
+/// when another user holds them) and releases the ones it no longer has.
+const RECLAIM_NAMES: &str =
+    "LET $after = (SELECT username_key, email, email_key FROM ONLY type::record('user', [$tenant, $uid]));
+     IF $after.username_key != $current.username_key OR $after.email_key != $current.email_key {
+         LET $ekey = IF $after.email != NONE { $after.email_key } ELSE { NONE };
+         IF $ekey != NONE AND (type::record('sign_in_name', [$tenant, $ekey]).uid ?? $uid) != $uid { THROW 'email_taken'; };
+         IF (type::record('sign_in_name', [$tenant, $after.username_key]).uid ?? $uid) != $uid { THROW 'username_taken'; };
+         FOR $old IN [$current.username_key, IF $current.email != NONE { $current.email_key } ELSE { NONE }] {
+             IF $old != NONE AND $old != $after.username_key AND $old != $ekey {
+                 DELETE type::record('sign_in_name', [$tenant, $old]) WHERE uid = $uid;
+             };
+         };
+         UPSERT type::record('sign_in_name', [$tenant, $after.username_key]) CONTENT {
+             tenant: $tenant, uid: $uid, as_username: true, as_email: $ekey = $after.username_key } RETURN NONE;
+         IF $ekey != NONE AND $ekey != $after.username_key {
+             UPSERT type::record('sign_in_name', [$tenant, $ekey]) CONTENT {
+                 tenant: $tenant, uid: $uid, as_username: false, as_email: true } RETURN NONE;
+         };
      };";
+
+/// Releases the names of user `$uid`, read before as `$current` (`username_key`, `email`,
+/// `email_key`), when it is deleted.
+const RELEASE_NAMES: &str =
+    "DELETE type::record('sign_in_name', [$tenant, $current.username_key]) WHERE uid = $uid;
+     IF $current.email != NONE { DELETE type::record('sign_in_name', [$tenant, $current.email_key]) WHERE uid = $uid; };";
 
 /// Admin accounts are only for admins: when a write is made on behalf of a user (`$by`), a
 /// target that is an admin as stored now (`$current`), or a role change (`$role_change`), needs
@@ -49,52 +74,79 @@ const ADMIN_ONLY: &str = "IF $by != NONE AND ($current.role = 'admin' OR $role_c
 const ADMINS_LEFT: &str = "array::len(SELECT uid FROM user WHERE tenant = $tenant AND role = 'admin' AND uid != $uid)";
 
 impl Store {
-    /// Creates a user; `UsernameTaken`/`EmailTaken` when a unique key is in use.
+    /// Creates a user; `EmailTaken` when its email is another user's username or email, else
+    /// `UsernameTaken` when its username is.
     pub async fn create_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
         let script = format!(
-            "BEGIN TRANSACTION; {NAME_LOCKS}
+            "BEGIN TRANSACTION; {CLAIM_NEW_NAMES}
              CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
-             {CROSS_UNIQUE}
              COMMIT TRANSACTION;"
         );
-        let mut names = vec![unique_key(&user.username)];
-        names.extend(user.email.as_deref().map(unique_key));
+        let names = Names::of(user);
+        let claims = claims(tenant, user);
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", user.id.to_string()))
                 .bind(("row", with_tenant(tenant, user)))
-                .bind(("names", names.clone()))
+                .bind(names.clone())
+                .bind(("claims", claims.clone()))
                 .await
                 .and_then(super::first_failure)
         })
         .await
     }
 
-    /// Creates several users in one transaction (a SCIM Bulk request): all of them, or — when
-    /// any name is taken, also between them — none, with the conflict of the first refusal.
+    /// Creates several users in one transaction (a SCIM Bulk request): all of them, or none.
+    /// A name given twice in the batch is refused before the database is asked; a name claimed
+    /// already is refused with the conflict of the first user (in order) that wants one:
+    /// `EmailTaken` when its email is claimed, else `UsernameTaken`. Set-based: one read of
+    /// the claims, one insert of the claims and one of the users, whatever the batch size.
     pub async fn create_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError> {
-        let script = format!(
-            "BEGIN TRANSACTION; {NAME_LOCKS}
-             FOR $row IN $rows {{ CREATE type::record('user', [$tenant, $row.uid]) CONTENT $row RETURN NONE; }};
-             FOR $uid IN $uids {{ {CROSS_UNIQUE} }};
-             COMMIT TRANSACTION;"
-        );
-        let rows: Vec<Value> = users.iter().map(|user| with_tenant(tenant, user)).collect();
-        let uids: Vec<String> = users.iter().map(|user| user.id.to_string()).collect();
-        let mut names: Vec<String> = Vec::new();
-        for user in users {
-            names.push(unique_key(&user.username));
-            names.extend(user.email.as_deref().map(unique_key));
+        const SCRIPT: &str = "BEGIN TRANSACTION;
+             LET $taken = (SELECT VALUE id FROM $claim_ids);
+             IF array::len($taken) > 0 AND $taken[0] IN $email_ids { THROW 'email_taken'; };
+             IF array::len($taken) > 0 { THROW 'username_taken'; };
+             INSERT INTO sign_in_name $claims RETURN NONE;
+             INSERT INTO user $rows RETURN NONE;
+             COMMIT TRANSACTION;";
+        if users.is_empty() {
+            return Ok(());
         }
+        let mut seen: HashSet<String> = HashSet::new();
+        // Per user, its email claim first: the first claimed id then names the first refused
+        // user, and whether its email was the name refused.
+        let mut claim_ids: Vec<Value> = Vec::new();
+        let mut email_ids: Vec<Value> = Vec::new();
+        let mut all_claims: Vec<Value> = Vec::new();
+        for user in users {
+            let names = Names::of(user);
+            if names.ekey.as_ref().is_some_and(|key| seen.contains(key)) {
+                return Err(StoreError::Conflict(Conflict::EmailTaken));
+            }
+            if seen.contains(&names.ukey) {
+                return Err(StoreError::Conflict(Conflict::UsernameTaken));
+            }
+            if let Some(ekey) = &names.ekey {
+                email_ids.push(claim_id(tenant, ekey));
+                claim_ids.push(claim_id(tenant, ekey));
+            }
+            if names.ekey.as_ref() != Some(&names.ukey) {
+                claim_ids.push(claim_id(tenant, &names.ukey));
+            }
+            all_claims.extend(claims(tenant, user));
+            seen.extend(names.ekey);
+            seen.insert(names.ukey);
+        }
+        let rows: Vec<Value> = users.iter().map(|user| with_id(tenant, user)).collect();
         self.retrying(|| async {
             self.db
-                .query(script.as_str())
-                .bind(("tenant", tenant.as_str().to_owned()))
+                .query(SCRIPT)
+                .bind(("claim_ids", claim_ids.clone()))
+                .bind(("email_ids", email_ids.clone()))
+                .bind(("claims", all_claims.clone()))
                 .bind(("rows", rows.clone()))
-                .bind(("uids", uids.clone()))
-                .bind(("names", names.clone()))
                 .await
                 .and_then(super::first_failure)
         })
@@ -118,15 +170,20 @@ impl Store {
         let script = format!(
             "BEGIN TRANSACTION; {LOCK}
              IF array::len(SELECT uid FROM user WHERE tenant = $tenant LIMIT 1) > 0 {{ THROW 'users_exist'; }};
+             {CLAIM_NEW_NAMES}
              CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
              COMMIT TRANSACTION;"
         );
+        let names = Names::of(user);
+        let claims = claims(tenant, user);
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", user.id.to_string()))
                 .bind(("row", with_tenant(tenant, user)))
+                .bind(names.clone())
+                .bind(("claims", claims.clone()))
                 .await
                 .and_then(super::first_failure)
         })
@@ -159,7 +216,6 @@ impl Store {
              IF $expected != NONE AND ($current.version ?? 0) != $expected {{ THROW 'version_mismatch'; }};
              LET $role_change = $patch.role != NONE;
              {ADMIN_ONLY}
-             {NAME_LOCKS}
              UPDATE type::record('user', [$tenant, $uid]) MERGE $patch RETURN NONE;
              IF $profile_set {{
                  UPDATE type::record('user', [$tenant, $uid]) SET scim = $profile, profile_email_keys = $email_keys RETURN NONE;
@@ -174,14 +230,13 @@ impl Store {
              IF $follow AND $current.email != NONE AND $current.email_key = $current.username_key {{
                  UPDATE type::record('user', [$tenant, $uid]) SET username = email, username_key = email_key RETURN NONE;
              }};
-             {CROSS_UNIQUE}
+             {RECLAIM_NAMES}
              IF $patch.password_hash != NONE {{ DELETE session WHERE tenant = $tenant AND user = $uid AND sid != $keep; }};
              COMMIT TRANSACTION;"
         );
         let keep = patch.keep_session.map(|sid| sid.to_string());
         let by = patch.by.map(|by| by.to_string());
         let follow = patch.username_follows_email && matches!(patch.email, Some(Some(_)));
-        let names = patch.names();
         let expected = patch.expected_version.map(|version| i64::try_from(version).unwrap_or(i64::MAX));
         let bump = patch.last_signed_in.is_none();
         let (profile_set, profile, email_keys) = match &patch.profile {
@@ -205,7 +260,6 @@ impl Store {
                 .bind(("keep", keep.clone()))
                 .bind(("by", by.clone()))
                 .bind(("follow", follow))
-                .bind(("names", names.clone()))
                 .bind(("patch", patch.clone()))
                 .await
                 .and_then(super::first_failure)
@@ -220,12 +274,13 @@ impl Store {
     pub async fn delete_user(&self, tenant: &TenantId, id: Uuid, by: Uuid) -> Result<(), StoreError> {
         let script = format!(
             "BEGIN TRANSACTION;
-             LET $current = (SELECT role FROM ONLY type::record('user', [$tenant, $uid]));
+             LET $current = (SELECT role, username_key, email, email_key FROM ONLY type::record('user', [$tenant, $uid]));
              IF $current = NONE {{ THROW 'not_found'; }};
              LET $role_change = false;
              {ADMIN_ONLY}
              IF $current.role = 'admin' {{ {LOCK} IF {ADMINS_LEFT} = 0 {{ THROW 'last_admin'; }}; }};
              DELETE type::record('user', [$tenant, $uid]);
+             {RELEASE_NAMES}
              DELETE session WHERE tenant = $tenant AND user = $uid;
              DELETE api_key WHERE tenant = $tenant AND user = $uid;
              UPDATE user_group SET members -= $uid WHERE tenant = $tenant AND members CONTAINS $uid;
@@ -258,7 +313,7 @@ impl Store {
         self.find_one("username_key = $key", tenant, unique_key(username)).await
     }
 
-    /// The user a sign-in name denotes: by username or by email, case-insensitive, in one query.
+    /// The user a sign-in name denotes: by username or by email, case-insensitive.
     pub async fn find_user_by_login(&self, tenant: &TenantId, login: &str) -> Result<Option<User>, StoreError> {
         self.find_one("(username_key = $key OR email_key = $key)", tenant, unique_key(login)).await
     }
@@ -276,8 +331,13 @@ impl Store {
         self.find_one("email_key = $key", tenant, unique_key(email)).await
     }
 
+    /// The owner of the claim on `key`, if `condition` holds for it: two reads by record id,
+    /// whatever the size of the tenant (a condition on the table would make the planner scan it).
     async fn find_one(&self, condition: &str, tenant: &TenantId, key: String) -> Result<Option<User>, StoreError> {
-        let query = format!("SELECT {USER_FIELDS} FROM user WHERE tenant = $tenant AND {condition} LIMIT 1");
+        let query = format!(
+            "SELECT {USER_FIELDS} FROM type::record('user', [$tenant, type::record('sign_in_name', [$tenant, $key]).uid])
+             WHERE {condition}"
+        );
         let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("key", key)).await?;
         let rows: Vec<UserRow> = response.take(0)?;
         rows.into_iter().next().map(UserRow::into_user).transpose()
@@ -294,12 +354,59 @@ impl Store {
 
 /// The stored row, with its tenant, as one object to bind.
 pub(super) fn with_tenant(tenant: &TenantId, user: &User) -> Value {
-    use surrealdb::types::SurrealValue;
     let mut value = UserRow::from_user(user).into_value();
     if let Value::Object(object) = &mut value {
         object.insert("tenant".to_owned(), Value::String(tenant.as_str().to_owned()));
     }
     value
+}
+
+/// The stored row with its record id, for `INSERT`.
+fn with_id(tenant: &TenantId, user: &User) -> Value {
+    let mut value = with_tenant(tenant, user);
+    if let Value::Object(object) = &mut value {
+        let key = Array::from(vec![tenant.as_str().to_owned(), user.id.to_string()]);
+        object.insert("id".to_owned(), Value::RecordId(RecordId::new("user", key)));
+    }
+    value
+}
+
+/// A user's sign-in names as claim keys: `$ukey`, and `$ekey` (`NONE` without an email).
+#[derive(Debug, Clone, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub(super) struct Names {
+    ukey: String,
+    ekey: Option<String>,
+}
+
+impl Names {
+    pub(super) fn of(user: &User) -> Self {
+        Names { ukey: unique_key(&user.username), ekey: user.email.as_deref().map(unique_key) }
+    }
+}
+
+/// The record id of the claim on `key`.
+fn claim_id(tenant: &TenantId, key: &str) -> Value {
+    Value::RecordId(RecordId::new("sign_in_name", Array::from(vec![tenant.as_str().to_owned(), key.to_owned()])))
+}
+
+/// The claim records a new user owns: its username's, and its email's unless that is the same.
+pub(super) fn claims(tenant: &TenantId, user: &User) -> Vec<Value> {
+    let Names { ukey, ekey } = Names::of(user);
+    let claim = |key: &str, as_username: bool, as_email: bool| {
+        let mut object = Object::new();
+        object.insert("id".to_owned(), claim_id(tenant, key));
+        object.insert("tenant".to_owned(), Value::String(tenant.as_str().to_owned()));
+        object.insert("uid".to_owned(), Value::String(user.id.to_string()));
+        object.insert("as_username".to_owned(), Value::Bool(as_username));
+        object.insert("as_email".to_owned(), Value::Bool(as_email));
+        Value::Object(object)
+    };
+    let mut claims = vec![claim(&ukey, true, ekey.as_ref() == Some(&ukey))];
+    if let Some(ekey) = ekey.filter(|ekey| *ekey != ukey) {
+        claims.push(claim(&ekey, false, true));
+    }
+    claims
 }
 
 /// The fields of a user to change; unset fields are left as stored.
@@ -343,13 +450,6 @@ impl UserPatch {
             && self.last_signed_in.is_none()
             && self.external_id.is_none()
             && self.profile.is_none()
-    }
-
-    /// The sign-in names (unique keys) the patch gives the user, to lock while writing.
-    fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.username.iter().map(|username| unique_key(username)).collect();
-        names.extend(self.email.iter().flatten().map(|email| unique_key(email)));
-        names
     }
 
     /// The MERGE object: derived keys and `updated_at` included.
@@ -396,7 +496,10 @@ impl UserPatch {
 mod tests {
     use uuid::Uuid;
 
+    use surrealdb::types::SurrealValue;
+
     use super::{AdminGuard, UserPatch};
+    use crate::error::Conflict;
     use crate::model::{Role, TenantId, User};
     use crate::store::{test_store, Store, StoreError};
 
@@ -474,5 +577,299 @@ mod tests {
             assert_eq!(updated.username, expected);
             assert_eq!(updated.email.as_deref(), Some(email));
         }
+    }
+
+    fn person(username: &str, email: Option<&str>) -> User {
+        User::new(username.to_owned(), email.map(str::to_owned), Role::Unprivileged, None)
+    }
+
+    fn taken(result: Result<impl std::fmt::Debug, StoreError>, expected: Conflict) {
+        match result {
+            Err(StoreError::Conflict(conflict)) if conflict == expected => {}
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
+
+    /// The claim records of a tenant, as (key, uid, as_username, as_email), sorted.
+    async fn claims(store: &Store, tenant: &TenantId) -> Vec<(String, String, bool, bool)> {
+        #[derive(Debug, SurrealValue)]
+        #[surreal(crate = "surrealdb::types")]
+        struct Claim {
+            key: String,
+            uid: String,
+            as_username: bool,
+            as_email: bool,
+        }
+        let mut response = store
+            .db
+            .query("SELECT record::id(id)[1] AS key, uid, as_username, as_email FROM sign_in_name WHERE tenant = $tenant ORDER BY key")
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .await
+            .unwrap();
+        let rows: Vec<Claim> = response.take(0).unwrap();
+        rows.into_iter().map(|claim| (claim.key, claim.uid, claim.as_username, claim.as_email)).collect()
+    }
+
+    fn patch(uid: Uuid) -> UserPatch {
+        UserPatch { uid, ..UserPatch::default() }
+    }
+
+    /// One user's email is never another's username, whichever is written first, on create
+    /// and on update; the refusal names the new user's name that collided.
+    #[tokio::test]
+    async fn a_username_is_never_another_users_email() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let a = person("alice", Some("Alice@Test"));
+        store.create_user(&tenant, &a).await.unwrap();
+        // A's email as B's username, and A's username as B's email.
+        taken(store.create_user(&tenant, &person("ALICE@test", None)).await, Conflict::UsernameTaken);
+        taken(store.create_user(&tenant, &person("bob", Some("Alice"))).await, Conflict::EmailTaken);
+        // Both collide: the email is named.
+        taken(store.create_user(&tenant, &person("alice", Some("alice@test"))).await, Conflict::EmailTaken);
+        // The same through updates of an existing user.
+        let b = person("bob", Some("bob@test"));
+        store.create_user(&tenant, &b).await.unwrap();
+        let rename = UserPatch { username: Some("alice@TEST".into()), ..patch(b.id) };
+        taken(store.update_user(&tenant, b.id, &rename, AdminGuard::None).await, Conflict::UsernameTaken);
+        let readdress = UserPatch { email: Some(Some("ALICE".into())), ..patch(b.id) };
+        taken(store.update_user(&tenant, b.id, &readdress, AdminGuard::None).await, Conflict::EmailTaken);
+        // And by an auto-created (SSO) user.
+        let identity = crate::model::IdentityKey {
+            provider: "corp".into(),
+            issuer: "https://idp.test".into(),
+            subject: "s1".into(),
+        };
+        let sso = person("bob@test", Some("bob@test"));
+        taken(store.create_linked_user(&tenant, &sso, &identity, None).await, Conflict::EmailTaken);
+        // Nothing changed: B is as created, and the claims are exactly A's and B's.
+        let stored = store.get_user(&tenant, b.id).await.unwrap().unwrap();
+        assert_eq!((stored.username.as_str(), stored.email.as_deref()), ("bob", Some("bob@test")));
+        let (a_id, b_id) = (a.id.to_string(), b.id.to_string());
+        assert_eq!(
+            claims(&store, &tenant).await,
+            vec![
+                ("alice".into(), a_id.clone(), true, false),
+                ("alice@test".into(), a_id, false, true),
+                ("bob".into(), b_id.clone(), true, false),
+                ("bob@test".into(), b_id, false, true),
+            ]
+        );
+        // Another tenant has its own names.
+        let other = TenantId::parse("other").unwrap();
+        store.create_user(&other, &person("alice@test", Some("alice"))).await.unwrap();
+    }
+
+    /// A user's username may be its own email (one claim for both), on create and on update.
+    #[tokio::test]
+    async fn a_users_username_may_be_its_own_email() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let a = person("Carol@Test", Some("carol@test"));
+        store.create_user(&tenant, &a).await.unwrap();
+        assert_eq!(claims(&store, &tenant).await, vec![("carol@test".into(), a.id.to_string(), true, true)]);
+        let b = person("dave", Some("dave@test"));
+        store.create_user(&tenant, &b).await.unwrap();
+        let same = UserPatch { username: Some("DAVE@test".into()), ..patch(b.id) };
+        store.update_user(&tenant, b.id, &same, AdminGuard::None).await.unwrap();
+        // Swapped back apart: the email keeps its claim, the new username gets one.
+        let apart = UserPatch { username: Some("david".into()), ..patch(b.id) };
+        store.update_user(&tenant, b.id, &apart, AdminGuard::None).await.unwrap();
+        let b_id = b.id.to_string();
+        assert_eq!(
+            claims(&store, &tenant).await,
+            vec![
+                ("carol@test".into(), a.id.to_string(), true, true),
+                ("dave@test".into(), b_id.clone(), false, true),
+                ("david".into(), b_id, true, false),
+            ]
+        );
+        // The username follows a new email when they were equal: the old name is released.
+        let follow = UserPatch { email: Some(Some("carol2@test".into())), username_follows_email: true, ..patch(a.id) };
+        let updated = store.update_user(&tenant, a.id, &follow, AdminGuard::None).await.unwrap();
+        assert_eq!(updated.username, "carol2@test");
+        store.create_user(&tenant, &person("carol@test", None)).await.unwrap();
+    }
+
+    /// Deleting a user, renaming it, or removing its email frees the names for others.
+    #[tokio::test]
+    async fn names_are_released_on_delete_and_on_rename() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let admin = user(&store, &tenant, "admin", Role::Admin).await;
+        let a = person("erin", Some("erin@test"));
+        store.create_user(&tenant, &a).await.unwrap();
+        let rename = UserPatch { username: Some("erin2".into()), ..patch(a.id) };
+        store.update_user(&tenant, a.id, &rename, AdminGuard::None).await.unwrap();
+        let taker = person("ERIN", None);
+        store.create_user(&tenant, &taker).await.unwrap();
+        let drop_email = UserPatch { email: Some(None), ..patch(a.id) };
+        store.update_user(&tenant, a.id, &drop_email, AdminGuard::None).await.unwrap();
+        store.create_user(&tenant, &person("x", Some("erin@test"))).await.unwrap();
+        store.delete_user(&tenant, a.id, admin.id).await.unwrap();
+        store.create_user(&tenant, &person("Erin2", None)).await.unwrap();
+        // A bookkeeping write leaves the claims alone; no claim of a deleted user is left.
+        let seen = UserPatch { last_signed_in: Some((chrono::Utc::now(), "password".into())), ..patch(taker.id) };
+        store.update_user(&tenant, taker.id, &seen, AdminGuard::None).await.unwrap();
+        let owners: Vec<String> = claims(&store, &tenant).await.into_iter().map(|claim| claim.1).collect();
+        assert_eq!(owners.len(), 5, "admin, erin, x, erin@test, erin2");
+        assert!(!owners.contains(&a.id.to_string()));
+        assert_eq!(store.find_user_by_login(&tenant, "erin").await.unwrap().unwrap().id, taker.id);
+    }
+
+    /// A batch is created whole or not at all: a name twice in it, or claimed already, refuses
+    /// every user of it.
+    #[tokio::test]
+    async fn a_batch_with_a_taken_name_creates_nobody() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        store.create_user(&tenant, &person("frank", Some("frank@test"))).await.unwrap();
+        let fresh = |i: usize| person(&format!("user{i}"), Some(&format!("user{i}@test")));
+        // Inside the batch: a username used twice, an email that is another's username.
+        let batch = vec![fresh(1), fresh(2), person("USER1", None)];
+        taken(store.create_users(&tenant, &batch).await, Conflict::UsernameTaken);
+        let batch = vec![fresh(1), person("u3", Some("user1")), fresh(2)];
+        taken(store.create_users(&tenant, &batch).await, Conflict::EmailTaken);
+        // Claimed already, as username or as email.
+        let batch = vec![fresh(1), person("Frank@Test", None), fresh(2)];
+        taken(store.create_users(&tenant, &batch).await, Conflict::UsernameTaken);
+        let batch = vec![fresh(1), person("u3", Some("FRANK")), fresh(2)];
+        taken(store.create_users(&tenant, &batch).await, Conflict::EmailTaken);
+        assert_eq!(store.list_users(&tenant).await.unwrap().len(), 1);
+        assert_eq!(claims(&store, &tenant).await.len(), 2);
+        // A batch with a user whose username is its email, and users without email.
+        let batch = vec![fresh(1), person("same@test", Some("SAME@test")), person("plain", None)];
+        store.create_users(&tenant, &batch).await.unwrap();
+        assert_eq!(store.list_users(&tenant).await.unwrap().len(), 4);
+        assert_eq!(claims(&store, &tenant).await.len(), 6);
+        for user in &batch {
+            let stored = store.get_user(&tenant, user.id).await.unwrap().unwrap();
+            assert_eq!(stored.username, user.username);
+            assert_eq!(store.find_user_by_login(&tenant, &user.username).await.unwrap().unwrap().id, user.id);
+        }
+    }
+
+    /// Lookups by name read the claim: a username or an email for sign-in, an email (or the
+    /// username of a user without one) for Firezone, the email alone for upstream sign-ins.
+    #[tokio::test]
+    async fn lookups_by_name_read_the_claim() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let a = person("gina", Some("gina@test"));
+        let b = person("hal@test", None);
+        store.create_user(&tenant, &a).await.unwrap();
+        store.create_user(&tenant, &b).await.unwrap();
+        let id = |user: Option<User>| user.map(|user| user.id);
+        assert_eq!(id(store.find_user_by_username(&tenant, "GINA").await.unwrap()), Some(a.id));
+        assert_eq!(id(store.find_user_by_username(&tenant, "gina@test").await.unwrap()), None);
+        assert_eq!(id(store.find_user_by_login(&tenant, "Gina@Test").await.unwrap()), Some(a.id));
+        assert_eq!(id(store.find_user_by_login(&tenant, "gina").await.unwrap()), Some(a.id));
+        assert_eq!(id(store.find_user_by_email(&tenant, "gina@test").await.unwrap()), Some(a.id));
+        assert_eq!(id(store.find_user_by_email(&tenant, "gina").await.unwrap()), None);
+        assert_eq!(id(store.find_user_by_email(&tenant, "HAL@test").await.unwrap()), Some(b.id));
+        assert_eq!(id(store.find_user_by_email_only(&tenant, "hal@test").await.unwrap()), None);
+        assert_eq!(id(store.find_user_by_email_only(&tenant, "gina@test").await.unwrap()), Some(a.id));
+        assert_eq!(id(store.find_user_by_login(&tenant, "nobody").await.unwrap()), None);
+        let other = TenantId::parse("other").unwrap();
+        assert_eq!(id(store.find_user_by_login(&other, "gina").await.unwrap()), None);
+    }
+
+    /// Writers racing for one name (new users with it as username or as email, a batch with
+    /// it, existing users renamed to it) write the same claim record: exactly one wins.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_claims_of_one_name_have_one_winner() {
+        racing_claims(test_store().await).await;
+        // The same on the engine a server stores in by default.
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::store::StoreConfig {
+            endpoint: format!("surrealkv://{}", dir.path().join("db").display()),
+            namespace: "test".into(),
+            database: "test".into(),
+            username: None,
+            password: None,
+        };
+        racing_claims(Store::open(&config).await.unwrap()).await;
+    }
+
+    async fn racing_claims(store: Store) {
+        let tenant = TenantId::default_tenant();
+        for round in 0..3 {
+            let name = format!("Racer{round}@Test");
+            let mut existing = Vec::new();
+            for i in 0..3 {
+                let user = person(&format!("plain{round}-{i}"), None);
+                store.create_user(&tenant, &user).await.unwrap();
+                existing.push(user.id);
+            }
+            let mut tasks = Vec::new();
+            for i in 0..9 {
+                let (store, tenant, name) = (store.clone(), tenant.clone(), name.clone());
+                let renamed = existing[i / 3];
+                tasks.push(tokio::spawn(async move {
+                    match i % 3 {
+                        0 => store.create_user(&tenant, &person(&name.to_uppercase(), None)).await,
+                        1 => store.create_users(&tenant, &[person(&format!("b{round}-{i}"), Some(&name))]).await,
+                        _ => {
+                            let patch = UserPatch { email: Some(Some(name.to_lowercase())), ..patch(renamed) };
+                            store.update_user(&tenant, renamed, &patch, AdminGuard::None).await.map(|_| ())
+                        }
+                    }
+                }));
+            }
+            let mut wins = 0;
+            let mut winners = Vec::new();
+            for (i, task) in tasks.into_iter().enumerate() {
+                match task.await.unwrap() {
+                    Ok(()) => {
+                        wins += 1;
+                        winners.push(i);
+                    }
+                    Err(StoreError::Conflict(Conflict::UsernameTaken | Conflict::EmailTaken)) => {}
+                    Err(other) => panic!("unexpected {other:?}"),
+                }
+            }
+            assert_eq!(wins, 1, "round {round}: {winners:?} {:?}", claims(&store, &tenant).await);
+            let key = name.to_lowercase();
+            let holders = store
+                .list_users(&tenant)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|user| {
+                    user.username.to_lowercase() == key
+                        || user.email.as_deref().map(str::to_lowercase) == Some(key.clone())
+                })
+                .count();
+            assert_eq!(holders, 1, "round {round}");
+        }
+    }
+
+    /// A database from before the claim table gets the claims of its users from schema 10,
+    /// and applying it again changes nothing.
+    #[tokio::test]
+    async fn schema_10_backfills_the_claims() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let other = TenantId::parse("other").unwrap();
+        let users = [person("ivy", Some("ivy@test")), person("jo@test", Some("JO@test")), person("kim", None)];
+        for user in &users {
+            store.create_user(&tenant, user).await.unwrap();
+        }
+        store.create_user(&other, &person("ivy", None)).await.unwrap();
+        let expected = claims(&store, &tenant).await;
+        assert_eq!(expected.len(), 4);
+        // As a database at schema 8: no claims, versions 9 and 10 not applied.
+        store.db.query("DELETE sign_in_name; DELETE schema_version WHERE version >= 9").await.unwrap().check().unwrap();
+        assert!(claims(&store, &tenant).await.is_empty());
+        assert_eq!(store.migrate().await.unwrap(), vec![9, 10]);
+        assert_eq!(claims(&store, &tenant).await, expected);
+        assert_eq!(claims(&store, &other).await.len(), 1);
+        let script = include_str!("../../../schemas/010_sign_in_names.surql");
+        store.db.query(script).await.unwrap().check().unwrap();
+        assert_eq!(claims(&store, &tenant).await, expected);
+        assert_eq!(claims(&store, &other).await.len(), 1);
+        // The backfilled claims are enforced.
+        taken(store.create_user(&tenant, &person("IVY@test", None)).await, Conflict::UsernameTaken);
+        assert_eq!(store.find_user_by_login(&tenant, "jo@test").await.unwrap().unwrap().id, users[1].id);
     }
 }
