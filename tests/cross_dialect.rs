@@ -79,17 +79,37 @@ async fn tenants_are_separate_directories() {
     let default_admin = server.admin_token().await;
     let acme_admin = server.admin_token_in("/t/acme").await;
 
-    // Same username in two tenants; each tenant sees only its own.
+    // Same username in two tenants, two accounts with their own passwords; each tenant sees
+    // only its own.
     let acme_alice = server
         .post("/t/acme/api/v1/users", Some(&acme_admin), json!({"username": "alice", "password": "alicepass"}))
         .await;
     assert_eq!(acme_alice.status, 201);
-    let default_alice =
-        server.post("/api/v1/users", Some(&default_admin), json!({"username": "alice", "password": "alicepass"})).await;
+    let default_alice = server
+        .post("/api/v1/users", Some(&default_admin), json!({"username": "alice", "password": "another alice pass"}))
+        .await;
     assert_eq!(default_alice.status, 201);
+    let login = |prefix: &'static str, password: &'static str| {
+        let server = &server;
+        async move {
+            let body = json!({"username": "alice", "password": password});
+            server.post(&format!("{prefix}/api/v1/users/login"), None, body).await.status.as_u16()
+        }
+    };
+    assert_eq!(login("/t/acme", "alicepass").await, 200);
+    assert_eq!(login("/t/acme", "another alice pass").await, 401);
+    assert_eq!(login("", "another alice pass").await, 200);
+    assert_eq!(login("", "alicepass").await, 401);
+    // The same email, too: one account per tenant.
+    for (prefix, token) in [("/t/acme", &acme_admin), ("", &default_admin)] {
+        let carol = server
+            .post(&format!("{prefix}/v0/users"), Some(token), json!({"user": {"email": "carol@example.com"}}))
+            .await;
+        assert_eq!(carol.status, 201, "{prefix}: {}", carol.text);
+    }
     assert_ne!(acme_alice.body["id"], default_alice.body["id"]);
-    assert_eq!(server.get("/t/acme/api/v1/users", Some(&acme_admin)).await.body.as_array().unwrap().len(), 2);
-    assert_eq!(server.get("/t/acme/v0/users", Some(&acme_admin)).await.body["data"].as_array().unwrap().len(), 2);
+    assert_eq!(server.get("/t/acme/api/v1/users", Some(&acme_admin)).await.body.as_array().unwrap().len(), 3);
+    assert_eq!(server.get("/t/acme/v0/users", Some(&acme_admin)).await.body["data"].as_array().unwrap().len(), 3);
     let acme_id = acme_alice.body["id"].as_str().unwrap();
     assert_eq!(server.get(&format!("/api/v1/users/{acme_id}"), Some(&default_admin)).await.status, 404);
     // Routes with an id segment work under the tenant prefix.
