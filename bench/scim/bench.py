@@ -23,17 +23,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import math
 import os
-import platform
 import random
-import re
-import shlex
 import shutil
-import signal
-import socket
 import string
 import subprocess
 import sys
@@ -46,11 +40,13 @@ from urllib.parse import quote
 
 import httpx2
 
-REPO = Path(__file__).resolve().parents[2]
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
-SCIM_JSON = "application/scim+json"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from benchkit import (BULK_REQUEST, REPO, SCIM_JSON, USER_SCHEMA, Http,  # noqa: E402
+                      TransportError, cpu_seconds, default_binary, end_section, file_tail,
+                      fmt_ms, free_port, log, machine, pct, process_rss_mib, rerun_args,
+                      run_main, stop_process, tessera_version, write_section)
+from benchkit import Run as Series  # noqa: E402
+from benchkit import ratio as ratio_x  # noqa: E402
 
 FIRST = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances",
          "Edsger", "Radia", "Tim", "Hedy", "Donald", "Sophie", "John", "Katherine", "Niklaus",
@@ -60,10 +56,6 @@ LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Lisk
         "McCarthy", "Johnson", "Wirth", "Lamport", "Goldwasser", "Matsumoto", "van Rossum",
         "Hejlsberg", "Stroustrup", "Clarke", "Bilas", "Keller"]
 OKTA_ID = string.ascii_letters + string.digits
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- users
@@ -99,21 +91,6 @@ class Users:
 
 
 # --------------------------------------------------------------------------- servers
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (and of its reaped children), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return sum(int(x) for x in fields[11:15]) / CLK_TCK
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
 
 class Server:
     name = "server"
@@ -157,31 +134,18 @@ class Server:
             await self.authenticate(client)
 
     def log_tail(self, n: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-n:])
-        return ""
+        return file_tail(self.logfile, n)
 
     def cpu(self) -> float:
         return cpu_seconds(self.proc.pid) if self.proc and self.proc.poll() is None else float("nan")
 
     def rss_mib(self) -> float:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        return process_rss_mib(self.proc.pid)
 
     def stop(self) -> None:
         """Stop the child by its PID (SIGTERM, then SIGKILL after 10 s)."""
         p, self.proc = self.proc, None
-        if p is None or p.poll() is not None:
-            return
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop_process(p)
 
 
 class Tessera(Server):
@@ -237,44 +201,20 @@ class Scim2Server(Server):
 
 # --------------------------------------------------------------------------- measurements
 
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))]
-
-
 @dataclass
-class Run:
+class Run(Series):
     """One timed phase: latencies (s) of each request, failures, wall/CPU time."""
-    label: str
     requests: int = 0
     items: int = 0
-    lat: list[float] = field(default_factory=list)
-    errors: dict = field(default_factory=dict)
-    wall: float = 0.0
     client_cpu: float = 0.0
-    server_cpu: float = 0.0
     note: str = ""
     unsupported: str = ""
     retried: dict = field(default_factory=dict)
     overflows: int = 0
 
-    def fail(self, what: str) -> None:
-        self.errors[what] = self.errors.get(what, 0) + 1
-
     @property
     def rate(self) -> float:
         return self.items / self.wall if self.wall else float("nan")
-
-    @property
-    def p50(self) -> float:
-        return pct(self.lat, 50) * 1000
-
-    @property
-    def p99(self) -> float:
-        return pct(self.lat, 99) * 1000
 
     def summary(self) -> str:
         if self.unsupported:
@@ -308,92 +248,25 @@ class Timed:
 # --------------------------------------------------------------------------- HTTP clients
 #
 # Each of the N concurrent clients owns one connection. Two engines:
-#   raw     HTTP/1.1 keep-alive over asyncio streams (~30 µs of client CPU per request);
+#   raw     HTTP/1.1 keep-alive over asyncio streams, benchkit.Http (~30 µs of client CPU
+#           per request);
 #   httpx2  httpx2.AsyncClient (~550 µs per request here: at a few thousand requests/s the
 #           client, not the server, is then what is measured, and it takes the server's cores).
 
-class TransportError(Exception):
-    pass
-
-
-class RawClient:
+class RawClient(Http):
     """One HTTP/1.1 connection (reopened when the server closes it, as HTTP/1.0 servers do)."""
 
     def __init__(self, server: Server) -> None:
-        self.host, self.port = "127.0.0.1", server.port
+        super().__init__(server.port)
         self.prefix = server.base.split(f":{server.port}", 1)[1]
         self.auth = f"Bearer {server.token}"
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.reused = False
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         head = (f"{method} {self.prefix}{path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 f"Authorization: {self.auth}\r\nAccept: {SCIM_JSON}\r\n")
         if body is not None:
             head += f"Content-Type: {SCIM_JSON}\r\nContent-Length: {len(body)}\r\n"
-        data = head.encode() + b"\r\n" + (body or b"")
-        for attempt in (0, 1):
-            if self.writer is None:
-                try:
-                    self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-                except OSError as e:
-                    raise TransportError(f"connect: {type(e).__name__}") from e
-                self.reused = False
-            got_bytes = [False]
-            try:
-                self.writer.write(data)
-                status, payload, keep = await self._response(got_bytes)
-            except (OSError, asyncio.IncompleteReadError, ValueError) as e:
-                reused = self.reused
-                await self.close()
-                # A kept-alive connection the server closed meanwhile: send again, once.
-                if attempt == 0 and reused and not got_bytes[0]:
-                    continue
-                raise TransportError(type(e).__name__) from e
-            self.reused = True
-            if not keep:
-                await self.close()
-            return status, payload
-        raise AssertionError
-
-    async def _response(self, got_bytes: list) -> tuple[int, bytes, bool]:
-        line = await self.reader.readuntil(b"\r\n")
-        got_bytes[0] = True
-        version, status = line.split(b" ", 2)[:2]
-        headers = {}
-        while True:
-            h = await self.reader.readuntil(b"\r\n")
-            if h == b"\r\n":
-                break
-            k, _, v = h.partition(b":")
-            headers[k.strip().lower()] = v.strip().lower()
-        code = int(status)
-        conn = headers.get(b"connection", b"")
-        keep = (b"close" not in conn) if version == b"HTTP/1.1" else (b"keep-alive" in conn)
-        if code in (204, 304) or 100 <= code < 200:
-            return code, b"", keep
-        if b"chunked" in headers.get(b"transfer-encoding", b""):
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                if size == 0:
-                    while await self.reader.readuntil(b"\r\n") != b"\r\n":
-                        pass
-                    break
-                parts.append(await self.reader.readexactly(size))
-                await self.reader.readexactly(2)
-            return code, b"".join(parts), keep
-        if b"content-length" in headers:
-            return code, await self.reader.readexactly(int(headers[b"content-length"])), keep
-        return code, await self.reader.read(), False
-
-    async def close(self) -> None:
-        w, self.reader, self.writer = self.writer, None, None
-        if w is not None:
-            w.close()
-            with contextlib.suppress(Exception):
-                await w.wait_closed()
+        return await self.exchange(head.encode() + b"\r\n" + (body or b""))
 
 
 class HttpxClient:
@@ -692,40 +565,6 @@ def estimate(history: list[tuple[int, float, float]], have: int, level: int, n: 
 
 # --------------------------------------------------------------------------- report
 
-def machine() -> dict:
-    model = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem = "?"
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    return {"nproc": os.cpu_count(), "usable": len(os.sched_getaffinity(0)), "cpu": model,
-            "mem": mem, "kernel": platform.release(),
-            "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-
-
-def tessera_version(binary: Path) -> str:
-    parts = []
-    with contextlib.suppress(Exception):
-        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=20)
-        parts.append((out.stdout or out.stderr).strip().splitlines()[0])
-    with contextlib.suppress(Exception):
-        rev = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True, timeout=20).stdout.strip()
-        if rev:
-            parts.append(f"commit {rev}")
-    with contextlib.suppress(OSError):
-        built = dt.datetime.fromtimestamp(binary.stat().st_mtime, dt.timezone.utc)
-        parts.append(f"binary built {built:%Y-%m-%d %H:%M} UTC")
-    return ", ".join(parts)
-
-
 def peer_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
@@ -752,12 +591,6 @@ def f_lat(r: Run | None) -> str:
     return f"{fmt_ms(r.p50)} / {fmt_ms(r.p99)}" + err_mark(r)
 
 
-def fmt_ms(v: float) -> str:
-    if math.isnan(v):
-        return "—"
-    return f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:,.0f}"
-
-
 def err_mark(r: Run) -> str:
     extra = []
     if r.errors:
@@ -768,10 +601,7 @@ def err_mark(r: Run) -> str:
 
 
 def ratio(a: float, b: float) -> str:
-    if a is None or b is None or math.isnan(a) or math.isnan(b) or b == 0:
-        return "—"
-    x = a / b
-    return f"{x:,.1f}×" if x >= 10 else f"{x:.2f}×"
+    return ratio_x(a, b)[0]
 
 
 def ok(cond: bool | None) -> str:
@@ -893,13 +723,8 @@ def report(t: Results, p: Results, args, m: dict, debug_build: bool) -> str:
                      "each waits ≥ 1 s for the SYN to be sent again): " + "; ".join(over) + ". "
                      "scim2-server's CLI serves HTTP/1.0 (a new connection per request) with "
                      "wsgiref's backlog of 5, so 16 clients overflow it: that is its tail latency.")
-    for note in notes:
-        L.append(f"- {note}")
-    L.append("")
-    argv = [a for a in sys.argv[1:] if a != "--write"]
-    L.append(f"Run: `bench/scim/run.sh {' '.join(shlex.quote(a) for a in argv)}` "
-             "(see `bench/scim/README.md`).")
-    return "\n".join(L) + "\n"
+    return end_section(L, notes, f"Run: `bench/scim/run.sh {' '.join(rerun_args())}` "
+                                 "(see `bench/scim/README.md`).")
 
 
 def fmt_counts(d: dict) -> str:
@@ -927,24 +752,7 @@ def fmt_n(n: int | None) -> str:
     return f"{n:,}"
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## SCIM[ \t]*\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 # --------------------------------------------------------------------------- main
-
-def default_binary() -> Path:
-    target = os.environ.get("CARGO_TARGET_DIR")
-    if target:
-        return Path(target) / "release" / "tessera"
-    return Path.home() / ".cache" / "tessera" / "target" / "release" / "tessera"
-
 
 def default_peer() -> str:
     beside = Path(sys.executable).parent / "scim2-server"
@@ -1041,22 +849,13 @@ async def amain(args) -> int:
         args.json.write_text(json.dumps({"machine": m, "args": {k: str(v) for k, v in vars(args).items()},
                                          "tessera": to_json(t), "scim2_server": to_json(p)}, indent=2))
     if args.write:
-        write_section(args.benchmarks_file, section)
-        log(f"wrote the ## SCIM section of {args.benchmarks_file}")
+        write_section(args.benchmarks_file, section, "SCIM")
     return 1 if failed else 0
 
 
 def main() -> int:
     args = parse_args()
-    # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so the servers are stopped.
-    def on_term(*_):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        return asyncio.run(amain(args))
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
+    return run_main(amain(args))
 
 
 if __name__ == "__main__":

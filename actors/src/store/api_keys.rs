@@ -9,6 +9,10 @@ use crate::model::{ApiKey, TenantId};
 
 const KEY_FIELDS: &str = "kid, user, name, key_prefix, policy_ids, narrowed, expires_at, created_at, updated_at";
 
+/// A key by its hash under any master key: the hash index is named, since the planner would
+/// otherwise read every key of the tenant through `api_key_user` and filter the hashes.
+const KEY_BY_HASH: &str = "WITH INDEX api_key_hash WHERE key_hash IN $hashes AND tenant = $tenant";
+
 impl Store {
     /// Stores a key (with the hash of its raw value) unless its owner already holds `max`
     /// live keys (`TooManyKeys`) or a policy id is unknown (`Missing(Policy)`).
@@ -52,14 +56,26 @@ impl Store {
 
     /// The key stored under one of `hashes` (the forms a raw value has under each master key),
     /// in this tenant, with its stored hash.
+    /// The plan of the lookup every `sk_` request makes, for the index test.
+    #[cfg(test)]
+    pub(crate) async fn explain_api_key_lookup(&self, tenant: &TenantId, hashes: &[String]) -> String {
+        let mut response = self
+            .db
+            .query(format!("SELECT {KEY_FIELDS} FROM api_key {KEY_BY_HASH} LIMIT 1 EXPLAIN"))
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("hashes", hashes.to_vec()))
+            .await
+            .expect("explain");
+        let plan: surrealdb::types::Value = response.take(0).expect("plan");
+        format!("{plan:?}")
+    }
+
     pub async fn find_api_key_by_hash(
         &self,
         tenant: &TenantId,
         hashes: &[String],
     ) -> Result<Option<(ApiKey, String)>, StoreError> {
-        let query = format!(
-            "SELECT {KEY_FIELDS}, key_hash FROM api_key WHERE key_hash IN $hashes AND tenant = $tenant LIMIT 1"
-        );
+        let query = format!("SELECT {KEY_FIELDS}, key_hash FROM api_key {KEY_BY_HASH} LIMIT 1");
         let mut response =
             self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("hashes", hashes.to_vec())).await?;
         let rows: Vec<ApiKeyRow> = response.take(0)?;
@@ -203,5 +219,22 @@ mod tests {
         assert_eq!((renamed.name.as_str(), renamed.narrowed), ("after", false));
         let gone = store.update_api_key(&tenant, Uuid::new_v4(), Some("x"), None).await;
         assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
+    }
+
+    /// Every `sk_` request looks its key up by hash: the hash index is read at each hash, never
+    /// the tenant's keys.
+    #[tokio::test]
+    async fn the_key_lookup_reads_the_hash_index_at_each_hash() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let hashes = ["hash-under-new-key".to_owned(), "hash-under-old-key".to_owned()];
+        let plan = store.explain_api_key_lookup(&tenant, &hashes).await;
+        for hash in &hashes {
+            assert!(plan.contains(&format!("\"access\": String(\"= '{hash}'\")")), "{plan}");
+        }
+        assert!(
+            plan.contains("\"api_key_hash\"") && !plan.contains("api_key_user") && !plan.contains("TableScan"),
+            "{plan}"
+        );
     }
 }

@@ -1,0 +1,780 @@
+#!/usr/bin/env python3
+"""Tenants benchmark: does Tessera stay fast with 1,000 tenants on the embedded store?
+
+Three stores are built in the same run, each on a fresh `surrealkv://` directory:
+  small      1 tenant × --users users (100)
+  same data  1 tenant × (--tenants × --users) users (100,000): the data of the large store
+  many       --tenants tenants (1,000) × --users users each
+each tenant with its first admin. The same measurements are taken on the three, one server at a
+time, alternating them. The embedded store loads its index at start, so start-up and memory grow
+with the amount of data; the ratios separate the two causes:
+  tenant-count effect = many ÷ same data    (target ≤ 1.5 for start-up and latencies)
+  data effect         = same data ÷ small   (informative)
+
+Phases:
+  populate  per tenant: POST /api/v1/tenants (with its first admin), the admin's login,
+            POST /t/<id>/scim/v2/Bulk with the users (--bulk-size per request); --populate-clients
+            requests in flight (tenants at a time, or clients on the one tenant) -> wall time
+  start-up  stop; start the server again on the populated directory -> time to the first
+            /healthz 200 and to the first 200 of a request to one tenant (a token issued
+            before the restart); --restarts times, alternating the stores      -> median, max
+  latency   the tenant in the middle of the list, with its admin's token:
+            GET /t/<id>/api/v1/users/me, one client, --warmup then --requests     -> p50/p99
+            GET /t/<id>/scim/v2/Users?filter=userName eq "<the middle user of the tenant>"
+            (user50 of 100, user50000 of 100,000), one client                    -> p50/p99
+            GET /t/<id>/api/v1/users/me, --clients clients                       -> req/s, p50/p99
+            --rounds rounds, alternating the stores, each on a fresh start, pooled
+  memory    server RSS (VmRSS) idle after the start, and after the latency phase
+
+Each server is a child process on a free loopback port, stopped by its PID at the end of its
+phase, also on error, Ctrl-C or SIGTERM (and killed by the kernel if this script dies). The
+client is the minimal HTTP/1.1 keep-alive client on asyncio of bench/lib/benchkit.py (the
+standard library only, like the rest of this script).
+
+Output: a Markdown section on stdout; with --write it replaces the `## Tenants` section of
+BENCHMARKS.md (appended when missing). --quick: a small run to try the script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import json
+import math
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from benchkit import (BULK_REQUEST, JSON, REPO, SCIM_JSON, USER_SCHEMA,  # noqa: E402
+                      Http, Run, TransportError, cpu_seconds, default_binary, end_section,
+                      file_tail, fmt_ms, free_port, log, machine, process_rss_mib, ratio,
+                      rerun_args, run_main, stop_process, tessera_version,
+                      write_section)
+
+OPERATOR = {"username": "operator", "password": "operator-password"}
+TENANT_ADMIN = {"username": "admin", "password": "tenant-admin-password"}
+TARGET = 1.5
+
+# Servers alive right now, so that main() can stop them whatever happened.
+LIVE: set["Tessera"] = set()
+
+
+class Unexpected(RuntimeError):
+    def __init__(self, method: str, path: str, status: int, payload: bytes) -> None:
+        self.status = status
+        text = payload[:200].decode(errors="replace")
+        hint = ""
+        if path == "/api/v1/tenants" and status == 404:
+            hint = (" (this binary has no tenants API: build the current tree, or try the "
+                    "script with --create config)")
+        super().__init__(f"{method} {path}: HTTP {status} {text}{hint}")
+
+
+async def call(http: Http, method: str, path: str, obj=None, token: str | None = None,
+               expect: tuple = (200,), content_type: str = JSON):
+    """One request whose answer must be `expect`; returns the decoded JSON body."""
+    body = None if obj is None else json.dumps(obj, separators=(",", ":")).encode()
+    status, payload = await http.request(method, path, body, token, content_type,
+                                         accept=content_type)
+    if status not in expect:
+        raise Unexpected(method, path, status, payload)
+    return json.loads(payload) if payload else None
+
+
+async def call_again(retried: dict, what: str, again: tuple, first, then=None, tries: int = 20):
+    """`first()`, and while it fails with a status in `again`, `then()` (default `first`)
+    after a short pause, counting each retry in `retried[what]`."""
+    attempt = first
+    for n in range(tries):
+        try:
+            return await attempt()
+        except Unexpected as e:
+            if e.status not in again or n == tries - 1:
+                raise
+            retried[f"{what} HTTP {e.status}"] = retried.get(f"{what} HTTP {e.status}", 0) + 1
+            attempt = then or first
+            await asyncio.sleep(0.05 * (n + 1))
+
+
+async def run_all(coros) -> None:
+    """Runs the coroutines concurrently; the first failure cancels the others and is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for t in done:
+            if t.exception() is not None:
+                raise t.exception()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# --------------------------------------------------------------------------- server
+
+def die_with_parent() -> None:
+    """In the child before exec: the kernel kills it if this script dies (even by SIGKILL)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+
+class Tessera:
+    """`tessera serve` on one data directory, on a fresh free port at each start."""
+
+    def __init__(self, binary: Path, datadir: Path, label: str) -> None:
+        self.binary, self.datadir, self.label = binary, datadir, label
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.starts = 0
+        self.extra_env: dict = {}
+
+    @property
+    def logfile(self) -> Path:
+        return self.datadir.parent / f"{self.datadir.name}.log"
+
+    def env(self) -> dict:
+        return dict(os.environ,
+                    TESSERA__SERVER__BIND=f"127.0.0.1:{self.port}",
+                    TESSERA__SERVER__EXTERNAL_URL=f"http://127.0.0.1:{self.port}",
+                    TESSERA__DATABASE__ENDPOINT=f"surrealkv://{self.datadir / 'tessera.db'}",
+                    TESSERA__LOG__LEVEL="warn",
+                    # password hashing is not what is measured
+                    TESSERA__AUTH__ARGON2__MEMORY_KIB="1024",
+                    TESSERA__AUTH__ARGON2__ITERATIONS="1",
+                    **self.extra_env)
+
+    async def start(self, probe: tuple[str, str] | None = None,
+                    timeout: float = 600) -> tuple[float, float]:
+        """Starts the server; returns (s to the first /healthz 200, s to the first 200 of
+        GET `probe[0]` with token `probe[1]`, NaN without a probe)."""
+        if self.proc is not None:
+            raise RuntimeError(f"{self.label}: already running")
+        self.port = free_port()
+        self.starts += 1
+        out = open(self.logfile, "ab")
+        out.write(f"\n--- start {self.starts} on port {self.port}\n".encode())
+        out.flush()
+        t0 = time.perf_counter()
+        try:
+            self.proc = subprocess.Popen([str(self.binary), "serve"], env=self.env(), stdout=out,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         cwd=self.datadir.parent, start_new_session=True,
+                                         preexec_fn=die_with_parent)
+        finally:
+            out.close()
+        LIVE.add(self)
+        health = await self._until_200("/healthz", None, t0, timeout)
+        tenant = float("nan")
+        if probe:
+            tenant = await self._until_200(probe[0], probe[1], t0, timeout)
+        return health, tenant
+
+    async def _until_200(self, path: str, token: str | None, t0: float, timeout: float) -> float:
+        """Polls GET `path` every 2 ms (a new connection each time) until it answers 200."""
+        last = "no answer"
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.label}: tessera exited with {self.proc.returncode} at "
+                                   f"start:\n{self.log_tail()}")
+            http = Http(self.port)
+            try:
+                status, payload = await http.request("GET", path, token=token)
+                if status == 200:
+                    return time.perf_counter() - t0
+                last = f"HTTP {status} {payload[:100].decode(errors='replace')}"
+                if status in (401, 403):      # will not change by waiting
+                    raise RuntimeError(f"{self.label}: GET {path} at start: {last}")
+            except TransportError as e:
+                last = str(e)
+            finally:
+                await http.close()
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError(f"{self.label}: GET {path} not 200 after {timeout:.0f} s "
+                                   f"({last}):\n{self.log_tail()}")
+            await asyncio.sleep(0.002)
+
+    def log_tail(self, n: int = 30) -> str:
+        return file_tail(self.logfile, n)
+
+    def rss_mib(self) -> float:
+        return float("nan") if self.proc is None else process_rss_mib(self.proc.pid)
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the server, from /proc."""
+        return float("nan") if self.proc is None else cpu_seconds(self.proc.pid, children=False)
+
+    def stop(self) -> None:
+        """Stops the child by its PID (SIGTERM, then SIGKILL after 10 s)."""
+        p, self.proc = self.proc, None
+        LIVE.discard(self)
+        stop_process(p)
+
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+# --------------------------------------------------------------------------- measurements
+
+async def series(server: Tessera, run: Run | None, path: str, token: str, n: int, clients: int,
+                 check, accept: str = JSON) -> None:
+    """GET `path` n times, `clients` connections each with one request in flight; `check`
+    gets (status, body) and says what is wrong, or None. run None: warm-up, not recorded."""
+    left = iter(range(n))
+    conns = [Http(server.port) for _ in range(clients)]
+    sink = run or Run("warm-up")
+
+    async def worker(http: Http) -> None:
+        for _ in left:
+            t = time.perf_counter()
+            try:
+                status, payload = await http.request("GET", path, token=token, accept=accept)
+            except TransportError as e:
+                sink.fail(str(e))
+                continue
+            dt_ = time.perf_counter() - t
+            wrong = check(status, payload)
+            if wrong:
+                sink.fail(wrong)
+            else:
+                sink.lat.append(dt_)
+
+    try:
+        t0, c0 = time.perf_counter(), server.cpu()
+        await run_all(worker(c) for c in conns)
+        sink.wall += time.perf_counter() - t0
+        sink.server_cpu += server.cpu() - c0
+    finally:
+        for c in conns:
+            await c.close()
+    if run is None and sink.errors:
+        raise RuntimeError(f"warm-up of GET {path}: {sink.errors}")
+
+
+def check_me(status: int, payload: bytes) -> str | None:
+    return None if status == 200 else f"HTTP {status}"
+
+
+def check_one(status: int, payload: bytes) -> str | None:
+    if status != 200:
+        return f"HTTP {status}"
+    if json.loads(payload).get("totalResults") != 1:
+        return "totalResults != 1"
+    return None
+
+
+# --------------------------------------------------------------------------- one store
+
+@dataclass
+class Store:
+    """One data directory with `tenants` tenants of `users` users each, and what was measured
+    on it."""
+    tenants: int
+    users: int
+    server: Tessera
+    ids: list = field(default_factory=list)
+    middle: str = ""
+    probe_token: str = ""        # the middle tenant admin's token, issued while populating
+    populate_s: float = float("nan")
+    populate_retried: dict = field(default_factory=dict)
+    disk_mib: float = float("nan")
+    health: list = field(default_factory=list)       # s, per restart
+    first_tenant: list = field(default_factory=list)  # s, per restart
+    rss_idle: float = float("nan")
+    rss_after: float = float("nan")
+    me: Run | None = None
+    lookup: Run | None = None
+    concurrent: Run | None = None
+    failure: str = ""
+
+
+def tenant_ids(n: int) -> list[str]:
+    width = max(4, len(str(n)))
+    return [f"t{i:0{width}d}" for i in range(1, n + 1)]
+
+
+def user_body(i: int, tenant: str) -> dict:
+    name = f"user{i}@{tenant}.test"
+    return {"schemas": [USER_SCHEMA], "userName": name,
+            "emails": [{"value": name, "type": "work", "primary": True}], "active": True}
+
+
+def probe_user(users: int) -> int:
+    """The user looked up by the SCIM filter: the one in the middle of its tenant (user50 of
+    100, user50000 of 100,000), so that the lookup hits an existing user in every store."""
+    return max(1, users // 2)
+
+
+def probe_name(store: Store) -> str:
+    return f"user{probe_user(store.users)}@{store.middle}.test"
+
+
+async def populate_tenant(conns: list[Http], tenant: str, users: int, operator: str, args,
+                          retried: dict, progress=None) -> str:
+    """Creates `tenant` with its first admin and its `users` users (SCIM /Bulk requests of
+    --bulk-size operations, sent over the connections `conns`, one request in flight on each);
+    returns the admin's token. A 503 (e.g. a write conflict between concurrent creations) of
+    the tenant creation or the login is retried, and counted. `progress(n)`: n more users."""
+    http = conns[0]
+    root = f"/t/{tenant}/api/v1/users"
+    if args.create == "api":
+        body = {"id": tenant, "admin": TENANT_ADMIN}
+        await call_again(
+            retried, "create tenant", (503,),
+            lambda: call(http, "POST", "/api/v1/tenants", body, token=operator, expect=(201,)),
+            # after a 503, a 409 means the lost attempt created it
+            lambda: call(http, "POST", "/api/v1/tenants", body, token=operator,
+                         expect=(201, 409)))
+    else:   # --create config: the server created the tenant at start; its first admin
+        await call(http, "POST", f"{root}/bootstrap", TENANT_ADMIN, expect=(200, 201))
+    # 404: the new tenant not served yet
+    token = (await call_again(retried, "admin login", (404, 503),
+                              lambda: call(http, "POST", f"{root}/login", TENANT_ADMIN)))["token"]
+    chunks = iter(range(1, users + 1, args.bulk_size))
+
+    async def sender(conn: Http) -> None:
+        for first in chunks:
+            chunk = range(first, min(first + args.bulk_size, users + 1))
+            reply = await call(conn, "POST", f"/t/{tenant}/scim/v2/Bulk", {
+                "schemas": [BULK_REQUEST],
+                "Operations": [{"method": "POST", "path": "/Users", "bulkId": f"u{i}",
+                                "data": user_body(i, tenant)} for i in chunk]},
+                token=token, content_type=SCIM_JSON)
+            ops = reply.get("Operations", [])
+            bad = [op.get("status") for op in ops if str(op.get("status")) != "201"]
+            if bad or len(ops) != len(chunk):
+                raise RuntimeError(f"{tenant}: /Bulk of {len(chunk)} users: {len(ops)} answers, "
+                                   f"statuses {sorted(set(map(str, bad)))[:5]}")
+            if progress:
+                progress(len(chunk))
+
+    await run_all(sender(c) for c in conns)
+    return token
+
+
+async def populate(store: Store, args) -> None:
+    server = store.server
+    store.ids = tenant_ids(store.tenants)
+    store.middle = store.ids[(len(store.ids) - 1) // 2]
+    if args.create == "config":
+        server.extra_env = {"TESSERA__SERVER__TENANTS": ",".join(store.ids)}
+    await server.start()
+    try:
+        http = Http(server.port)
+        try:
+            await call(http, "POST", "/api/v1/users/bootstrap", OPERATOR, expect=(200, 201))
+            operator = (await call(http, "POST", "/api/v1/users/login", OPERATOR))["token"]
+        finally:
+            await http.close()
+        clients = args.populate_clients
+        t0 = time.perf_counter()
+        if store.tenants == 1:
+            # One tenant: its /Bulk requests are sent by --populate-clients clients at a time,
+            # as the many-tenant store has that many tenants (one client each) in flight.
+            log(f"{server.label}: populating, {store.users:,} users in {store.ids[0]} "
+                f"({clients} clients)")
+            added = [0]
+            step = max(args.bulk_size, store.users // 10)
+
+            def progress(n: int) -> None:
+                before, added[0] = added[0], added[0] + n
+                if store.users >= 10 * args.bulk_size and added[0] // step > before // step:
+                    log(f"  {added[0]:,}/{store.users:,} users, "
+                        f"{time.perf_counter() - t0:.0f} s")
+
+            conns = [Http(server.port) for _ in range(clients)]
+            try:
+                store.probe_token = await populate_tenant(conns, store.ids[0], store.users,
+                                                          operator, args,
+                                                          store.populate_retried, progress)
+            finally:
+                for c in conns:
+                    await c.close()
+        else:
+            log(f"{server.label}: populating, {store.users:,} users each "
+                f"({clients} clients, one tenant each)")
+            todo = iter(store.ids)
+            done = [0]
+
+            async def worker() -> None:
+                conn = Http(server.port)
+                try:
+                    for tenant in todo:
+                        token = await populate_tenant([conn], tenant, store.users, operator,
+                                                      args, store.populate_retried)
+                        if tenant == store.middle:
+                            store.probe_token = token
+                        done[0] += 1
+                        if done[0] % max(1, store.tenants // 10) == 0 and store.tenants >= 10:
+                            log(f"  {done[0]:,}/{store.tenants:,} tenants, "
+                                f"{time.perf_counter() - t0:.0f} s")
+                finally:
+                    await conn.close()
+
+            await run_all(worker() for _ in range(clients))
+        store.populate_s = time.perf_counter() - t0
+        log(f"  populated in {store.populate_s:.1f} s, RSS {server.rss_mib():.0f} MiB")
+    finally:
+        server.stop()
+    store.disk_mib = dir_mib(server.datadir)
+
+
+def dir_mib(path: Path) -> float:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, f)).st_size
+    return total / 2**20
+
+
+async def restart(store: Store, args) -> None:
+    """One measured start on the populated directory, then stop."""
+    probe = (f"/t/{store.middle}/api/v1/users/me", store.probe_token)
+    try:
+        health, tenant = await store.server.start(probe)
+    finally:
+        store.server.stop()
+    store.health.append(health)
+    store.first_tenant.append(tenant)
+    log(f"  {store.server.label}: start -> /healthz 200 {health * 1000:.0f} ms, "
+        f"-> tenant 200 {tenant * 1000:.0f} ms")
+
+
+async def latency(store: Store, args, round_: int) -> None:
+    """One round of the latency series on a fresh start; rounds add to the same Runs."""
+    server = store.server
+    await server.start()
+    try:
+        await asyncio.sleep(args.settle)
+        if round_ == 0:
+            store.rss_idle = server.rss_mib()
+        http = Http(server.port)
+        try:
+            token = (await call(http, "POST", f"/t/{store.middle}/api/v1/users/login",
+                                TENANT_ADMIN))["token"]
+        finally:
+            await http.close()
+        me = f"/t/{store.middle}/api/v1/users/me"
+        name = probe_name(store)
+        lookup = (f"/t/{store.middle}/scim/v2/Users?filter="
+                  + quote(f'userName eq "{name}"', safe=""))
+        label = server.label + (f", round {round_ + 1}/{args.rounds}" if args.rounds > 1 else "")
+        store.me = store.me or Run("users/me, 1 client")
+        store.lookup = store.lookup or Run("SCIM filter, 1 client")
+        store.concurrent = store.concurrent or Run(f"users/me, {args.clients} clients")
+        log(f"{label}: GET {me}, 1 client")
+        await series(server, None, me, token, args.warmup, 1, check_me)
+        await series(server, store.me, me, token, args.requests, 1, check_me)
+        log(f"  {store.me.summary()}")
+        log(f"{label}: SCIM filter userName eq \"{name}\", 1 client")
+        await series(server, None, lookup, token, args.warmup, 1, check_one, SCIM_JSON)
+        await series(server, store.lookup, lookup, token, args.requests, 1, check_one, SCIM_JSON)
+        log(f"  {store.lookup.summary()}")
+        log(f"{label}: GET {me}, {args.clients} clients")
+        await series(server, None, me, token, args.warmup, args.clients, check_me)
+        await series(server, store.concurrent, me, token, args.concurrent_requests, args.clients,
+                     check_me)
+        log(f"  {store.concurrent.summary()}")
+        store.rss_after = server.rss_mib()
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- report
+
+def fmt_n(n: int) -> str:
+    return f"{n:,}"
+
+
+def median_ms(xs: list[float]) -> float:
+    xs = [x for x in xs if not math.isnan(x)]
+    return statistics.median(xs) * 1000 if xs else float("nan")
+
+
+def max_ms(xs: list[float]) -> float:
+    xs = [x for x in xs if not math.isnan(x)]
+    return max(xs) * 1000 if xs else float("nan")
+
+
+def report(small: Store, same: Store, many: Store, args, m: dict, version: str,
+           debug_build: bool, load_end: str) -> str:
+    n, u = many.tenants, many.users
+    stores = (small, same, many)
+    L = ["## Tenants", ""]
+    how = ("`POST /api/v1/tenants` with its first admin" if args.create == "api" else
+           "**named in `TESSERA__SERVER__TENANTS` at every start and bootstrapped through its "
+           "own `/users/bootstrap` (`--create config`, for a binary without "
+           "`/api/v1/tenants`)**")
+    L.append(
+        f"`bench/tenants/run.sh` ({m['date']}): Tessera ({version}; store `surrealkv://`, "
+        f"argon2 at 1 MiB × 1 iteration, since hashing is not measured). Three stores built in "
+        f"the same run: {small.server.label}; {same.server.label}, the same number of users "
+        f"as the large store; {many.server.label} (`t0001`…). Each tenant: {how}, "
+        f"then its users through SCIM `/Bulk` requests of {fmt_n(args.bulk_size)} users, "
+        f"{args.populate_clients} requests in flight ({args.populate_clients} tenants at a time, "
+        f"or {args.populate_clients} clients on the one tenant); the `default` (operator) "
+        f"tenant exists in all three. One server at a time, client asyncio with a minimal "
+        f"HTTP/1.1 keep-alive client on the same machine. Machine: {m['nproc']} CPUs "
+        f"({m['usable']} usable), {m['cpu']}, {m['mem']}, Linux {m['kernel']}, load average "
+        f"{m['load']} at start, {load_end} at the end.")
+    L.append("")
+    L.append(
+        f"The embedded store loads its index at start, so start-up and memory grow with the "
+        f"amount of data; the stores are compared so as to separate the two causes. "
+        f"**Tenant-count effect** = {many.server.label} ÷ {same.server.label}: the same "
+        f"{fmt_n(n * u)} users, in {fmt_n(n)} tenants instead of one; target ≤ {TARGET} for "
+        f"start-up and latencies (the number of tenants does not make Tessera slower). "
+        f"**Data effect** = {same.server.label} ÷ {small.server.label}: {n:,}× the users in one "
+        f"tenant (informative). Lower is better, except req/s.")
+    if debug_build:
+        L.append("")
+        L.append("**Debug build: these numbers only show that the script works.**")
+    L.append("")
+    L.append(f"| measurement | {small.server.label} | {same.server.label} (same data) | "
+             f"{many.server.label} | tenant-count effect | target | data effect |")
+    L.append("|---|---|---|---|---|---|---|")
+
+    def row(label: str, values: tuple, fmt, target: bool) -> None:
+        a, b, c = values
+        tenants_text, x = ratio(c, b)
+        data_text, _ = ratio(b, a)
+        mark = ""
+        if target:
+            mark = f"≤ {TARGET}" + ("" if x is None else (" ✓" if x <= TARGET else " ✗"))
+        L.append(f"| {label} | {fmt(a)} | {fmt(b)} | {fmt(c)} | {tenants_text} | {mark} "
+                 f"| {data_text} |")
+
+    def each(attr: str, f=None) -> tuple:
+        return tuple((f or (lambda v: v))(getattr(s, attr)) for s in stores)
+
+    def get(r: Run | None, attr: str) -> float:
+        return float("nan") if r is None else getattr(r, attr)
+
+    def runs(attr: str, what: str) -> tuple:
+        return tuple(get(getattr(s, attr), what) for s in stores)
+
+    secs = lambda v: fmt_ms(v)  # noqa: E731   same precision rule
+    mib = lambda v: fmt_ms(v)  # noqa: E731
+    rate = lambda v: "—" if math.isnan(v) else f"{v:,.0f}"  # noqa: E731
+    row("populate: tenants + admins + users, wall (s)", each("populate_s"), secs, False)
+    row("… store on disk (MiB)", each("disk_mib"), mib, False)
+    k = args.restarts
+    row(f"start → first `/healthz` 200, median of {k} (ms)", each("health", median_ms), fmt_ms,
+        True)
+    row(f"… max of {k} (ms)", each("health", max_ms), fmt_ms, True)
+    row(f"start → first 200 of `GET /t/<id>/api/v1/users/me`, median of {k} (ms)",
+        each("first_tenant", median_ms), fmt_ms, True)
+    nreq = fmt_n(args.requests * args.rounds)
+    row(f"`GET /t/<id>/api/v1/users/me`, 1 client, {nreq} requests: p50 (ms)",
+        runs("me", "p50"), fmt_ms, True)
+    row("… p99 (ms)", runs("me", "p99"), fmt_ms, True)
+    row(f"SCIM `GET /t/<id>/scim/v2/Users?filter=userName eq \"<the middle user>\"`, 1 client, "
+        f"{nreq} requests: p50 (ms)", runs("lookup", "p50"), fmt_ms, True)
+    row("… p99 (ms)", runs("lookup", "p99"), fmt_ms, True)
+    c = args.clients
+    row(f"`GET /t/<id>/api/v1/users/me`, {c} clients, "
+        f"{fmt_n(args.concurrent_requests * args.rounds)} requests: req/s",
+        runs("concurrent", "rate"), rate, False)
+    row("… p50 (ms)", runs("concurrent", "p50"), fmt_ms, True)
+    row("… p99 (ms)", runs("concurrent", "p99"), fmt_ms, True)
+    row(f"server RSS idle, {args.settle:g} s after start (MiB)", each("rss_idle"), mib, False)
+    row("server RSS after the latency runs (MiB)", each("rss_after"), mib, False)
+    L.append("")
+
+    notes = []
+    for s in stores:
+        if s.failure:
+            notes.append(f"**{s.server.label}: {s.failure}**")
+    again = [f"{s.server.label}: " + ", ".join(f"{v:,}× {k_}" for k_, v in s.populate_retried.items())
+             for s in stores if s.populate_retried]
+    if again:
+        notes.append("Sent again while populating (counted, not hidden): " + "; ".join(again) + ".")
+    probes = "; ".join(f"{s.server.label}: tenant `{s.middle or '—'}`, SCIM filter on "
+                       f"`{probe_name(s) if s.middle else '—'}`" for s in stores)
+    notes.append(f"The tenant measured is the middle one of the list, with its admin's token (a "
+                 f"token issued before the restart for the start-up probe, a fresh one for the "
+                 f"latency runs), and the user looked up is the middle one of its tenant "
+                 f"({probes}); {fmt_n(args.warmup)} warm-up requests before each series. "
+                 f"Start-up is measured from the spawn of `tessera serve` on the populated "
+                 f"directory, polling every 2 ms, alternating the three stores, {k} times each."
+                 + (f" Latencies: {args.rounds} rounds alternating the three stores, each on a "
+                    f"fresh start, pooled; RSS after the last round." if args.rounds > 1 else ""))
+    starts = [f"{s.server.label}: " + ", ".join(f"{x * 1000:,.0f}" for x in s.health)
+              for s in stores if s.health]
+    if starts:
+        notes.append("Each start → `/healthz` (ms): " + "; ".join(starts) + ".")
+    cpu = [f"{s.server.label}: {s.concurrent.server_cpu / s.concurrent.wall:.2f}"
+           for s in stores if s.concurrent and s.concurrent.wall]
+    if cpu:
+        notes.append(f"Server CPU cores busy during the {c}-client run (CPU s ÷ wall s): "
+                     + "; ".join(cpu) + ".")
+    errs = [f"{s.server.label} {r.label}: "
+            + ", ".join(f"{v:,}× {k_}" for k_, v in r.errors.items())
+            for s in stores for r in (s.me, s.lookup, s.concurrent) if r and r.errors]
+    if errs:
+        notes.append("Errors (not counted in the latencies): " + "; ".join(errs) + ".")
+    return end_section(L, notes, f"Run: `{' '.join(['bench/tenants/run.sh'] + rerun_args())}` "
+                                 "(see `bench/tenants/README.md`).")
+
+
+def to_json(s: Store) -> dict:
+    def run(x: Run | None):
+        if x is None:
+            return None
+        return {"label": x.label, "requests": len(x.lat), "wall_s": x.wall, "rate_per_s": x.rate,
+                "p50_ms": x.p50, "p99_ms": x.p99, "errors": x.errors,
+                "server_cpu_s": x.server_cpu}
+    return {"label": s.server.label, "tenants": s.tenants, "users_per_tenant": s.users,
+            "middle": s.middle, "scim_filter_user": probe_name(s) if s.middle else None,
+            "populate_s": s.populate_s,
+            "disk_mib": s.disk_mib, "populate_retried": s.populate_retried, "start_healthz_s": s.health,
+            "start_first_tenant_request_s": s.first_tenant, "rss_idle_mib": s.rss_idle,
+            "rss_after_mib": s.rss_after, "users_me": run(s.me), "scim_filter": run(s.lookup),
+            "users_me_concurrent": run(s.concurrent), "failure": s.failure}
+
+
+# --------------------------------------------------------------------------- main
+
+# Defaults of the sizes; --quick takes the second value (each still overridden by its flag).
+SIZES = {"tenants": (1000, 20), "users": (100, 10), "restarts": (5, 2), "requests": (2000, 200),
+         "warmup": (200, 20), "concurrent_requests": (4000, 400), "settle": (2.0, 0.5)}
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", type=Path, default=default_binary(),
+                    help="Tessera binary (default: $CARGO_TARGET_DIR/release/tessera, "
+                         "else ~/.cache/tessera/target/release/tessera)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a small run, to try the script (not with --write): defaults become "
+                         + ", ".join(f"--{k.replace('_', '-')} {q:g}" for k, (_, q) in SIZES.items()))
+    ap.add_argument("--tenants", type=int,
+                    help="tenants of the many-tenant store (1000); the same-data store has 1 "
+                         "tenant with --tenants × --users users")
+    ap.add_argument("--users", type=int, help="users per tenant (100)")
+    ap.add_argument("--restarts", type=int, help="measured starts per store (5)")
+    ap.add_argument("--requests", type=int, help="requests per 1-client series (2000)")
+    ap.add_argument("--warmup", type=int, help="warm-up requests before each series (200)")
+    ap.add_argument("--clients", type=int, default=16, help="clients of the concurrent series (16)")
+    ap.add_argument("--concurrent-requests", type=int,
+                    help="requests of the concurrent series (4000)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="latency rounds, alternating the stores, each on a fresh start; the "
+                         "latencies of all rounds are pooled (1)")
+    ap.add_argument("--populate-clients", type=int, default=4,
+                    help="/Bulk requests in flight while populating: tenants populated at a "
+                         "time, or clients on the one tenant of the same-data store (4)")
+    ap.add_argument("--bulk-size", type=int, default=500,
+                    help="users per /Bulk request (500, at most 1000)")
+    ap.add_argument("--settle", type=float,
+                    help="seconds idle after the start before the idle RSS is read (2)")
+    ap.add_argument("--create", choices=["api", "config"], default="api",
+                    help="how a tenant is created: POST /api/v1/tenants with its first admin "
+                         "(default), or `config`: named in TESSERA__SERVER__TENANTS at every "
+                         "start, then its own /t/<id>/api/v1/users/bootstrap (for binaries "
+                         "before the tenants API, to try the script; the report says so)")
+    ap.add_argument("--write", action="store_true",
+                    help="replace the ## Tenants section of BENCHMARKS.md")
+    ap.add_argument("--benchmarks-file", type=Path, default=REPO / "BENCHMARKS.md")
+    ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (stores, logs)")
+    a = ap.parse_args()
+    for k, (full, quick) in SIZES.items():
+        if getattr(a, k) is None:
+            setattr(a, k, quick if a.quick else full)
+    if a.quick and a.write:
+        ap.error("--write with --quick: a quick run does not replace the published numbers")
+    if min(a.tenants, a.users, a.restarts, a.rounds, a.requests, a.clients, a.concurrent_requests,
+           a.populate_clients, a.bulk_size) < 1 or a.warmup < 0 or a.settle < 0:
+        ap.error("sizes must be positive")
+    if a.bulk_size > 1000:
+        ap.error("--bulk-size: Tessera takes at most 1000 operations per /Bulk request")
+    return a
+
+
+def make_store(binary: Path, workdir: Path, tenants: int, users: int) -> Store:
+    label = (f"{tenants:,} tenant{'s' if tenants > 1 else ''} × "
+             f"{users:,} user{'s' if users > 1 else ''}")
+    return Store(tenants, users, Tessera(binary, workdir / f"store-{tenants}x{users}", label))
+
+
+async def amain(args, workdir: Path, m: dict, version: str) -> int:
+    binary = args.binary
+    small = make_store(binary, workdir, 1, args.users)
+    same = make_store(binary, workdir, 1, args.tenants * args.users)   # same data as `many`
+    many = make_store(binary, workdir, args.tenants, args.users)
+    stores = (small, same, many)
+    failed = False
+    current = small
+    try:
+        for current in stores:
+            current.server.datadir.mkdir()
+            await populate(current, args)
+        log(f"start-up: {args.restarts} starts per store, alternating")
+        for _ in range(args.restarts):
+            for current in stores:
+                await restart(current, args)
+        for round_ in range(args.rounds):
+            for current in stores:
+                await latency(current, args, round_)
+    except Exception as e:   # report what was measured, and the failure
+        failed = True
+        current.failure = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        log(f"failed:\n{traceback.format_exc()}")
+        for s in stores:
+            if s.server.starts:
+                log(f"{s.server.label} log tail:\n{s.server.log_tail()}")
+    load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    section = report(small, same, many, args, m, version, "/debug/" in str(binary), load_end)
+    print(section)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": m, "version": version,
+                                         "args": {k: str(v) for k, v in vars(args).items()},
+                                         "one": to_json(small), "same_data": to_json(same),
+                                         "many": to_json(many)}, indent=2))
+    if args.write:
+        if failed:
+            log("not writing BENCHMARKS.md: the run failed")
+        else:
+            write_section(args.benchmarks_file, section, "Tenants")
+    return 1 if failed else 0
+
+
+def main() -> int:
+    args = parse_args()
+    if not args.binary.exists():
+        print(f"Tessera binary not found: {args.binary} (build it with `cargo build --release`, "
+              "or pass --binary)", file=sys.stderr)
+        return 2
+    args.binary = args.binary.resolve()
+    m = machine()
+    version = tessera_version(args.binary)
+    workdir = Path(tempfile.mkdtemp(prefix="tessera-tenants-bench-"))
+    log(f"workdir {workdir}, {version}, machine {m}")
+
+    try:
+        return run_main(amain(args, workdir, m, version))
+    finally:
+        for server in list(LIVE):
+            server.stop()
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
