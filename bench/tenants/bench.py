@@ -25,6 +25,13 @@ Phases:
             GET /t/<id>/api/v1/users/me, --clients clients                       -> req/s, p50/p99
             --rounds rounds, alternating the stores, each on a fresh start, pooled
   memory    server RSS (VmRSS) idle after the start, and after the latency phase
+  deletion  last, on the same-data store (left without its tenant): one client sends
+            GET /api/v1/users/me to the default tenant (operator's token) without pause,
+            --delete-baseline s, then DELETE /api/v1/tenants/t0001 (202 `deleting`) and
+            GET /api/v1/tenants/t0001 every 50 ms until 404; meanwhile
+            GET /t/t0001/api/v1/users/me must answer 404 from the first request
+            -> s to the 404, users/s; p50/p99/max during ÷ before (target: p99 ≤ 1.5×,
+            max < 1 s)
 
 Each server is a child process on a free loopback port, stopped by its PID at the end of its
 phase, also on error, Ctrl-C or SIGTERM (and killed by the kernel if this script dies). The
@@ -296,6 +303,7 @@ class Store:
     me: Run | None = None
     lookup: Run | None = None
     concurrent: Run | None = None
+    deletion: "Deletion | None" = None   # the same-data store only: its tenant deleted, last
     failure: str = ""
 
 
@@ -492,6 +500,195 @@ async def latency(store: Store, args, round_: int) -> None:
         server.stop()
 
 
+@dataclass
+class Deletion:
+    """Deleting the one tenant of the same-data store while the default tenant is measured."""
+    tenant: str = ""
+    users: int = 0                  # users of the tenant, its admin included
+    before: Run | None = None       # default tenant's /users/me just before the DELETE
+    during: Run | None = None       # … from the DELETE to the tenant's 404
+    delete_ms: float = float("nan")  # the DELETE's answer
+    gone_s: float = float("nan")     # DELETE sent → first 404 of GET /api/v1/tenants/<id>
+    polls: int = 0                   # GET /api/v1/tenants/<id> sent
+    poll_odd: dict = field(default_factory=dict)  # answers neither 200 `deleting` nor 404
+    probes: int = 0                  # GET /t/<id>/api/v1/users/me sent after the DELETE
+    probe_bad: dict = field(default_factory=dict)  # … that did not answer 404
+    left: int = -1                   # users found in the tenant recreated with the same id, but its admin
+    reclaimed: bool = False          # an old user's name could be taken again (no claim was left)
+    skipped: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.users / self.gone_s if self.gone_s else float("nan")
+
+
+def max_lat_ms(r: Run | None) -> float:
+    return max(r.lat) * 1000 if r and r.lat else float("nan")
+
+
+def count(d: dict, what: str) -> None:
+    d[what] = d.get(what, 0) + 1
+
+
+DELETE_POLL = 0.05       # s between two GET /api/v1/tenants/<id>, and two /t/<id>/…/users/me
+DELETE_TIMEOUT = 1800.0  # s from the DELETE to the tenant's 404
+
+
+async def deletion(store: Store, args) -> None:
+    """Last phase on the same-data store (it is left without its tenant): one client sends
+    GET /api/v1/users/me to the default tenant with the operator's token without pause,
+    --delete-baseline s before the DELETE and until the deleted tenant answers 404."""
+    d = store.deletion
+    server = store.server
+    tenant = store.ids[0]
+    d.tenant, d.users = tenant, store.users + 1
+    await server.start()
+    phase = ["warm-up"]
+    measurer = None
+    try:
+        http = Http(server.port)
+        try:
+            operator = (await call(http, "POST", "/api/v1/users/login", OPERATOR))["token"]
+            admin = (await call(http, "POST", f"/t/{tenant}/api/v1/users/login",
+                                TENANT_ADMIN))["token"]
+            shown = await call(http, "GET", f"/api/v1/tenants/{tenant}", token=operator)
+            if shown.get("status") != "active":
+                raise RuntimeError(f"GET /api/v1/tenants/{tenant} before the DELETE: {shown}")
+        finally:
+            await http.close()
+        me = "/api/v1/users/me"
+        await series(server, None, me, operator, args.warmup, 1, check_me)
+        d.before = Run("default users/me, 1 client, before the DELETE")
+        d.during = Run("default users/me, 1 client, during the deletion")
+        runs = {"before": d.before, "during": d.during}
+
+        async def measure() -> None:
+            conn = Http(server.port)
+            try:
+                while phase[0] in runs:
+                    run = runs[phase[0]]
+                    t = time.perf_counter()
+                    try:
+                        status, _ = await conn.request("GET", me, token=operator)
+                    except TransportError as e:
+                        run.fail(str(e))
+                        await asyncio.sleep(0.01)
+                        continue
+                    if status == 200:
+                        run.lat.append(time.perf_counter() - t)
+                    else:
+                        run.fail(f"HTTP {status}")
+            finally:
+                await conn.close()
+
+        log(f"{server.label}: GET {me} (default tenant, operator), 1 client, "
+            f"{args.delete_baseline:g} s before deleting {tenant}")
+        t_before, c_before = time.perf_counter(), server.cpu()
+        phase[0] = "before"
+        measurer = asyncio.ensure_future(measure())
+        await asyncio.sleep(args.delete_baseline)
+        if measurer.done():
+            measurer.result()          # raises what stopped it
+        phase[0] = "during"
+        t_del, c_del = time.perf_counter(), server.cpu()
+        d.before.wall, d.before.server_cpu = t_del - t_before, c_del - c_before
+        log(f"{server.label}: DELETE /api/v1/tenants/{tenant} ({d.users:,} users)")
+        http = Http(server.port)
+        probe = Http(server.port)
+        try:
+            answer = await call(http, "DELETE", f"/api/v1/tenants/{tenant}", token=operator,
+                                expect=(202,))
+            d.delete_ms = (time.perf_counter() - t_del) * 1000
+            if answer.get("status") != "deleting":
+                raise RuntimeError(f"DELETE /api/v1/tenants/{tenant}: 202 with status "
+                                   f"{answer.get('status')!r}, not \"deleting\"")
+            gone = asyncio.Event()
+
+            async def prober() -> None:
+                """GET /t/<id>/api/v1/users/me with the admin's token from the first request
+                after the DELETE until the tenant is gone: every answer must be 404."""
+                while not gone.is_set():
+                    d.probes += 1
+                    try:
+                        status, _ = await probe.request("GET", f"/t/{tenant}/api/v1/users/me",
+                                                        token=admin)
+                        if status != 404:
+                            count(d.probe_bad, f"HTTP {status}")
+                    except TransportError as e:
+                        count(d.probe_bad, str(e))
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(gone.wait(), DELETE_POLL)
+
+            async def poller() -> None:
+                """GET /api/v1/tenants/<id> until 404."""
+                next_log = 10.0
+                while True:
+                    d.polls += 1
+                    try:
+                        status, payload = await http.request(
+                            "GET", f"/api/v1/tenants/{tenant}", token=operator)
+                    except TransportError as e:
+                        count(d.poll_odd, str(e))
+                        status, payload = 0, b""
+                    elapsed = time.perf_counter() - t_del
+                    if status == 404:
+                        d.gone_s = elapsed
+                        gone.set()
+                        return
+                    if status == 200:
+                        state = json.loads(payload).get("status")
+                        if state != "deleting":
+                            count(d.poll_odd, f"HTTP 200 {state!r}")
+                    elif status:
+                        count(d.poll_odd, f"HTTP {status}")
+                    if measurer.done():
+                        measurer.result()
+                    if elapsed > DELETE_TIMEOUT:
+                        raise RuntimeError(f"{tenant} still there {DELETE_TIMEOUT:.0f} s after "
+                                           f"its DELETE:\n{server.log_tail()}")
+                    if elapsed >= next_log:
+                        log(f"  deleting, {elapsed:.0f} s")
+                        next_log += 10
+                    await asyncio.sleep(DELETE_POLL)
+
+            await run_all([prober(), poller()])
+        finally:
+            await http.close()
+            await probe.close()
+        phase[0] = "done"
+        d.during.wall, d.during.server_cpu = d.gone_s, server.cpu() - c_del
+        await measurer
+        # Nothing of the old tenant is left: recreated under the same id it holds only its new
+        # admin, and an old user's name is free again (a leftover claim would refuse it).
+        http = Http(server.port)
+        try:
+            await call(http, "POST", "/api/v1/tenants", {"id": tenant, "admin": TENANT_ADMIN},
+                       token=operator, expect=(201,))
+            fresh = (await call(http, "POST", f"/t/{tenant}/api/v1/users/login", TENANT_ADMIN))["token"]
+            listed = await call(http, "GET", f"/t/{tenant}/scim/v2/Users?count=1", token=fresh,
+                                content_type=SCIM_JSON)
+            d.left = int(listed["totalResults"]) - 1
+            again = user_body(probe_user(store.users), tenant)
+            status, _ = await http.request("POST", f"/t/{tenant}/scim/v2/Users",
+                                           json.dumps(again).encode(), fresh, SCIM_JSON,
+                                           accept=SCIM_JSON)
+            d.reclaimed = status == 201
+        finally:
+            await http.close()
+        log(f"  {tenant} gone {d.gone_s:.2f} s after the DELETE ({d.rate:,.0f} users/s; "
+            f"DELETE answered in {d.delete_ms:.1f} ms); /t/{tenant}/api/v1/users/me: "
+            f"{d.probes - sum(d.probe_bad.values())}/{d.probes} 404"
+            + (f", not 404: {d.probe_bad}" if d.probe_bad else ""))
+        for r in (d.before, d.during):
+            log(f"  {r.summary()}, max {max_lat_ms(r):.1f} ms")
+    finally:
+        phase[0] = "done"
+        if measurer is not None:
+            measurer.cancel()
+            await asyncio.gather(measurer, return_exceptions=True)
+        server.stop()
+
+
 # --------------------------------------------------------------------------- report
 
 def fmt_n(n: int) -> str:
@@ -592,6 +789,7 @@ def report(small: Store, same: Store, many: Store, args, m: dict, version: str,
     row(f"server RSS idle, {args.settle:g} s after start (MiB)", each("rss_idle"), mib, False)
     row("server RSS after the latency runs (MiB)", each("rss_after"), mib, False)
     L.append("")
+    L.extend(deletion_report(same, args))
 
     notes = []
     for s in stores:
@@ -623,10 +821,87 @@ def report(small: Store, same: Store, many: Store, args, m: dict, version: str,
     errs = [f"{s.server.label} {r.label}: "
             + ", ".join(f"{v:,}× {k_}" for k_, v in r.errors.items())
             for s in stores for r in (s.me, s.lookup, s.concurrent) if r and r.errors]
+    d = same.deletion
+    if d:
+        errs += [f"{r.label}: " + ", ".join(f"{v:,}× {k_}" for k_, v in r.errors.items())
+                 for r in (d.before, d.during) if r and r.errors]
     if errs:
         notes.append("Errors (not counted in the latencies): " + "; ".join(errs) + ".")
+    if d and d.poll_odd:
+        notes.append(f"`GET /api/v1/tenants/{d.tenant}` while deleting, answers neither 200 "
+                     f"`deleting` nor 404: "
+                     + ", ".join(f"{v:,}× {k_}" for k_, v in d.poll_odd.items()) + ".")
     return end_section(L, notes, f"Run: `{' '.join(['bench/tenants/run.sh'] + rerun_args())}` "
                                  "(see `bench/tenants/README.md`).")
+
+
+def deletion_report(same: Store, args) -> list[str]:
+    """The lines on the deletion of the same-data store's tenant: a sentence and a table."""
+    d = same.deletion
+    if d is None or d.skipped:
+        why = d.skipped if d else "not measured (the run failed before)"
+        return [f"**Deleting a big tenant**: {why}.", ""]
+    t, poll = d.tenant, f"{DELETE_POLL * 1000:.0f} ms"
+    L = [f"**Deleting a big tenant does not stall the others.** Last, on the "
+         f"{same.server.label} store (discarded afterwards): one client sends "
+         f"`GET /api/v1/users/me` to the `default` tenant with the operator's token without "
+         f"pause, {args.delete_baseline:g} s before `DELETE /api/v1/tenants/{t}` (202, "
+         f"`\"status\": \"deleting\"`) and from it until `GET /api/v1/tenants/{t}` (every "
+         f"{poll}) answers 404. The server removes the tenant's records in the background, 500 "
+         f"per transaction; the time to the 404 includes the 3 s it waits on purpose (2 s for "
+         f"every replica to stop serving the tenant, 1 s between its two sweeps). From the first "
+         f"request after the DELETE's answer, `GET /t/{t}/api/v1/users/me` with the tenant "
+         f"admin's token issued before it is sent every {poll} until the 404: every answer must "
+         f"be 404. Target: p99 during ≤ {TARGET}× before, max during < 1 s.", ""]
+    L.append(f"| deleting `{t}` ({d.users:,} users, its admin included) | before the DELETE | "
+             f"during the deletion | during ÷ before | target |")
+    L.append("|---|---|---|---|---|")
+    b, w = d.before, d.during
+
+    def line(label: str, before: str, during: str, ratio_text: str = "",
+             target: str = "") -> None:
+        L.append(f"| {label} | {before} | {during} | {ratio_text} | {target} |")
+
+    def n_in(r: Run | None) -> str:
+        return "—" if r is None else f"{len(r.lat):,} in {r.wall:.1f} s"
+
+    def mark(ok: bool | None) -> str:
+        return "" if ok is None else (" ✓" if ok else " ✗")
+
+    def get(r: Run | None, attr: str) -> float:
+        return float("nan") if r is None else getattr(r, attr)
+
+    def cores(r: Run | None) -> float:
+        return r.server_cpu / r.wall if r and r.wall else float("nan")
+
+    line("`default` tenant, `GET /api/v1/users/me`, 1 client: requests", n_in(b), n_in(w))
+    for label, before, during, target in (
+            ("… p50 (ms)", get(b, "p50"), get(w, "p50"), None),
+            ("… p99 (ms)", get(b, "p99"), get(w, "p99"), "p99"),
+            ("… max (ms)", max_lat_ms(b), max_lat_ms(w), "max"),
+            ("… server CPU cores busy (CPU s ÷ wall s)", cores(b), cores(w), None)):
+        text, x = ratio(during, before)
+        goal = ""
+        if target == "p99":
+            goal = f"≤ {TARGET}×" + mark(None if x is None else x <= TARGET)
+        elif target == "max":
+            goal = "< 1,000 ms" + mark(None if math.isnan(during) else during < 1000)
+        line(label, fmt_ms(before), fmt_ms(during), text, goal)
+    line(f"`DELETE /api/v1/tenants/{t}` → 202 `deleting` (ms)", "", fmt_ms(d.delete_ms))
+    line(f"DELETE → first 404 of `GET /api/v1/tenants/{t}` (s)", "", fmt_ms(d.gone_s))
+    line("… users deleted per second", "",
+         "—" if math.isnan(d.rate) else f"{d.rate:,.0f}")
+    bad = sum(d.probe_bad.values())
+    what = f"{bad:,} of {d.probes:,}" + (
+        " (" + ", ".join(f"{v:,}× {k_}" for k_, v in d.probe_bad.items()) + ")" if bad else "")
+    line(f"`GET /t/{t}/api/v1/users/me` from the first request after the DELETE: answers "
+         f"not 404", "", what, "", "0" + mark(None if not d.probes else bad == 0))
+    line(f"`{t}` recreated under the same id afterwards: users besides its new admin", "",
+         "—" if d.left < 0 else f"{d.left:,}", "", "0" + mark(None if d.left < 0 else d.left == 0))
+    line("… an old user's name taken again (no claim left behind)", "",
+         "yes" if d.reclaimed else "no", "", "yes" + mark(None if d.left < 0 else d.reclaimed))
+    L.append("")
+    return L
 
 
 def to_json(s: Store) -> dict:
@@ -642,14 +917,28 @@ def to_json(s: Store) -> dict:
             "disk_mib": s.disk_mib, "populate_retried": s.populate_retried, "start_healthz_s": s.health,
             "start_first_tenant_request_s": s.first_tenant, "rss_idle_mib": s.rss_idle,
             "rss_after_mib": s.rss_after, "users_me": run(s.me), "scim_filter": run(s.lookup),
-            "users_me_concurrent": run(s.concurrent), "failure": s.failure}
+            "users_me_concurrent": run(s.concurrent), "deletion": deletion_json(s.deletion, run),
+            "failure": s.failure}
+
+
+def deletion_json(d: "Deletion | None", run) -> dict | None:
+    if d is None:
+        return None
+    return {"tenant": d.tenant, "users": d.users, "skipped": d.skipped or None,
+            "default_users_me_before": run(d.before), "default_users_me_during": run(d.during),
+            "max_before_ms": max_lat_ms(d.before), "max_during_ms": max_lat_ms(d.during),
+            "delete_answer_ms": d.delete_ms, "delete_to_404_s": d.gone_s,
+            "users_deleted_per_s": d.rate, "tenant_polls": d.polls,
+            "tenant_polls_odd": d.poll_odd, "deleted_tenant_requests": d.probes,
+            "deleted_tenant_not_404": d.probe_bad}
 
 
 # --------------------------------------------------------------------------- main
 
 # Defaults of the sizes; --quick takes the second value (each still overridden by its flag).
 SIZES = {"tenants": (1000, 20), "users": (100, 10), "restarts": (5, 2), "requests": (2000, 200),
-         "warmup": (200, 20), "concurrent_requests": (4000, 400), "settle": (2.0, 0.5)}
+         "warmup": (200, 20), "concurrent_requests": (4000, 400), "settle": (2.0, 0.5),
+         "delete_baseline": (10.0, 2.0)}
 
 
 def parse_args() -> argparse.Namespace:
@@ -681,6 +970,9 @@ def parse_args() -> argparse.Namespace:
                     help="users per /Bulk request (500, at most 1000)")
     ap.add_argument("--settle", type=float,
                     help="seconds idle after the start before the idle RSS is read (2)")
+    ap.add_argument("--delete-baseline", type=float,
+                    help="seconds of GET /api/v1/users/me on the default tenant measured just "
+                         "before the DELETE of the same-data store's tenant (10)")
     ap.add_argument("--create", choices=["api", "config"], default="api",
                     help="how a tenant is created: POST /api/v1/tenants with its first admin "
                          "(default), or `config`: named in TESSERA__SERVER__TENANTS at every "
@@ -698,7 +990,8 @@ def parse_args() -> argparse.Namespace:
     if a.quick and a.write:
         ap.error("--write with --quick: a quick run does not replace the published numbers")
     if min(a.tenants, a.users, a.restarts, a.rounds, a.requests, a.clients, a.concurrent_requests,
-           a.populate_clients, a.bulk_size) < 1 or a.warmup < 0 or a.settle < 0:
+           a.populate_clients, a.bulk_size) < 1 or a.warmup < 0 or a.settle < 0 \
+            or a.delete_baseline <= 0:
         ap.error("sizes must be positive")
     if a.bulk_size > 1000:
         ap.error("--bulk-size: Tessera takes at most 1000 operations per /Bulk request")
@@ -730,6 +1023,14 @@ async def amain(args, workdir: Path, m: dict, version: str) -> int:
         for round_ in range(args.rounds):
             for current in stores:
                 await latency(current, args, round_)
+        # Last on the same-data store, which is left without its tenant.
+        current = same
+        if args.create == "config":
+            same.deletion = Deletion(skipped="not measured with `--create config` (a binary "
+                                             "without the tenants API)")
+        else:
+            same.deletion = Deletion()
+            await deletion(same, args)
     except Exception as e:   # report what was measured, and the failure
         failed = True
         current.failure = f"{type(e).__name__}: {e}".splitlines()[0][:300]

@@ -231,15 +231,15 @@ impl Store {
         if !TENANT_TABLES.contains(&table) {
             return Err(StoreError::Database(format!("{table} is not a tenant table")));
         }
+        // One batch: the ids first, then those records; each statement is its own transaction,
+        // which is all a purge needs (a record deleted twice is deleted once).
         let mut response = self
             .retrying(|| async {
                 self.db
                     .query(
-                        "BEGIN TRANSACTION;
-                         LET $ids = (SELECT VALUE id FROM type::table($table) WHERE tenant = $tenant LIMIT $batch);
+                        "LET $ids = (SELECT VALUE id FROM type::table($table) WHERE tenant = $tenant LIMIT $batch);
                          DELETE $ids;
-                         RETURN array::len($ids);
-                         COMMIT TRANSACTION;",
+                         RETURN array::len($ids);",
                     )
                     .bind(("table", table.to_owned()))
                     .bind(("tenant", tenant.as_str().to_owned()))
@@ -247,7 +247,7 @@ impl Store {
                     .await
             })
             .await?;
-        let deleted: Option<i64> = response.take(response.num_statements() - 1)?;
+        let deleted: Option<i64> = response.take(2)?;
         Ok(deleted.unwrap_or(0).try_into().unwrap_or(0))
     }
 
@@ -333,5 +333,38 @@ mod tests {
         store.finish_tenant_deletion(&acme).await.unwrap();
         assert!(store.get_tenant(&acme).await.unwrap().is_none());
         store.create_tenant(&tenant("other", &["id.acme.test"])).await.unwrap();
+    }
+
+    /// A tenant bigger than one batch is emptied batch by batch, and only that tenant.
+    #[tokio::test]
+    async fn purging_removes_every_record_of_the_tenant_in_batches() {
+        use crate::model::{Role, User};
+        let store = test_store().await;
+        let acme = TenantId::parse("acme").unwrap();
+        let other = TenantId::parse("other").unwrap();
+        store.create_tenant(&tenant("acme", &[])).await.unwrap();
+        store.create_tenant(&tenant("other", &[])).await.unwrap();
+        let users: Vec<User> =
+            (0..1200).map(|i| User::new(format!("user{i}"), None, Role::Unprivileged, None)).collect();
+        for chunk in users.chunks(400) {
+            store.create_users(&acme, chunk).await.unwrap();
+        }
+        store.create_users(&other, &users[..3]).await.unwrap();
+        let mut batches = Vec::new();
+        loop {
+            let deleted = store.purge_tenant_batch(&acme, "user").await.unwrap();
+            if deleted == 0 {
+                break;
+            }
+            batches.push(deleted);
+        }
+        assert_eq!(batches, [500, 500, 200]);
+        while store.purge_tenant_batch(&acme, "sign_in_name").await.unwrap() > 0 {}
+        let mut response =
+            store.db.query("SELECT VALUE tenant FROM user; SELECT VALUE tenant FROM sign_in_name;").await.unwrap();
+        let users: Vec<String> = response.take(0).unwrap();
+        let names: Vec<String> = response.take(1).unwrap();
+        assert_eq!(users, ["other"; 3]);
+        assert_eq!(names, ["other"; 3]);
     }
 }

@@ -77,11 +77,22 @@ impl Store {
     /// Creates a user; `EmailTaken` when its email is another user's username or email, else
     /// `UsernameTaken` when its username is.
     pub async fn create_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
+        self.create_user_by(tenant, user, None).await
+    }
+
+    /// Creates a user on behalf of `by`: an admin account only while `by` is an admin as
+    /// stored when the write happens (`Forbidden` otherwise), so a caller demoted after its
+    /// request was authenticated cannot still create admins.
+    pub async fn create_user_by(&self, tenant: &TenantId, user: &User, by: Option<Uuid>) -> Result<(), StoreError> {
         let script = format!(
-            "BEGIN TRANSACTION; {CLAIM_NEW_NAMES}
+            "BEGIN TRANSACTION;
+             IF $by != NONE AND $row.role = 'admin'
+                 AND (SELECT role FROM ONLY type::record('user', [$tenant, $by])).role != 'admin' {{ THROW 'forbidden'; }};
+             {CLAIM_NEW_NAMES}
              CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
              COMMIT TRANSACTION;"
         );
+        let by = by.map(|by| by.to_string());
         let names = Names::of(user);
         let claims = claims(tenant, user);
         self.retrying(|| async {
@@ -92,6 +103,7 @@ impl Store {
                 .bind(("row", with_tenant(tenant, user)))
                 .bind(names.clone())
                 .bind(("claims", claims.clone()))
+                .bind(("by", by.clone()))
                 .await
                 .and_then(super::first_failure)
         })
@@ -507,6 +519,28 @@ mod tests {
         let user = User::new(name.to_owned(), None, role, None);
         store.create_user(tenant, &user).await.unwrap();
         user
+    }
+
+    /// Creating an admin needs a creator who is an admin as stored when the write happens:
+    /// one demoted after its request was authenticated (the actor's check passed on the older
+    /// read) is refused in the transaction.
+    #[tokio::test]
+    async fn only_a_current_admin_creates_an_admin() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let boss = user(&store, &tenant, "boss", Role::Admin).await;
+        user(&store, &tenant, "other-admin", Role::Admin).await;
+        let first = User::new("first".into(), None, Role::Admin, None);
+        store.create_user_by(&tenant, &first, Some(boss.id)).await.unwrap();
+        let demote = UserPatch { uid: boss.id, role: Some(Role::Unprivileged), ..UserPatch::default() };
+        store.update_user(&tenant, boss.id, &demote, AdminGuard::None).await.unwrap();
+        let second = User::new("second".into(), None, Role::Admin, None);
+        let refused = store.create_user_by(&tenant, &second, Some(boss.id)).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden)), "{refused:?}");
+        assert!(store.get_user(&tenant, second.id).await.unwrap().is_none());
+        assert!(store.find_user_by_username(&tenant, "second").await.unwrap().is_none(), "no name was claimed");
+        let plain = User::new("plain".into(), None, Role::Unprivileged, None);
+        store.create_user_by(&tenant, &plain, Some(boss.id)).await.unwrap();
     }
 
     /// The admin-only rule is checked on the records as the write finds them, so a decision

@@ -106,7 +106,7 @@ impl Handler<CreateUser> for UserActor {
                 Role::Unprivileged => authorize(&message.by, "users:CreateUser", &srn)?,
             }
             let user = prepare(&hasher, message.user, check, message.parse_errors).await?;
-            store.create_user(&message.tenant, &user).await?;
+            store.create_user_by(&message.tenant, &user, Some(message.by.user.id)).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "created user");
             Ok(user)
         })
