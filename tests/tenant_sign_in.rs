@@ -67,10 +67,20 @@ async fn a_sign_in_creates_users_only_in_its_own_tenant() {
     assert_eq!(refused.status(), 403, "globex does not auto-create");
     assert_eq!(usernames(&server, "/t/globex", &globex).await, ["root"]);
 
+    // acme's own session lifetime applies to OIDC sessions too.
+    let lifetime = json!({"settings": {"session_lifetime_minutes": 45}});
+    let changed = server.call(Method::PATCH, "/api/v1/tenants/acme", Some(&operator), Some(lifetime)).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
     provider.login_as("u1").await;
-    let signed_in = browser().get(server.url("/t/acme/auth/oidc/idp")).send().await.unwrap();
+    let alice = browser();
+    let signed_in = alice.get(server.url("/t/acme/auth/oidc/idp")).send().await.unwrap();
     assert_eq!(signed_in.status(), 200);
     assert_eq!(signed_in.url().as_str(), server.url("/t/acme/account"));
+    let sessions: serde_json::Value =
+        alice.get(server.url("/t/acme/api/v1/sessions")).send().await.unwrap().json().await.unwrap();
+    let session = &sessions[0];
+    let at = |key: &str| chrono::DateTime::parse_from_rfc3339(session[key].as_str().unwrap()).unwrap();
+    assert_eq!((at("expires_at") - at("created_at")).num_minutes(), 45, "{sessions}");
     assert_eq!(usernames(&server, "/t/acme", &acme).await, ["alice@idp.test", "root"]);
     assert_eq!(usernames(&server, "/t/globex", &globex).await, ["root"], "nothing was created in globex");
     assert_eq!(usernames(&server, "", &operator).await, ["admin"], "nor in the default tenant");

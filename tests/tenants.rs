@@ -336,6 +336,11 @@ async fn settings_govern_passwords_sessions_and_keys_on_every_dialect() {
         .post("/t/acme/api/v1/users", Some(&admin), json!({"username": "bob", "password": "sixteen chars ok"}))
         .await;
     assert_eq!(ok.status, 201);
+    // And on a password change.
+    let short = json!({"user": {"password": "fifteen chars!!", "password_confirmation": "fifteen chars!!"}});
+    let change = server.call(Method::PATCH, "/t/acme/v0/users/bob", Some(&admin), Some(short)).await;
+    assert_eq!(change.status, 422, "{}", change.text);
+    assert!(change.text.contains("at least 16"), "{}", change.text);
     // The default tenant keeps SOAT's own minimum.
     let default =
         server.post("/api/v1/users", Some(&operator), json!({"username": "bob", "password": "nine char"})).await;
