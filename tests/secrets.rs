@@ -257,6 +257,14 @@ async fn a_copy_of_the_database_alone_forges_no_token_and_opens_no_secret() {
     assert!(!reply.status.is_server_error(), "{}: {}", reply.status, reply.text);
     assert!(!reply.text.contains(&client_secret), "{}", reply.text);
     assert_eq!(reply.body["data"]["openid_connect_providers"][0]["client_id"], client_id.as_str());
+    // The SAML SP key, sealed under the original key, cannot be opened: SAML is unavailable
+    // (503, a page), never a 500, and the rest of the server works.
+    let metadata = server.get("/auth/saml/sp/metadata/corp", None).await;
+    assert_eq!(metadata.status, 503, "{}", metadata.text);
+    assert!(!metadata.text.contains("PRIVATE KEY"), "{}", metadata.text);
+    let start = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let started = start.get(server.url("/auth/saml/auth/signin/corp")).send().await.unwrap();
+    assert_eq!(started.status(), 503);
     // An unrelated change keeps the sealed secret as it was, rather than losing it.
     let change = json!({"configuration": {"local_auth_enabled": true}});
     let changed = server.call(Method::PATCH, "/v0/configuration", Some(&admin_on_copy), Some(change)).await;

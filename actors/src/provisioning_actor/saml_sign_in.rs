@@ -85,7 +85,14 @@ async fn credentials(cell: &SpCredentialsCell, store: &Store, sealer: &Sealer) -
                     store.setting_or_init(SP_CREDENTIALS, || sealer.seal(&json)).await?
                 }
             };
-            let json = sealer.open(&stored).ok_or_else(|| internal("the SAML SP credentials cannot be opened"))?;
+            // A database moved without its key file: SAML is unavailable (503) until the key file
+            // is restored; nothing else depends on this key.
+            let json = sealer.open(&stored).ok_or_else(|| {
+                DomainError::Unavailable(
+                    "the SAML SP key is sealed under a master key this server does not have: restore the key file"
+                        .into(),
+                )
+            })?;
             serde_json::from_str::<SpCredentials>(&json).map_err(internal)
         })
         .await?;
