@@ -223,6 +223,53 @@ async fn group_member_additions_and_removals_all_apply() {
     assert_eq!(members(&server.get(&path, Some(&admin)).await.body), expected);
 }
 
+/// Full-list replacements computed from one read: with the ETag of that read as `If-Match`,
+/// exactly one of 16 concurrent writers applies and the others get 412, so no replacement
+/// silently overwrites another; the stored list is the winner's.
+#[tokio::test]
+async fn member_list_replacements_with_if_match_never_overwrite_each_other() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let mut users = Vec::new();
+    for i in 0..WRITERS {
+        users.push(create_user(&server, &admin, &format!("member{i}"), "user").await);
+    }
+    let group = server.post("/api/v1/groups", Some(&admin), json!({"name": "replacers"})).await;
+    assert_eq!(group.status, 201, "{}", group.text);
+    let path = format!("/api/v1/groups/{}", id(&group));
+    let read = server.get(&path, Some(&admin)).await;
+    let etag = read.headers["etag"].to_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let writes = users.iter().map(|user| {
+        let request = client
+            .put(server.url(&path))
+            .bearer_auth(&admin)
+            .header("if-match", &etag)
+            .json(&json!({"member_ids": [user]}));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    });
+    let replies = join_all(writes).await;
+    let winners: Vec<&Value> = replies.iter().filter(|(status, _)| *status == 200).map(|(_, body)| body).collect();
+    let refused = replies.iter().filter(|(status, _)| *status == 412).count();
+    assert_eq!((winners.len(), refused), (1, WRITERS - 1), "{replies:?}");
+    let stored = server.get(&path, Some(&admin)).await;
+    assert_eq!(stored.body["member_ids"], winners[0]["member_ids"]);
+    assert_ne!(stored.headers["etag"].to_str().unwrap(), etag, "the write moved the version");
+    // A stale tag is refused with SOAT's error shape; `*` and no header apply.
+    let stale =
+        client.put(server.url(&path)).bearer_auth(&admin).header("if-match", &etag).json(&json!({"member_ids": []}));
+    let stale = stale.send().await.unwrap();
+    assert_eq!(stale.status(), 412);
+    assert!(stale.json::<Value>().await.unwrap()["error"].as_str().unwrap().starts_with("Precondition failed"));
+    let any =
+        client.put(server.url(&path)).bearer_auth(&admin).header("if-match", "*").json(&json!({"member_ids": []}));
+    assert_eq!(any.send().await.unwrap().status(), 200);
+}
+
 #[tokio::test]
 async fn role_and_password_changes_both_apply() {
     let server = Server::start().await;

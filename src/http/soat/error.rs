@@ -20,6 +20,9 @@ pub enum SoatError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// 412: an `If-Match` named a version the record no longer has.
+    #[error("Precondition failed: the record changed since the given ETag")]
+    PreconditionFailed,
     /// 400 for a policy document, with one line per problem.
     #[error("Invalid policy document")]
     InvalidPolicy(Vec<String>),
@@ -119,6 +122,7 @@ impl ResponseError for SoatError {
             SoatError::Forbidden => StatusCode::FORBIDDEN,
             SoatError::NotFound(_) => StatusCode::NOT_FOUND,
             SoatError::Conflict(_) => StatusCode::CONFLICT,
+            SoatError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             SoatError::Busy | SoatError::Unavailable | SoatError::SignInsBusy(_) => StatusCode::SERVICE_UNAVAILABLE,
             SoatError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             SoatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
