@@ -1,21 +1,27 @@
 //! `/api/v1/tenants…`: the tenant lifecycle, for the operator tenant's admins and its users
 //! whose policies allow the `tenants:*` actions.
 
-use actix_web::{web, HttpResponse};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix::{Handler, Message};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
+use tessera_actors::DomainError;
 use tessera_actors::provisioning_actor::{
-    CreateTenant, DeleteTenant, FirstAdmin, GetTenant, ListTenants, SettingsChange, TenantCaller, TenantView,
-    UpdateTenant,
+    CreateTenant, DeleteTenant, FirstAdmin, GetTenant, ListTenants, ProvisioningActor, SettingsChange, TenantCaller,
+    TenantView, UpdateTenant,
 };
-use tessera_actors::TenantId;
 
+use super::SoatError;
 use super::fields::Fields;
 use super::render::iso;
-use super::SoatError;
 use crate::http::caller::Caller;
 use crate::http::tenant::Tenant;
-use crate::http::{ask, AppState};
+use crate::http::{AppState, ask};
 
 const TENANT_NOT_FOUND: &str = "Tenant not found";
 
@@ -91,14 +97,35 @@ fn record(state: &AppState, view: &TenantView) -> TenantRecord {
     TenantRecord::new(view, crate::http::tenant_base_url(&state.external_url, &view.tenant.id, hostnames))
 }
 
-/// Tenants are managed from the operator tenant only: anyone else is refused before the
-/// domain is asked, and without a credential the answer is 401.
-fn operator_caller(tenant: &TenantId, caller: Caller) -> Result<TenantCaller, SoatError> {
-    let principal = caller.0?;
-    if !tenant.is_default() {
-        return Err(SoatError::Forbidden);
+/// The caller of a tenant-lifecycle route: tenants are managed from the operator tenant only,
+/// so anyone else is refused before the domain is asked (401 without a credential).
+pub struct Operator(TenantCaller);
+
+impl FromRequest for Operator {
+    type Error = SoatError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let tenant = Tenant::from_request(req, payload).into_inner();
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let principal = caller.await.map_err(|_| SoatError::Internal)?.0?;
+            match tenant {
+                Ok(Tenant(tenant)) if tenant.is_default() => Ok(Operator(TenantCaller::Principal(Box::new(principal)))),
+                _ => Err(SoatError::Forbidden),
+            }
+        })
     }
-    Ok(TenantCaller::Principal(Box::new(principal)))
+}
+
+/// Asks the ProvisioningActor and answers the tenant it returns with `status`.
+async fn answer<M>(state: &AppState, status: StatusCode, message: M) -> Result<HttpResponse, SoatError>
+where
+    M: Message<Result = Result<TenantView, DomainError>> + Send + 'static,
+    ProvisioningActor: Handler<M>,
+{
+    let view = ask(&state.domain.provisioning, message).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
+    Ok(HttpResponse::build(status).json(record(state, &view)))
 }
 
 /// `settings` of a request body: each present key changes one setting, `null` resets it.
@@ -165,12 +192,7 @@ fn first_admin(fields: &Fields) -> Result<Option<FirstAdmin>, SoatError> {
 }
 
 /// `GET /tenants`
-pub async fn list(
-    state: web::Data<AppState>,
-    Tenant(tenant): Tenant,
-    caller: Caller,
-) -> Result<HttpResponse, SoatError> {
-    let by = operator_caller(&tenant, caller)?;
+pub async fn list(state: web::Data<AppState>, Operator(by): Operator) -> Result<HttpResponse, SoatError> {
     let views =
         ask(&state.domain.provisioning, ListTenants { by }).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(views.iter().map(|view| record(&state, view)).collect::<Vec<_>>()))
@@ -179,11 +201,9 @@ pub async fn list(
 /// `POST /tenants`
 pub async fn create(
     state: web::Data<AppState>,
-    Tenant(tenant): Tenant,
-    caller: Caller,
+    Operator(by): Operator,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
-    let by = operator_caller(&tenant, caller)?;
     let fields = Fields::parse(&bytes)?;
     let message = CreateTenant {
         by,
@@ -193,33 +213,25 @@ pub async fn create(
         settings: settings_change(&fields)?,
         admin: first_admin(&fields)?,
     };
-    let view = ask(&state.domain.provisioning, message).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Created().json(record(&state, &view)))
+    answer(&state, StatusCode::CREATED, message).await
 }
 
 /// `GET /tenants/{tenant_id}`
 pub async fn get(
     state: web::Data<AppState>,
-    Tenant(tenant): Tenant,
-    caller: Caller,
+    Operator(by): Operator,
     path: web::Path<(String,)>,
 ) -> Result<HttpResponse, SoatError> {
-    let by = operator_caller(&tenant, caller)?;
-    let id = path.into_inner().0;
-    let view =
-        ask(&state.domain.provisioning, GetTenant { by, id }).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(record(&state, &view)))
+    answer(&state, StatusCode::OK, GetTenant { by, id: path.into_inner().0 }).await
 }
 
 /// `PATCH /tenants/{tenant_id}`: changes only what the body names.
 pub async fn update(
     state: web::Data<AppState>,
-    Tenant(tenant): Tenant,
-    caller: Caller,
+    Operator(by): Operator,
     path: web::Path<(String,)>,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
-    let by = operator_caller(&tenant, caller)?;
     let fields = Fields::parse(&bytes)?;
     let message = UpdateTenant {
         by,
@@ -228,22 +240,15 @@ pub async fn update(
         hostnames: hostnames(&fields)?,
         settings: settings_change(&fields)?,
     };
-    let view = ask(&state.domain.provisioning, message).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(record(&state, &view)))
+    answer(&state, StatusCode::OK, message).await
 }
 
 /// `DELETE /tenants/{tenant_id}`: 202 with the tenant as `deleting`; it is served nowhere from
 /// now on and disappears once its records are removed.
 pub async fn delete(
     state: web::Data<AppState>,
-    Tenant(tenant): Tenant,
-    caller: Caller,
+    Operator(by): Operator,
     path: web::Path<(String,)>,
 ) -> Result<HttpResponse, SoatError> {
-    let by = operator_caller(&tenant, caller)?;
-    let id = path.into_inner().0;
-    let view = ask(&state.domain.provisioning, DeleteTenant { by, id })
-        .await
-        .map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
-    Ok(HttpResponse::Accepted().json(record(&state, &view)))
+    answer(&state, StatusCode::ACCEPTED, DeleteTenant { by, id: path.into_inner().0 }).await
 }
