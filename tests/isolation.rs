@@ -119,7 +119,7 @@ fn public_statuses(method: &str, template: &str) -> Option<&'static [u16]> {
     let path = template.trim_start_matches("/t/{tenant}");
     // The sign-in routes are braked per client address (429), as every stranger's are.
     Some(match (method, path) {
-        ("GET", "/healthz") => &[200],
+        ("GET", "/healthz" | "/readyz") => &[200],
         ("POST", "/api/v1/users/bootstrap") => &[409],
         ("POST", "/api/v1/users/login") => &[401, 429],
         ("GET", "/sign_in") => &[200],

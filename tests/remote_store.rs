@@ -299,10 +299,22 @@ async fn a_database_outage_is_503_never_401() {
         .unwrap()
         .to_owned();
     assert_eq!(server.get("/api/v1/users/me", Some(&key)).await.status, 200);
+    let ready = server.get("/readyz", None).await;
+    assert_eq!((ready.status.as_u16(), ready.body.clone()), (200, json!({"status": "ready"})));
     surreal.child.kill().unwrap();
     surreal.child.wait().unwrap();
 
     let within = |what: &'static str| move |_| panic!("{what} hung while the database was down");
+    // Readiness says so (and why) within its own deadline, while liveness still answers.
+    let started = Instant::now();
+    let unready = tokio::time::timeout(Duration::from_secs(10), server.get("/readyz", None))
+        .await
+        .unwrap_or_else(within("GET /readyz"));
+    assert_eq!(unready.status, 503, "{}", unready.text);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(unready.body["status"], "unavailable");
+    assert!(unready.body["problems"][0].as_str().unwrap().starts_with("store: "), "{}", unready.text);
+    assert_eq!(server.get("/healthz", None).await.status, 200);
     for credential in [&admin, &key] {
         let soat = tokio::time::timeout(Duration::from_secs(60), server.get("/api/v1/users/me", Some(credential)))
             .await

@@ -93,6 +93,17 @@ impl Handler<VerifyPassword> for PasswordHasher {
     }
 }
 
+/// Answers at once: whether the pool takes work (a readiness probe).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Ping;
+
+impl Handler<Ping> for PasswordHasher {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Self::Context) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,8 +47,9 @@ pub struct Domain {
     pub provisioning: Addr<ProvisioningActor>,
     /// Every tenant, in memory; how requests are routed.
     pub tenants: TenantDirectory,
-    /// For tests that change records behind the actors' backs.
-    #[cfg(test)]
+    /// The hasher pool, probed by readiness.
+    hasher: Addr<PasswordHasher>,
+    /// Read only by readiness (and by tests that change records behind the actors' backs).
     store: Store,
 }
 
@@ -90,7 +91,7 @@ impl Domain {
         let sessions = SessionActor::new(
             store.clone(),
             users.clone(),
-            hasher,
+            hasher.clone(),
             keys,
             settings.session_lifetime,
             brake,
@@ -109,18 +110,30 @@ impl Domain {
         for tenant in tenants.all().into_iter().filter(|tenant| !tenant.is_active()) {
             actix::spawn(purge_tenant(store.clone(), tenants.clone(), tenant.id.clone()));
         }
-        let domain = Domain {
-            users,
-            sessions,
-            provisioning,
-            tenants,
-            #[cfg(test)]
-            store,
-        };
+        let domain = Domain { users, sessions, provisioning, tenants, hasher, store };
         if let Some((username, password)) = settings.bootstrap_admin {
             domain.bootstrap_admin(username, password).await?;
         }
         Ok(domain)
+    }
+
+    /// Whether this replica can serve: the store answers and carries this binary's schema,
+    /// and the password hasher takes work, each within `deadline`. Lists what is not ready.
+    pub async fn readiness(&self, deadline: std::time::Duration) -> Vec<String> {
+        let mut problems = Vec::new();
+        match tokio::time::timeout(deadline, self.store.schema_version()).await {
+            Ok(Ok(version)) if version == crate::store::SCHEMA_VERSION => {}
+            Ok(Ok(version)) => problems
+                .push(format!("store: schema version {version}, this binary needs {}", crate::store::SCHEMA_VERSION)),
+            Ok(Err(error)) => problems.push(format!("store: {error}")),
+            Err(_) => problems.push(format!("store: no answer within {deadline:?}")),
+        }
+        match tokio::time::timeout(deadline, self.hasher.send(crate::hasher::Ping)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => problems.push(format!("hasher: {error}")),
+            Err(_) => problems.push(format!("hasher: no answer within {deadline:?}")),
+        }
+        problems
     }
 
     async fn bootstrap_admin(&self, username: String, password: String) -> Result<(), DomainError> {

@@ -20,6 +20,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 impl Store {
+    /// The newest schema version applied to the database.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let mut response = self.db.query("SELECT VALUE version FROM schema_version").await?;
+        let applied: Vec<i64> = response.take(0)?;
+        Ok(applied.into_iter().max().unwrap_or(0))
+    }
+
     /// Applies every schema file newer than the recorded version; returns the versions applied.
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         // The first file defines schema_version itself, so it is always (idempotently) applied.

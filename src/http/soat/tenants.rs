@@ -7,21 +7,21 @@ use std::pin::Pin;
 use actix::{Handler, Message};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
-use tessera_actors::DomainError;
 use tessera_actors::provisioning_actor::{
     CreateTenant, DeleteTenant, FirstAdmin, GetTenant, ListTenants, ProvisioningActor, SettingsChange, TenantCaller,
     TenantView, UpdateTenant,
 };
+use tessera_actors::DomainError;
 
-use super::SoatError;
 use super::fields::Fields;
 use super::render::iso;
+use super::SoatError;
 use crate::http::caller::Caller;
 use crate::http::tenant::Tenant;
-use crate::http::{AppState, ask};
+use crate::http::{ask, AppState};
 
 const TENANT_NOT_FOUND: &str = "Tenant not found";
 

@@ -1,0 +1,48 @@
+//! Graceful shutdown: SIGTERM while requests are in flight lets every one of them finish with
+//! its real answer, then the process exits 0.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Server;
+use serde_json::json;
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_requests_then_exits_cleanly() {
+    // Password hashing that takes a while, so that 50 requests are in flight.
+    let mut server = Server::start_with(&[
+        ("TESSERA__AUTH__ARGON2__MEMORY_KIB", "16384"),
+        ("TESSERA__AUTH__ARGON2__ITERATIONS", "2"),
+    ])
+    .await;
+    let admin = server.admin_token().await;
+    let url = server.url("/api/v1/users");
+    // Each creation hashes its user's password on the hasher pool.
+    let creations: Vec<_> = (0..50)
+        .map(|index| {
+            let (url, admin) = (url.clone(), admin.clone());
+            tokio::spawn(async move {
+                let body = json!({"username": format!("user{index}"), "password": "a user password"});
+                let response = reqwest::Client::new().post(url).bearer_auth(admin).json(&body).send().await;
+                response.map(|response| response.status().as_u16()).map_err(|error| error.to_string())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let finished_before = creations.iter().filter(|creation| creation.is_finished()).count();
+    let signalled = std::process::Command::new("kill").arg("-TERM").arg(server.pid().to_string()).status().unwrap();
+    assert!(signalled.success());
+    assert!(finished_before < 40, "only {} requests were in flight at the signal", 50 - finished_before);
+
+    let mut answers = Vec::new();
+    for creation in creations {
+        answers.push(creation.await.unwrap());
+    }
+    assert!(answers.iter().all(|answer| answer == &Ok(201)), "{answers:?}");
+    let status = tokio::task::spawn_blocking(move || server.wait_for_exit(Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("tessera exited after SIGTERM");
+    assert!(status.success(), "{status}");
+}
