@@ -37,6 +37,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .wrap(middleware::from_fn(http::resolve_tenant))
             .wrap(middleware::from_fn(http::json_error_bodies))
             .wrap(tracing_actix_web::TracingLogger::<http::RequestSpan>::new())
+            .wrap(middleware::from_fn(http::assign_request_id))
             .configure(http::configure)
             .default_service(web::to(
                 |req: actix_web::HttpRequest| async move { crate::http::not_found_for(req.path()) },

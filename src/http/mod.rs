@@ -10,6 +10,7 @@ mod health;
 mod html;
 mod ids;
 mod path_id;
+mod request_id;
 mod request_span;
 pub mod routes;
 mod scim;
@@ -26,6 +27,7 @@ use tessera_actors::{Domain, DomainError};
 
 pub use client_address::ClientAddress;
 pub use dialect::json_error_bodies;
+pub use request_id::assign as assign_request_id;
 pub use request_span::RequestSpan;
 pub use soat::TenantRecord;
 pub use start_limit::StartLimit;

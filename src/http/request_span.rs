@@ -6,14 +6,17 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage};
 use tracing::Span;
-use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 
-/// Root span builder: method, matched route, path (no query), client address, request id.
+use super::request_id::RequestContext;
+
+/// Root span builder: method, matched route, path (no query), client address, request id, and
+/// (recorded as they become known) tenant, status and latency.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request.extensions().get::<RequestId>().copied();
+        let request_id = request.extensions().get::<RequestContext>().map(|context| context.id.clone());
         let route = request.match_pattern().unwrap_or_default();
         let client = request
             .app_data::<actix_web::web::Data<super::AppState>>()
@@ -30,7 +33,9 @@ impl RootSpanBuilder for RequestSpan {
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
-            request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
+            request_id = %request_id.unwrap_or_default(),
+            tenant = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
         )
     }
 
@@ -39,7 +44,13 @@ impl RootSpanBuilder for RequestSpan {
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
         let status = match outcome {
-            Ok(response) => response.status().as_u16(),
+            Ok(response) => {
+                let context = response.request().extensions().get::<RequestContext>().cloned();
+                if let Some(context) = context {
+                    span.record("latency_ms", context.started.elapsed().as_secs_f64() * 1000.0);
+                }
+                response.status().as_u16()
+            }
             Err(error) => error.as_response_error().status_code().as_u16(),
         };
         span.in_scope(|| tracing::debug!(status, "served"));

@@ -71,6 +71,7 @@ pub async fn resolve_tenant(
         let response = dialect.not_found("Tenant not found");
         return Ok(req.into_response(response));
     };
+    tracing::Span::current().record("tenant", tenant.as_str());
     req.extensions_mut().insert(Tenant(tenant));
     Ok(next.call(req).await?.map_into_boxed_body())
 }
