@@ -13,6 +13,17 @@ const KEY_FIELDS: &str = "kid, user, name, key_prefix, policy_ids, narrowed, exp
 /// otherwise read every key of the tenant through `api_key_user` and filter the hashes.
 const KEY_BY_HASH: &str = "WITH INDEX api_key_hash WHERE key_hash IN $hashes AND tenant = $tenant";
 
+/// The live keys of `$user`, through `api_key_user` at the user (named, so that the expiry
+/// index, which holds every tenant's keys, is not intersected with it).
+pub(super) const LIVE_KEYS_OF_USER: &str = "SELECT kid FROM api_key WITH INDEX api_key_user \
+     WHERE tenant = $tenant AND user = $user AND (expires_at = NONE OR expires_at > time::now())";
+
+/// Keys of one user (through `api_key_user` at the user), or of the tenant.
+pub(super) fn list_api_keys_query(one_user: bool) -> String {
+    let filter = if one_user { "AND user = $user" } else { "" };
+    format!("SELECT {KEY_FIELDS} FROM api_key WHERE tenant = $tenant {filter} ORDER BY created_at, kid")
+}
+
 impl Store {
     /// Stores a key (with the hash of its raw value) unless its owner already holds `max`
     /// live keys (`TooManyKeys`) or a policy id is unknown (`Missing(Policy)`).
@@ -26,8 +37,7 @@ impl Store {
         let script = format!(
             "BEGIN TRANSACTION;
              UPSERT type::record('tenant_lock', [$tenant, $user]) SET at = time::now(), tenant = $tenant;
-             IF array::len(SELECT kid FROM api_key WHERE tenant = $tenant AND user = $user
-                 AND (expires_at = NONE OR expires_at > time::now())) >= $max {{ THROW 'too_many_keys'; }};
+             IF array::len({LIVE_KEYS_OF_USER}) >= $max {{ THROW 'too_many_keys'; }};
              {CHECK_POLICIES}
              CREATE type::record('api_key', [$tenant, $kid]) SET tenant = $tenant, kid = $kid, user = $user,
                  name = $name, key_prefix = $key_prefix, key_hash = $key_hash, policy_ids = array::distinct($ids), narrowed = array::len($ids) > 0,
@@ -115,9 +125,7 @@ impl Store {
 
     /// Keys of one user, or of the whole tenant.
     pub async fn list_api_keys(&self, tenant: &TenantId, user: Option<Uuid>) -> Result<Vec<ApiKey>, StoreError> {
-        let filter = if user.is_some() { "AND user = $user" } else { "" };
-        let query =
-            format!("SELECT {KEY_FIELDS} FROM api_key WHERE tenant = $tenant {filter} ORDER BY created_at, kid");
+        let query = list_api_keys_query(user.is_some());
         let mut response = self
             .db
             .query(query)

@@ -12,9 +12,15 @@ use crate::validate::unique_key;
 pub(super) const GROUP_FIELDS: &str =
     "gid, name, description, external_id, members, policy_ids, version, created_at, updated_at";
 
-/// Throws `missing_user` unless every id in `$members` names a user of the tenant.
-const CHECK_MEMBERS: &str = "IF array::len(SELECT uid FROM user WHERE tenant = $tenant AND uid IN $members) \
-     != array::len(array::distinct($members)) { THROW 'missing_user'; };";
+/// The users among `$members` (each once) that exist, read by record id.
+#[cfg(test)]
+pub(super) const EXISTING_MEMBERS: &str =
+    "SELECT uid FROM array::map(array::distinct($members), |$uid| type::record('user', [$tenant, $uid]))";
+
+/// Throws `missing_user` unless every id in `$members` names a user of the tenant (the users
+/// are read by record id, [`EXISTING_MEMBERS`]).
+pub(super) const CHECK_MEMBERS: &str = "IF array::len(SELECT uid FROM array::map(array::distinct($members), \
+     |$uid| type::record('user', [$tenant, $uid]))) != array::len(array::distinct($members)) { THROW 'missing_user'; };";
 
 /// The fields of a group to change; unset fields are left as stored.
 #[derive(Debug, Default, Clone)]
@@ -31,6 +37,11 @@ pub struct GroupPatch {
     pub external_id: Option<Option<String>>,
     /// Write only if the stored version is this one (`VersionMismatch` otherwise).
     pub expected_version: Option<u64>,
+}
+
+/// Every group of the tenant, oldest first.
+pub(super) fn list_groups_query() -> String {
+    format!("SELECT {GROUP_FIELDS} FROM user_group WHERE tenant = $tenant ORDER BY created_at, gid")
 }
 
 impl Store {
@@ -155,7 +166,7 @@ impl Store {
 
     /// Every group of the tenant, oldest first.
     pub async fn list_groups(&self, tenant: &TenantId) -> Result<Vec<Group>, StoreError> {
-        let query = format!("SELECT {GROUP_FIELDS} FROM user_group WHERE tenant = $tenant ORDER BY created_at, gid");
+        let query = list_groups_query();
         let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
         let rows: Vec<GroupRow> = response.take(0)?;
         rows.into_iter().map(GroupRow::into_group).collect()

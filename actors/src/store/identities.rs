@@ -49,6 +49,17 @@ const CREATE_LINK: &str = "CREATE type::record('identity', [$tenant, $issuer, $s
      user = $uid, provider = $provider, issuer = $issuer, subject = $subject, refresh_token = $refresh,
      created_at = time::now() RETURN NONE;";
 /// Refuses (`identity_linked`) when the identity is linked already, to this or another user.
+/// The user an identity is linked to: a read by record id (a link's id is its tenant, issuer
+/// and subject).
+pub(super) const FIND_IDENTITY: &str = "SELECT VALUE user FROM type::record('identity', [$tenant, $issuer, $subject])";
+
+/// The identities linked to one user, through `identity_user` at the user.
+pub(super) const IDENTITIES_OF_USER: &str = "SELECT provider, issuer, subject, created_at FROM identity \
+     WHERE tenant = $tenant AND user = $uid ORDER BY created_at";
+
+/// Whether a user has links, through `identity_user` at the user.
+pub(super) const LINKS_OF_USER: &str = "SELECT VALUE subject FROM identity WHERE tenant = $tenant AND user = $uid";
+
 const NOT_LINKED_YET: &str =
     "IF record::exists(type::record('identity', [$tenant, $issuer, $subject])) { THROW 'identity_linked'; };";
 
@@ -62,7 +73,7 @@ impl Store {
     ) -> Result<Option<Uuid>, StoreError> {
         let mut response = self
             .db
-            .query("SELECT VALUE user FROM identity WHERE tenant = $tenant AND issuer = $issuer AND subject = $subject LIMIT 1")
+            .query(FIND_IDENTITY)
             .bind(("tenant", tenant.as_str().to_owned()))
             .bind(("issuer", issuer.to_owned()))
             .bind(("subject", subject.to_owned()))
@@ -138,7 +149,7 @@ impl Store {
              LET $target = (SELECT {column}, password_hash FROM ONLY type::record('user', [$tenant, $uid]));
              IF $target = NONE OR $target.{column} != $key {{ THROW 'not_found'; }};
              IF $unclaimed_only AND ($target.password_hash != NONE
-                 OR array::len(SELECT VALUE subject FROM identity WHERE tenant = $tenant AND user = $uid) > 0)
+                 OR array::len({LINKS_OF_USER}) > 0)
                  {{ THROW 'account_exists'; }};
              {CREATE_LINK}
              COMMIT TRANSACTION;"
@@ -221,10 +232,7 @@ impl Store {
     pub async fn list_identities(&self, tenant: &TenantId, uid: Uuid) -> Result<Vec<LinkedIdentity>, StoreError> {
         let mut response = self
             .db
-            .query(
-                "SELECT provider, issuer, subject, created_at FROM identity WHERE tenant = $tenant AND user = $uid
-                 ORDER BY created_at",
-            )
+            .query(IDENTITIES_OF_USER)
             .bind(("tenant", tenant.as_str().to_owned()))
             .bind(("uid", uid.to_string()))
             .await?;

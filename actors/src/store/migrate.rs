@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../../schemas/008_scim.surql")),
     (9, include_str!("../../../schemas/009_tenants.surql")),
     (10, include_str!("../../../schemas/010_sign_in_names.surql")),
+    (11, include_str!("../../../schemas/011_request_path_indexes.surql")),
 ];
 
 /// The newest schema version this binary knows.

@@ -8,6 +8,8 @@ mod identities;
 mod leases;
 mod login_attempts;
 mod migrate;
+#[cfg(test)]
+mod plans;
 mod policies;
 mod rows;
 mod scim;

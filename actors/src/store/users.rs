@@ -71,7 +71,31 @@ const RELEASE_NAMES: &str =
 const ADMIN_ONLY: &str = "IF $by != NONE AND ($current.role = 'admin' OR $role_change)
          AND (SELECT role FROM ONLY type::record('user', [$tenant, $by])).role != 'admin' { THROW 'forbidden'; };";
 
-const ADMINS_LEFT: &str = "array::len(SELECT uid FROM user WHERE tenant = $tenant AND role = 'admin' AND uid != $uid)";
+/// Whether the tenant has a user: one entry of `user_tenant`.
+pub(super) const HAS_USERS: &str = "SELECT VALUE uid FROM user WHERE tenant = $tenant LIMIT 1";
+
+/// Every user of the tenant, oldest first.
+pub(super) fn list_users_query() -> String {
+    format!("SELECT {USER_FIELDS} FROM user WHERE tenant = $tenant ORDER BY created_at, uid")
+}
+
+/// The owner of the sign-in name `$key`, if `condition` holds for it: two record-id reads.
+pub(super) fn find_one_query(condition: &str) -> String {
+    format!(
+        "SELECT {USER_FIELDS} FROM type::record('user', [$tenant, type::record('sign_in_name', [$tenant, $key]).uid])
+         WHERE {condition}"
+    )
+}
+
+/// The other admins of the tenant, through `user_role` at admin (named, since the planner would
+/// otherwise intersect it with `user_tenant`).
+#[cfg(test)]
+pub(super) const OTHER_ADMINS: &str =
+    "SELECT uid FROM user WITH INDEX user_role WHERE tenant = $tenant AND role = 'admin' AND uid != $uid";
+
+/// How many admins the tenant has besides `$uid` ([`OTHER_ADMINS`], counted).
+pub(super) const ADMINS_LEFT: &str =
+    "array::len(SELECT uid FROM user WITH INDEX user_role WHERE tenant = $tenant AND role = 'admin' AND uid != $uid)";
 
 impl Store {
     /// Creates a user; `EmailTaken` when its email is another user's username or email, else
@@ -167,11 +191,7 @@ impl Store {
 
     /// Whether the tenant has any user (one index read).
     pub async fn has_users(&self, tenant: &TenantId) -> Result<bool, StoreError> {
-        let mut response = self
-            .db
-            .query("SELECT VALUE uid FROM user WHERE tenant = $tenant LIMIT 1")
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .await?;
+        let mut response = self.db.query(HAS_USERS).bind(("tenant", tenant.as_str().to_owned())).await?;
         let found: Vec<String> = response.take(0)?;
         Ok(!found.is_empty())
     }
@@ -346,10 +366,7 @@ impl Store {
     /// The owner of the claim on `key`, if `condition` holds for it: two reads by record id,
     /// whatever the size of the tenant (a condition on the table would make the planner scan it).
     async fn find_one(&self, condition: &str, tenant: &TenantId, key: String) -> Result<Option<User>, StoreError> {
-        let query = format!(
-            "SELECT {USER_FIELDS} FROM type::record('user', [$tenant, type::record('sign_in_name', [$tenant, $key]).uid])
-             WHERE {condition}"
-        );
+        let query = find_one_query(condition);
         let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("key", key)).await?;
         let rows: Vec<UserRow> = response.take(0)?;
         rows.into_iter().next().map(UserRow::into_user).transpose()
@@ -357,7 +374,7 @@ impl Store {
 
     /// Every user of the tenant, oldest first.
     pub async fn list_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
-        let query = format!("SELECT {USER_FIELDS} FROM user WHERE tenant = $tenant ORDER BY created_at, uid");
+        let query = list_users_query();
         let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
         let rows: Vec<UserRow> = response.take(0)?;
         rows.into_iter().map(UserRow::into_user).collect()
@@ -892,10 +909,10 @@ mod tests {
         store.create_user(&other, &person("ivy", None)).await.unwrap();
         let expected = claims(&store, &tenant).await;
         assert_eq!(expected.len(), 4);
-        // As a database at schema 8: no claims, versions 9 and 10 not applied.
+        // As a database at schema 8: no claims, versions 9 to 11 not applied.
         store.db.query("DELETE sign_in_name; DELETE schema_version WHERE version >= 9").await.unwrap().check().unwrap();
         assert!(claims(&store, &tenant).await.is_empty());
-        assert_eq!(store.migrate().await.unwrap(), vec![9, 10]);
+        assert_eq!(store.migrate().await.unwrap(), vec![9, 10, 11]);
         assert_eq!(claims(&store, &tenant).await, expected);
         assert_eq!(claims(&store, &other).await.len(), 1);
         let script = include_str!("../../../schemas/010_sign_in_names.surql");
