@@ -276,13 +276,7 @@ async fn wait_for_purge(domain: &Domain, id: &str) -> anyhow::Result<()> {
 fn explain(id: &str, error: DomainError) -> anyhow::Error {
     match error {
         DomainError::NotFound => anyhow::anyhow!("tenant {id:?} not found"),
-        DomainError::Invalid(errors) => {
-            let problems: Vec<String> = errors
-                .iter()
-                .flat_map(|(field, messages)| messages.iter().map(move |message| format!("{field}: {message}")))
-                .collect();
-            anyhow::anyhow!("{}", problems.join("; "))
-        }
+        DomainError::Invalid(errors) => anyhow::anyhow!("{}", tessera_actors::error::describe_fields(&errors)),
         DomainError::Conflict(conflict) => anyhow::anyhow!("{conflict}"),
         other => anyhow::anyhow!("{other}"),
     }

@@ -102,6 +102,16 @@ async fn operators_create_read_change_and_delete_tenants() {
     assert_eq!(changed.body["settings"]["local_auth_enabled"], false);
     let configuration = server.get("/t/acme/v0/configuration", Some(&acme_admin)).await;
     assert_eq!(configuration.body["data"]["local_auth_enabled"], false, "{}", configuration.text);
+    // The list shows each tenant's own configuration too.
+    let listed = server.get("/api/v1/tenants", Some(&operator)).await;
+    let local_auth: Vec<(&str, bool)> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap(), t["settings"]["local_auth_enabled"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(local_auth, [("acme", false), ("default", true)]);
 
     let deleted = server.delete("/api/v1/tenants/acme", Some(&operator)).await;
     assert_eq!(deleted.status, 202, "{}", deleted.text);

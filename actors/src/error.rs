@@ -6,6 +6,16 @@ use std::collections::BTreeMap;
 /// sees all of its mistakes at once (the Firezone 422 shape is exactly this map).
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
+/// Field errors as one line, `field: message; field: message`, for answers and messages that
+/// carry no structure.
+pub fn describe_fields(errors: &FieldErrors) -> String {
+    errors
+        .iter()
+        .flat_map(|(field, messages)| messages.iter().map(move |message| format!("{field}: {message}")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Why an operation on the identity directory did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {

@@ -65,7 +65,11 @@ impl TenantDirectory {
 
     /// Reads the whole registry again (after a local change, or when the epoch moved).
     pub(crate) async fn reload(&self) -> Result<(), StoreError> {
-        let epoch = self.store.tenant_epoch().await?;
+        self.reload_at(self.store.tenant_epoch().await?).await
+    }
+
+    /// Reads every tenant, recording that the registry was at `epoch` (read before them).
+    async fn reload_at(&self, epoch: i64) -> Result<(), StoreError> {
         let tenants = self.store.list_tenants().await?;
         let mut snapshot = Snapshot { epoch, ..Snapshot::default() };
         for tenant in tenants {
@@ -85,8 +89,9 @@ impl TenantDirectory {
 
     /// Reloads if any replica changed a tenant since the last load.
     async fn refresh(&self) -> Result<(), StoreError> {
-        if self.store.tenant_epoch().await? != self.current().epoch {
-            self.reload().await?;
+        let epoch = self.store.tenant_epoch().await?;
+        if epoch != self.current().epoch {
+            self.reload_at(epoch).await?;
         }
         Ok(())
     }

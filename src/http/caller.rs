@@ -20,12 +20,13 @@ pub struct Caller(pub Result<Principal, AuthFailure>);
 pub const SESSION_COOKIE: &str = "tessera_session";
 
 /// The token of an `Authorization: Bearer …` header (scheme matched case-insensitively), or
-/// else of the session cookie, which unsafe methods accept only from our own pages.
-fn bearer(req: &HttpRequest, external_url: &str) -> Option<String> {
+/// else of the session cookie, which unsafe methods accept only from our own pages (`base_url`,
+/// computed only then).
+fn bearer(req: &HttpRequest, base_url: impl FnOnce() -> String) -> Option<String> {
     if req.headers().contains_key(header::AUTHORIZATION) {
         return authorization(req);
     }
-    if !req.method().is_safe() && !from_our_pages(req, external_url) {
+    if !req.method().is_safe() && !from_our_pages(req, &base_url()) {
         return None;
     }
     req.cookie(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty())
@@ -65,7 +66,7 @@ impl FromRequest for Caller {
             Err(_) => TenantId::default_tenant(),
         };
         // The tenant's own pages are where its browser sessions come from.
-        let token = state.as_ref().and_then(|state| bearer(req, &state.base_url(&tenant)));
+        let token = state.as_ref().and_then(|state| bearer(req, || state.base_url(&tenant)));
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {
                 return Ok(Caller(Err(AuthFailure::Missing)));

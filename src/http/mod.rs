@@ -49,9 +49,8 @@ impl AppState {
     /// URL on its first hostname (same scheme and port); else the external URL, plus
     /// `/t/<tenant>` for every tenant but the default one.
     pub fn base_url(&self, tenant: &tessera_actors::TenantId) -> String {
-        let hostnames =
-            self.domain.tenants.get(tenant.as_str()).map(|found| found.hostnames.clone()).unwrap_or_default();
-        tenant_base_url(&self.external_url, tenant, &hostnames)
+        let found = self.domain.tenants.get(tenant.as_str());
+        tenant_base_url(&self.external_url, tenant, found.as_ref().map_or(&[], |found| found.hostnames.as_slice()))
     }
 
     /// Whether browsers reach us over https (cookies are then `Secure`).

@@ -17,6 +17,13 @@ impl Store {
         Ok(documents.into_iter().next())
     }
 
+    /// Every tenant's configuration document, as (tenant, document): one read for a listing of
+    /// tenants instead of one per tenant.
+    pub async fn configuration_documents(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut response = self.db.query("SELECT VALUE [tenant, document] FROM configuration").await?;
+        Ok(response.take(0)?)
+    }
+
     /// Stores a tenant's configuration document if the stored one is still `expected` (`None`:
     /// none stored yet), else `Conflict(Modified)`: a compare-and-swap, so that a change computed
     /// from a stale document never overwrites a concurrent one.

@@ -56,13 +56,7 @@ impl SoatError {
             DomainError::InvalidPolicy(problems) => SoatError::InvalidPolicy(problems),
             DomainError::InvalidDocument(errors) => SoatError::BadRequest(errors.to_string()),
             DomainError::Scim(problem) => SoatError::BadRequest(problem.detail),
-            DomainError::Invalid(fields) => SoatError::BadRequest(
-                fields
-                    .iter()
-                    .flat_map(|(field, messages)| messages.iter().map(move |message| format!("{field}: {message}")))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+            DomainError::Invalid(fields) => SoatError::BadRequest(tessera_actors::error::describe_fields(&fields)),
             DomainError::Conflict(conflict) => SoatError::Conflict(match conflict {
                 Conflict::UsernameTaken | Conflict::EmailTaken => "Username already exists",
                 Conflict::UsersExist => "Users already exist",
