@@ -298,6 +298,25 @@ async fn hostnames_route_to_their_tenant_in_every_dialect() {
         .unwrap();
     assert_eq!(forwarded.status(), 200);
 
+    // A cookie-carried write on acme's host is accepted only from acme's own origin: not from
+    // another site, nor from the server's default origin.
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let cookie_write = |origin: String| {
+        no_redirects
+            .post(server.url("/api/v1/api-keys"))
+            .header("host", "id.acme.test")
+            .header("origin", origin)
+            .header("cookie", format!("tessera_session={acme_admin}"))
+            .json(&json!({"name": "from a page"}))
+            .send()
+    };
+    let foreign = cookie_write("http://evil.test".to_owned()).await.unwrap();
+    assert_eq!(foreign.status(), 401, "a cross-site write rides on no cookie");
+    let default_origin = cookie_write(server.base.clone()).await.unwrap();
+    assert_eq!(default_origin.status(), 401, "the default tenant's origin is another origin");
+    let own = cookie_write(format!("http://id.acme.test:{}", server.port)).await.unwrap();
+    assert_eq!(own.status(), 201, "acme's own pages may write");
+
     // Moving the hostname moves the routing at once.
     let moved = patch(&server, "/api/v1/tenants/acme", &operator, json!({"hostnames": ["login.acme.test"]})).await;
     assert_eq!(moved.status, 200);
