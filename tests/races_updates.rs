@@ -271,6 +271,68 @@ async fn member_list_replacements_with_if_match_never_overwrite_each_other() {
 }
 
 #[tokio::test]
+async fn policy_list_replacements_with_if_match_never_overwrite_each_other() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let mut policies = Vec::new();
+    for i in 0..WRITERS {
+        policies.push(create_policy(&server, &admin, &format!("attachable{i}"), document()).await);
+    }
+    let user = create_user(&server, &admin, "holder", "user").await;
+    let group = server.post("/api/v1/groups", Some(&admin), json!({"name": "holders"})).await;
+    assert_eq!(group.status, 201, "{}", group.text);
+    let client = reqwest::Client::new();
+    for path in [format!("/api/v1/users/{user}/policies"), format!("/api/v1/groups/{}/policies", id(&group))] {
+        let read = server.get(&path, Some(&admin)).await;
+        assert_eq!(read.status, 200, "{}", read.text);
+        let etag = read.headers["etag"].to_str().unwrap().to_owned();
+        // 16 administrators each replace the list they read with their own choice.
+        let writes = policies.iter().map(|policy| {
+            let request = client
+                .put(server.url(&path))
+                .bearer_auth(&admin)
+                .header("if-match", &etag)
+                .json(&json!({"policy_ids": [policy]}));
+            async move { (request.send().await.unwrap().status().as_u16(), policy.clone()) }
+        });
+        let replies = join_all(writes).await;
+        let winners: Vec<&String> =
+            replies.iter().filter(|(status, _)| *status == 204).map(|(_, policy)| policy).collect();
+        let refused = replies.iter().filter(|(status, _)| *status == 412).count();
+        assert_eq!((winners.len(), refused), (1, WRITERS - 1), "{path}: {replies:?}");
+        let stored = server.get(&path, Some(&admin)).await;
+        let ids: Vec<&str> =
+            stored.body.as_array().unwrap().iter().map(|policy| policy["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [winners[0].as_str()], "{path}: the winner's list is stored");
+        let moved = stored.headers["etag"].to_str().unwrap().to_owned();
+        assert_ne!(moved, etag, "{path}: the write moved the version");
+        // A stale tag is refused in SOAT's shape, and changes nothing; the current tag applies.
+        let stale = client
+            .put(server.url(&path))
+            .bearer_auth(&admin)
+            .header("if-match", &etag)
+            .json(&json!({"policy_ids": []}));
+        let stale = stale.send().await.unwrap();
+        assert_eq!(stale.status(), 412);
+        assert!(stale.json::<Value>().await.unwrap()["error"].as_str().unwrap().starts_with("Precondition failed"));
+        assert_eq!(
+            server.get(&path, Some(&admin)).await.body.as_array().unwrap().len(),
+            1,
+            "{path}: stale write applied"
+        );
+        let fresh = client
+            .put(server.url(&path))
+            .bearer_auth(&admin)
+            .header("if-match", &moved)
+            .json(&json!({"policy_ids": []}));
+        assert_eq!(fresh.send().await.unwrap().status(), 204);
+        // Without If-Match (as the pinned SOAT clients send it) the list is replaced as before.
+        assert_eq!(put(&server, &path, &admin, json!({"policy_ids": [policies[0]]})).await.status, 204);
+        assert_eq!(server.get(&path, Some(&admin)).await.body[0]["id"], policies[0].as_str());
+    }
+}
+
+#[tokio::test]
 async fn role_and_password_changes_both_apply() {
     let server = Server::start().await;
     let admin = server.admin_token().await;

@@ -1,7 +1,7 @@
 //! Policies and their attachment to users, groups and API keys.
 
 use chrono::Utc;
-use surrealdb::types::{Object, Value};
+use surrealdb::types::{Object, SurrealValue, Value};
 use uuid::Uuid;
 
 use super::rows::{uuid_strings, PolicyRow};
@@ -154,29 +154,70 @@ impl Store {
     }
 
     /// Replaces the policy list of a holder. `NotFound` if the holder is gone, `MissingPolicy`
-    /// (and no change) if any id names no policy of the tenant.
-    pub async fn set_policies(&self, tenant: &TenantId, holder: Holder, ids: &[Uuid]) -> Result<(), StoreError> {
+    /// (and no change) if any id names no policy of the tenant. With `expected`, the list is
+    /// replaced only if the holder's policy-list version is still that one (`VersionMismatch`
+    /// otherwise), checked in the writing transaction: two full replacements computed from the
+    /// same read never silently overwrite each other. Every replacement moves the version.
+    pub async fn set_policies(
+        &self,
+        tenant: &TenantId,
+        holder: Holder,
+        ids: &[Uuid],
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
         let (table, key) = holder.table_and_key();
         let extra = holder.extra();
         let script = format!(
             "BEGIN TRANSACTION;
-             IF record::exists(type::record('{table}', [$tenant, $key])) = false {{ THROW 'not_found'; }};
+             LET $current = (SELECT policies_version FROM ONLY type::record('{table}', [$tenant, $key]));
+             IF $current = NONE {{ THROW 'not_found'; }};
+             IF $expected != NONE AND ($current.policies_version ?? 0) != $expected {{ THROW 'version_mismatch'; }};
              {CHECK_POLICIES}
-             UPDATE type::record('{table}', [$tenant, $key]) SET policy_ids = array::distinct($ids), updated_at = $now{extra} RETURN NONE;
+             UPDATE type::record('{table}', [$tenant, $key]) SET policy_ids = array::distinct($ids), updated_at = $now,
+                 policies_version = ($current.policies_version ?? 0) + 1{extra} RETURN NONE;
              COMMIT TRANSACTION;"
         );
         let ids = uuid_strings(ids);
+        let expected = expected.map(|version| i64::try_from(version).unwrap_or(i64::MAX));
         self.retrying(|| async {
             self.db
                 .query(script.as_str())
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("key", key.to_string()))
                 .bind(("ids", ids.clone()))
+                .bind(("expected", expected))
                 .bind(("now", Utc::now()))
                 .await
                 .and_then(super::first_failure)
         })
         .await
+    }
+
+    /// The policy ids attached to a holder and the version of that list (what `If-Match`
+    /// names), read by record id; `None` if the holder does not exist.
+    pub async fn holder_policies(
+        &self,
+        tenant: &TenantId,
+        holder: Holder,
+    ) -> Result<Option<(Vec<Policy>, u64)>, StoreError> {
+        #[derive(SurrealValue)]
+        #[surreal(crate = "surrealdb::types")]
+        struct Row {
+            policy_ids: Option<Vec<String>>,
+            policies_version: Option<i64>,
+        }
+        let (table, key) = holder.table_and_key();
+        let mut response = self
+            .db
+            .query(format!("SELECT policy_ids, policies_version FROM ONLY type::record('{table}', [$tenant, $key])"))
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("key", key.to_string()))
+            .await?;
+        let Some(row): Option<Row> = response.take(0)? else { return Ok(None) };
+        let ids: Vec<Uuid> =
+            row.policy_ids.unwrap_or_default().iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
+        let version = u64::try_from(row.policies_version.unwrap_or(0)).unwrap_or(0);
+        Ok(Some((self.get_policies(tenant, &ids).await?, version)))
     }
 
     /// The documents that apply to a user: its own policies and those of its groups.

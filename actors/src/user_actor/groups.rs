@@ -59,9 +59,9 @@ pub struct DeleteGroup {
     pub id: Uuid,
 }
 
-/// The policies attached to a group.
+/// The policies attached to a group and the version of that list.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<Policy>, DomainError>")]
+#[rtype(result = "Result<(Vec<Policy>, u64), DomainError>")]
 pub struct GetGroupPolicies {
     pub tenant: TenantId,
     pub by: Principal,
@@ -76,6 +76,8 @@ pub struct SetGroupPolicies {
     pub by: Principal,
     pub id: Uuid,
     pub policy_ids: Vec<Uuid>,
+    /// Replace only the list at this version (from [`GetGroupPolicies`]); `None` replaces any.
+    pub expected_version: Option<u64>,
 }
 
 fn check(name: Option<&str>, required: bool, description: Option<&str>) -> Result<(), DomainError> {
@@ -189,14 +191,13 @@ impl Handler<DeleteGroup> for UserActor {
 }
 
 impl Handler<GetGroupPolicies> for UserActor {
-    type Result = ResponseFuture<Result<Vec<Policy>, DomainError>>;
+    type Result = ResponseFuture<Result<(Vec<Policy>, u64), DomainError>>;
 
     fn handle(&mut self, message: GetGroupPolicies, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
         Box::pin(async move {
             authorize(&message.by, "groups:GetGroupPolicies", &Kind::Group.srn(&message.tenant, message.id))?;
-            let group = store.get_group(&message.tenant, message.id).await?.ok_or(DomainError::NotFound)?;
-            Ok(store.get_policies(&message.tenant, &group.policy_ids).await?)
+            store.holder_policies(&message.tenant, Holder::Group(message.id)).await?.ok_or(DomainError::NotFound)
         })
     }
 }
@@ -208,7 +209,8 @@ impl Handler<SetGroupPolicies> for UserActor {
         let store = self.store.clone();
         Box::pin(async move {
             authorize(&message.by, "groups:AttachGroupPolicies", &Kind::Group.srn(&message.tenant, message.id))?;
-            store.set_policies(&message.tenant, Holder::Group(message.id), &message.policy_ids).await?;
+            let holder = Holder::Group(message.id);
+            store.set_policies(&message.tenant, holder, &message.policy_ids, message.expected_version).await?;
             tracing::info!(tenant = %message.tenant, group = %message.id, by = %message.by.user.id, "attached group policies");
             Ok(())
         })

@@ -66,9 +66,9 @@ pub struct DeletePolicy {
     pub id: Uuid,
 }
 
-/// The policies attached directly to a user.
+/// The policies attached directly to a user and the version of that list.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<Policy>, DomainError>")]
+#[rtype(result = "Result<(Vec<Policy>, u64), DomainError>")]
 pub struct GetUserPolicies {
     pub tenant: TenantId,
     pub by: Principal,
@@ -83,6 +83,8 @@ pub struct SetUserPolicies {
     pub by: Principal,
     pub user: Uuid,
     pub policy_ids: Vec<Uuid>,
+    /// Replace only the list at this version (from [`GetUserPolicies`]); `None` replaces any.
+    pub expected_version: Option<u64>,
 }
 
 /// Checks a name (required when `required`) and description, into `errors`.
@@ -208,14 +210,13 @@ impl Handler<DeletePolicy> for UserActor {
 }
 
 impl Handler<GetUserPolicies> for UserActor {
-    type Result = ResponseFuture<Result<Vec<Policy>, DomainError>>;
+    type Result = ResponseFuture<Result<(Vec<Policy>, u64), DomainError>>;
 
     fn handle(&mut self, message: GetUserPolicies, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
         Box::pin(async move {
             authorize(&message.by, "users:GetUserPolicies", &Kind::User.srn(&message.tenant, message.user))?;
-            let user = store.get_user(&message.tenant, message.user).await?.ok_or(DomainError::NotFound)?;
-            Ok(store.get_policies(&message.tenant, &user.policy_ids).await?)
+            store.holder_policies(&message.tenant, Holder::User(message.user)).await?.ok_or(DomainError::NotFound)
         })
     }
 }
@@ -227,7 +228,8 @@ impl Handler<SetUserPolicies> for UserActor {
         let store = self.store.clone();
         Box::pin(async move {
             authorize(&message.by, "users:AttachUserPolicies", &Kind::User.srn(&message.tenant, message.user))?;
-            store.set_policies(&message.tenant, Holder::User(message.user), &message.policy_ids).await?;
+            let holder = Holder::User(message.user);
+            store.set_policies(&message.tenant, holder, &message.policy_ids, message.expected_version).await?;
             tracing::info!(tenant = %message.tenant, user = %message.user, by = %message.by.user.id, "attached user policies");
             Ok(())
         })

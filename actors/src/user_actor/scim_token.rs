@@ -43,7 +43,7 @@ impl Handler<CreateScimToken> for UserActor {
             if !account.policy_ids.contains(&policy) {
                 let mut policies = account.policy_ids.clone();
                 policies.push(policy);
-                store.set_policies(tenant, Holder::User(account.id), &policies).await?;
+                store.set_policies(tenant, Holder::User(account.id), &policies, None).await?;
             }
             let expires_at = lifetime.map(|days| Utc::now() + Duration::days(days));
             let name = format!("scim {}", Utc::now().format("%Y-%m-%d"));

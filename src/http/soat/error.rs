@@ -65,7 +65,9 @@ impl SoatError {
                 Conflict::GroupNameTaken => "Group already exists",
                 Conflict::AccountExists => "An account with this email already exists",
                 Conflict::IdentityLinked => "Identity already linked",
-                Conflict::Modified | Conflict::VersionMismatch => "Modified concurrently, retry",
+                Conflict::Modified => "Modified concurrently, retry",
+                // Only an `If-Match` write can miss its version.
+                Conflict::VersionMismatch => return SoatError::PreconditionFailed,
                 Conflict::TenantExists => "Tenant already exists",
                 Conflict::HostnameTaken => "Hostname already taken by another tenant",
             }),

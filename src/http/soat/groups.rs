@@ -1,17 +1,17 @@
 //! `/api/v1/groups…`: groups, their members and their policies.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use tessera_actors::model::Kind;
-use tessera_actors::scim::{etag, parse_etags, Precondition};
+use tessera_actors::scim::etag;
 use tessera_actors::store::GroupPatch;
 use tessera_actors::user_actor::{
     CreateGroup, DeleteGroup, GetGroup, GetGroupPolicies, ListGroups, SetGroupPolicies, UpdateGroup,
 };
-use tessera_actors::{Conflict, DomainError};
 use uuid::Uuid;
 
 use super::fields::Fields;
+use super::precondition::IfMatch;
 use super::render::{GroupRecord, PolicySummary};
 use super::SoatError;
 use crate::http::caller::Caller;
@@ -71,27 +71,16 @@ pub async fn get(
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(group.version))).json(GroupRecord::from(&group)))
 }
 
-/// The version an `If-Match` header requires: `None` without one (or with `*`), else the one
-/// version named; a tag we did not issue, or several, can never match.
-fn if_match(req: &HttpRequest) -> Option<u64> {
-    let value = req.headers().get(header::IF_MATCH)?;
-    let precondition = value.to_str().map(parse_etags).unwrap_or(Precondition::Foreign);
-    match precondition {
-        Precondition::Any => None,
-        other => Some(other.single().unwrap_or(u64::MAX)),
-    }
-}
-
 /// `PUT /groups/{group_id}`: `member_ids` replaces the member list; `add_member_ids` and
 /// `remove_member_ids` change only the members they name (safe against concurrent changes).
 /// With `If-Match: <ETag of a GET>` a full replacement applies only to the version it was
 /// computed from (412 otherwise), so two writers never silently overwrite each other.
 pub async fn update(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
     path: PathId,
+    IfMatch(expected_version): IfMatch,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
@@ -103,13 +92,12 @@ pub async fn update(
         members: fields.ids("member_ids", Kind::User, false)?,
         add_members: fields.ids("add_member_ids", Kind::User, false)?.unwrap_or_default(),
         remove_members: fields.ids("remove_member_ids", Kind::User, false)?.unwrap_or_default(),
-        expected_version: if_match(&req),
+        expected_version,
         ..GroupPatch::default()
     };
-    let group = ask(&state.domain.users, UpdateGroup { tenant, by, id, patch }).await.map_err(|error| match error {
-        DomainError::Conflict(Conflict::VersionMismatch) => SoatError::PreconditionFailed,
-        other => SoatError::from_domain(other, GROUP_NOT_FOUND),
-    })?;
+    let group = ask(&state.domain.users, UpdateGroup { tenant, by, id, patch })
+        .await
+        .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(group.version))).json(GroupRecord::from(&group)))
 }
 
@@ -127,7 +115,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /groups/{group_id}/policies`
+/// `GET /groups/{group_id}/policies`, with the list's `ETag`.
 pub async fn get_policies(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -135,24 +123,26 @@ pub async fn get_policies(
     path: PathId,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    let policies = ask(&state.domain.users, GetGroupPolicies { tenant, by, id: group_id(&path)? })
+    let (policies, version) = ask(&state.domain.users, GetGroupPolicies { tenant, by, id: group_id(&path)? })
         .await
         .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(policies.iter().map(PolicySummary::from).collect::<Vec<_>>()))
+    Ok(PolicySummary::list_response(&policies, version))
 }
 
-/// `PUT /groups/{group_id}/policies`: replaces the whole list.
+/// `PUT /groups/{group_id}/policies`: replaces the whole list; with `If-Match` only the list
+/// at that version (412 otherwise).
 pub async fn set_policies(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
     path: PathId,
+    IfMatch(expected_version): IfMatch,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let id = group_id(&path)?;
     let policy_ids = Fields::parse(&bytes)?.ids("policy_ids", Kind::Policy, true)?.unwrap_or_default();
-    ask(&state.domain.users, SetGroupPolicies { tenant, by, id, policy_ids })
+    ask(&state.domain.users, SetGroupPolicies { tenant, by, id, policy_ids, expected_version })
         .await
         .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())

@@ -7,6 +7,7 @@ mod fields;
 mod groups;
 mod identities;
 mod policies;
+mod precondition;
 mod render;
 mod sessions;
 mod tenants;

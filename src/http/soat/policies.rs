@@ -10,6 +10,7 @@ use tessera_actors::user_actor::{
 use uuid::Uuid;
 
 use super::fields::Fields;
+use super::precondition::IfMatch;
 use super::render::{PolicyRecord, PolicySummary};
 use super::SoatError;
 use crate::http::caller::Caller;
@@ -117,7 +118,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /users/{user_id}/policies`
+/// `GET /users/{user_id}/policies`, with the list's `ETag`.
 pub async fn get_user_policies(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -126,25 +127,27 @@ pub async fn get_user_policies(
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let user = Kind::User.parse(&path).ok_or(SoatError::NotFound(USER_NOT_FOUND))?;
-    let policies = ask(&state.domain.users, GetUserPolicies { tenant, by, user })
+    let (policies, version) = ask(&state.domain.users, GetUserPolicies { tenant, by, user })
         .await
         .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(policies.iter().map(PolicySummary::from).collect::<Vec<_>>()))
+    Ok(PolicySummary::list_response(&policies, version))
 }
 
-/// `PUT /users/{user_id}/policies`: replaces the whole list.
+/// `PUT /users/{user_id}/policies`: replaces the whole list; with `If-Match` only the list at
+/// that version (412 otherwise).
 pub async fn set_user_policies(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
     path: PathId,
+    IfMatch(expected_version): IfMatch,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
     let fields = Fields::parse(&bytes)?;
     let user = Kind::User.parse(&path).ok_or(SoatError::NotFound(USER_NOT_FOUND))?;
     let policy_ids = fields.ids("policy_ids", Kind::Policy, true)?.unwrap_or_default();
-    ask(&state.domain.users, SetUserPolicies { tenant, by, user, policy_ids })
+    ask(&state.domain.users, SetUserPolicies { tenant, by, user, policy_ids, expected_version })
         .await
         .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())

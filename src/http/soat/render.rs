@@ -1,7 +1,10 @@
 //! SOAT's JSON records.
 
+use actix_web::http::header;
+use actix_web::HttpResponse;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use tessera_actors::scim::etag;
 use tessera_actors::{Role, Session, User};
 
 use tessera_actors::model::{ApiKey, Group, Kind, Policy};
@@ -106,6 +109,16 @@ impl<'a> From<&'a Policy> for PolicySummary<'a> {
             name: &policy.name,
             description: policy.description.as_deref(),
         }
+    }
+}
+
+impl PolicySummary<'_> {
+    /// The answer to `GET …/policies`: the attached policies, tagged with the list's version for
+    /// a later `If-Match` replacement.
+    pub fn list_response(policies: &[Policy], version: u64) -> HttpResponse {
+        HttpResponse::Ok()
+            .insert_header((header::ETAG, etag(version)))
+            .json(policies.iter().map(PolicySummary::from).collect::<Vec<_>>())
     }
 }
 
