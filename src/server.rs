@@ -22,13 +22,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let sso = settings.sso;
     let sign_in_starts = http::StartLimit::new(sso.sign_in_starts_per_minute, sso.sign_in_start_burst);
     let client_address = crate::http::ClientAddress::new(&settings.server.trusted_proxies);
-    let state = web::Data::new(AppState { domain, external_url, sign_in_starts, client_address });
+    let metrics_address = settings.server.metrics_address();
+    let metrics_listener = metrics_address.is_some();
+    let state = web::Data::new(AppState { domain, external_url, sign_in_starts, client_address, metrics_listener });
     let max_body = settings.server.max_body_bytes;
     http::set_domain_deadline(std::time::Duration::from_secs(settings.server.request_timeout_seconds));
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map(usize::from).unwrap_or(1),
         n => n,
     };
+    let metrics_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -48,6 +51,21 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     for address in server.addrs() {
         tracing::info!(%address, database = %settings.database.endpoint, "tessera listening");
     }
-    server.run().await?;
+    let Some(metrics_address) = metrics_address else {
+        server.run().await?;
+        return Ok(());
+    };
+    let metrics = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics_state.clone())
+            .route("/metrics", web::get().to(http::metrics::scrape_listener))
+            .default_service(web::to(|| async { actix_web::HttpResponse::NotFound().finish() }))
+    })
+    .workers(1)
+    .bind(metrics_address)?;
+    for address in metrics.addrs() {
+        tracing::info!(%address, "metrics listening");
+    }
+    tokio::try_join!(server.run(), metrics.run())?;
     Ok(())
 }

@@ -42,6 +42,17 @@ pub struct ServerSettings {
     /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// A separate listener for `GET /metrics` only (no credential); empty: the main listener
+    /// serves it to the operator.
+    #[serde(default)]
+    pub metrics_bind: String,
+}
+
+impl ServerSettings {
+    /// The dedicated metrics listener's address, if one is configured.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_bind.trim().parse().ok()
+    }
 }
 
 /// `[database]`
@@ -178,6 +189,9 @@ impl Settings {
         }
         if let Err(why) = self.hash_params().argon2() {
             return fail("auth.argon2", &why);
+        }
+        if !self.server.metrics_bind.trim().is_empty() && self.server.metrics_address().is_none() {
+            return fail("server.metrics_bind", "is not an address and port (e.g. 127.0.0.1:9464)");
         }
         for proxy in &self.server.trusted_proxies {
             if crate::http::ClientAddress::parse_network(proxy).is_none() {

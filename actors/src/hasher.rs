@@ -65,11 +65,15 @@ impl Handler<HashPassword> for PasswordHasher {
     type Result = Result<String, String>;
 
     fn handle(&mut self, HashPassword(password): HashPassword, _: &mut Self::Context) -> Self::Result {
+        let started = std::time::Instant::now();
         let salt = SaltString::generate(&mut OsRng);
-        self.argon2
+        let hash = self
+            .argon2
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|error| error.to_string())
+            .map_err(|error| error.to_string());
+        crate::metrics::hashed("hash", started);
+        hash
     }
 }
 
@@ -85,10 +89,12 @@ impl Handler<VerifyPassword> for PasswordHasher {
     type Result = bool;
 
     fn handle(&mut self, message: VerifyPassword, _: &mut Self::Context) -> bool {
+        let started = std::time::Instant::now();
         let candidate = message.hash.as_deref().unwrap_or(&self.decoy);
         let matches = PasswordHash::new(candidate)
             .map(|parsed| self.argon2.verify_password(message.password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false);
+        crate::metrics::hashed("verify", started);
         matches && message.hash.is_some()
     }
 }

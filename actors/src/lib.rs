@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod error;
 pub mod hasher;
 pub mod login_brake;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod provisioning_actor;

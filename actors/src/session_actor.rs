@@ -14,6 +14,8 @@ use crate::error::{AuthFailure, DomainError};
 use crate::hasher::{PasswordHasher, VerifyPassword, MAX_PASSWORD_BYTES};
 use crate::login_brake::LoginBrake;
 use crate::model::{ApiKey, CredentialKind, Kind, Permissions, Principal, Role, Session, TenantId, User};
+use crate::provisioning_actor::tenants::check_caller;
+use crate::provisioning_actor::TenantCaller;
 use crate::store::{Store, StoreError};
 use crate::tenant_directory::TenantDirectory;
 use crate::tokens::{TokenKeys, API_KEY_PREFIX};
@@ -35,7 +37,13 @@ pub struct SessionActor {
     brake: LoginBrake,
     /// Each tenant's own session lifetime.
     tenants: TenantDirectory,
+    /// When the active-session gauge was last counted (it is recounted at most every
+    /// [`SESSION_COUNT_INTERVAL`], however often the metrics are scraped).
+    sessions_counted_at: Option<std::time::Instant>,
 }
+
+/// How stale the active-session gauge may be: counting reads the expiry index across tenants.
+const SESSION_COUNT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl SessionActor {
     /// An actor issuing tokens signed with `keys` and sessions lasting `session_lifetime`,
@@ -49,7 +57,7 @@ impl SessionActor {
         brake: LoginBrake,
         tenants: TenantDirectory,
     ) -> Self {
-        SessionActor { store, users, hasher, keys, session_lifetime, brake, tenants }
+        SessionActor { store, users, hasher, keys, session_lifetime, brake, tenants, sessions_counted_at: None }
     }
 
     /// How long a session opened now in `tenant` lasts: the tenant's setting, else the server's.
@@ -173,6 +181,37 @@ impl std::fmt::Debug for SignedIn {
     }
 }
 
+/// Every metric in Prometheus' text format, for the operator: a caller of the operator tenant
+/// allowed `metrics:GetMetrics`, or the dedicated metrics listener.
+#[derive(Message)]
+#[rtype(result = "Result<String, DomainError>")]
+pub struct ReadMetrics {
+    pub by: TenantCaller,
+}
+
+impl Handler<ReadMetrics> for SessionActor {
+    type Result = ResponseFuture<Result<String, DomainError>>;
+
+    fn handle(&mut self, message: ReadMetrics, _: &mut Context<Self>) -> Self::Result {
+        let allowed = check_caller(&message.by, "metrics:GetMetrics", "srn:default:metrics");
+        let due = self.sessions_counted_at.is_none_or(|at| at.elapsed() >= SESSION_COUNT_INTERVAL);
+        if allowed.is_ok() && due {
+            self.sessions_counted_at = Some(std::time::Instant::now());
+        }
+        let store = self.store.clone();
+        Box::pin(async move {
+            allowed?;
+            if due {
+                match store.active_session_counts(Utc::now()).await {
+                    Ok(counts) => crate::metrics::set_active_sessions(&counts),
+                    Err(error) => tracing::warn!(%error, "counting active sessions failed"),
+                }
+            }
+            Ok(crate::metrics::render())
+        })
+    }
+}
+
 impl Handler<PasswordLogin> for SessionActor {
     type Result = ResponseFuture<Result<SignedIn, DomainError>>;
 
@@ -181,7 +220,7 @@ impl Handler<PasswordLogin> for SessionActor {
             (self.store.clone(), self.hasher.clone(), self.keys.clone(), self.lifetime(&message.tenant));
         let users = self.users.clone();
         let brake = self.brake.clone();
-        Box::pin(async move {
+        let attempt = async move {
             let invalid = DomainError::Unauthenticated(AuthFailure::InvalidCredentials);
             let tenant = &message.tenant;
             let login = message.username.trim();
@@ -203,10 +242,12 @@ impl Handler<PasswordLogin> for SessionActor {
             let admitted = brake.admit(tenant, login, message.client).await?;
             let user = store.find_user_by_login(tenant, login).await?;
             let hash = user.as_ref().and_then(|user| user.password_hash.clone());
+            let queued = crate::metrics::HasherQueued::enter();
             let verified = hasher
                 .send(VerifyPassword { password: message.password, hash })
                 .await
                 .map_err(|error| DomainError::Internal(format!("hasher unavailable: {error}")))?;
+            drop(queued);
             let user = match user {
                 Some(user) if verified => user,
                 _ => {
@@ -224,7 +265,8 @@ impl Handler<PasswordLogin> for SessionActor {
             let signed_in = open_session(&store, &users, &keys, tenant, user, "email", lifetime).await?;
             tracing::info!(tenant = %tenant, user = %signed_in.user.id, session = %signed_in.session.id, "signed in with password");
             Ok(signed_in)
-        })
+        };
+        Box::pin(crate::metrics::observe(attempt, |result| crate::metrics::sign_in("password", result)))
     }
 }
 

@@ -57,6 +57,7 @@ impl Domain {
     /// Opens the store (applying the schema), starts the actors and seeds tenants and the
     /// bootstrap admin. Must run inside an actix system.
     pub async fn start(settings: DomainSettings) -> Result<Self, DomainError> {
+        crate::metrics::init();
         let store = Store::open(&settings.store).await?;
         let hash = settings.hash;
         hash.argon2().map_err(DomainError::Internal)?;

@@ -9,6 +9,7 @@ mod firezone;
 mod health;
 mod html;
 mod ids;
+pub mod metrics;
 mod path_id;
 mod request_id;
 mod request_span;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub sign_in_starts: Option<StartLimit>,
     /// Which address a request is attributed to (`server.trusted_proxies`).
     pub client_address: ClientAddress,
+    /// Whether `/metrics` is served by its own listener (`server.metrics_bind`), not this one.
+    pub metrics_listener: bool,
 }
 
 impl AppState {
@@ -82,6 +85,7 @@ pub fn tenant_base_url(external_url: &str, tenant: &tessera_actors::TenantId, ho
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(routes::resource("/healthz").get(health::healthz).other_methods(health::healthz));
     cfg.service(routes::resource("/readyz").get(health::readyz));
+    cfg.service(routes::resource("/metrics").get(metrics::scrape));
     routes::scope(cfg, "/t/{tenant}", dialects);
     dialects(cfg);
 }

@@ -39,17 +39,23 @@ impl RootSpanBuilder for RequestSpan {
         )
     }
 
-    /// Records the status and writes a debug-level access line inside the span (so its fields,
-    /// and nothing else of the request, are what the log shows).
+    /// Records the status, counts the request into the HTTP metrics (by route template), and
+    /// writes a debug-level access line inside the span (so its fields, and nothing else of the
+    /// request, are what the log shows).
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
         let status = match outcome {
             Ok(response) => {
-                let context = response.request().extensions().get::<RequestContext>().cloned();
-                if let Some(context) = context {
-                    span.record("latency_ms", context.started.elapsed().as_secs_f64() * 1000.0);
+                let request = response.request();
+                let status = response.status().as_u16();
+                let started = request.extensions().get::<RequestContext>().map(|context| context.started);
+                if let Some(started) = started {
+                    let elapsed = started.elapsed();
+                    span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+                    let route = request.match_pattern();
+                    tessera_actors::metrics::http_request(route.as_deref(), request.method().as_str(), status, elapsed);
                 }
-                response.status().as_u16()
+                status
             }
             Err(error) => error.as_response_error().status_code().as_u16(),
         };

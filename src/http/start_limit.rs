@@ -49,7 +49,10 @@ impl StartLimit {
         let limiter = self.limiter();
         self.sweep_if_due(&limiter);
         let key = peer.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), bucket_of);
-        limiter.check_key(&key).map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
+        limiter.check_key(&key).map_err(|not_until| {
+            tessera_actors::metrics::throttled("sign_in_starts");
+            not_until.wait_time_from(limiter.clock().now())
+        })
     }
 
     fn limiter(&self) -> Arc<DefaultKeyedRateLimiter<IpAddr>> {

@@ -10,7 +10,7 @@ mod scim;
 mod scim_bulk;
 mod scim_search;
 mod sign_in;
-mod tenants;
+pub(crate) mod tenants;
 
 use std::time::Duration;
 

@@ -170,7 +170,7 @@ impl Handler<FinishSamlSignIn> for ProvisioningActor {
     fn handle(&mut self, message: FinishSamlSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, cell) = (self.store.clone(), self.sealer.clone(), self.sp_credentials.clone());
         let users = self.users.clone();
-        Box::pin(async move {
+        let attempt = async move {
             let tenant = &message.tenant;
             let configuration = load(&store, &sealer, tenant).await?;
             let provider = configuration.saml_provider(&message.provider).ok_or(DomainError::NotFound)?;
@@ -218,6 +218,7 @@ impl Handler<FinishSamlSignIn> for ProvisioningActor {
             let user = provision(&users, &sealer, tenant, &provider.id, rules, identity).await?;
             tracing::info!(tenant = %tenant, user = %user.id, provider = %provider.id, "signed in through SAML");
             Ok(user)
-        })
+        };
+        Box::pin(crate::metrics::observe(attempt, |result| crate::metrics::sign_in("saml", result)))
     }
 }

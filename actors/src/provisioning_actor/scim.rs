@@ -85,7 +85,8 @@ impl Handler<ScimGet> for ProvisioningActor {
 
     fn handle(&mut self, message: ScimGet, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let resource = message.kind.name();
+        let attempt = async move {
             let ScimGet { context, kind, id } = message;
             let action = match kind {
                 ResourceKind::User => "scim:GetUser",
@@ -93,7 +94,10 @@ impl Handler<ScimGet> for ProvisioningActor {
             };
             authorize(&context.by, action, &srn(kind, &context.tenant, id))?;
             read(&store, &context, kind, id).await
-        })
+        };
+        Box::pin(crate::metrics::observe(attempt, move |result| {
+            crate::metrics::scim_operation(resource, "get", result)
+        }))
     }
 }
 
@@ -102,14 +106,23 @@ impl Handler<ScimWriteResource> for ProvisioningActor {
 
     fn handle(&mut self, message: ScimWriteResource, _: &mut Context<Self>) -> Self::Result {
         let (store, users) = (self.store.clone(), self.users.clone());
-        Box::pin(async move {
+        let resource = message.kind.name();
+        let operation = match message.write {
+            ScimWrite::Create(_) => "create",
+            ScimWrite::Replace(_) => "replace",
+            ScimWrite::Patch(_) => "patch",
+        };
+        let attempt = async move {
             let ScimWriteResource { context, kind, id, write, if_match } = message;
             match (write, id) {
                 (ScimWrite::Create(body), _) => create(&store, &users, &context, kind, &body).await,
                 (write, Some(id)) => modify(&store, &users, &context, kind, id, &write, if_match.as_ref()).await,
                 (_, None) => Err(DomainError::NotFound),
             }
-        })
+        };
+        Box::pin(crate::metrics::observe(attempt, move |result| {
+            crate::metrics::scim_operation(resource, operation, result)
+        }))
     }
 }
 
@@ -118,10 +131,14 @@ impl Handler<ScimDelete> for ProvisioningActor {
 
     fn handle(&mut self, message: ScimDelete, _: &mut Context<Self>) -> Self::Result {
         let (store, users) = (self.store.clone(), self.users.clone());
-        Box::pin(async move {
+        let resource = message.kind.name();
+        let attempt = async move {
             let ScimDelete { context, kind, id, if_match } = message;
             remove(&store, &users, &context, kind, id, if_match.as_ref()).await
-        })
+        };
+        Box::pin(crate::metrics::observe(attempt, move |result| {
+            crate::metrics::scim_operation(resource, "delete", result)
+        }))
     }
 }
 

@@ -40,7 +40,7 @@ impl Handler<ScimBulk> for ProvisioningActor {
 
     fn handle(&mut self, message: ScimBulk, _: &mut Context<Self>) -> Self::Result {
         let (store, users) = (self.store.clone(), self.users.clone());
-        Box::pin(async move {
+        let attempt = async move {
             let ScimBulk { context, request } = message;
             let mut created: HashMap<String, String> = HashMap::new();
             let mut outcomes: Vec<Option<BulkOutcome>> = request.operations.iter().map(|_| None).collect();
@@ -116,7 +116,8 @@ impl Handler<ScimBulk> for ProvisioningActor {
                 pending = waiting;
             }
             Ok(outcomes.into_iter().flatten().collect())
-        })
+        };
+        Box::pin(crate::metrics::observe(attempt, |result| crate::metrics::scim_operation("Bulk", "bulk", result)))
     }
 }
 

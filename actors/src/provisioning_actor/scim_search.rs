@@ -48,7 +48,11 @@ impl Handler<ScimSearch> for ProvisioningActor {
 
     fn handle(&mut self, message: ScimSearch, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer) = (self.store.clone(), self.sealer.clone());
-        Box::pin(async move {
+        let resource = match message.kinds.as_slice() {
+            [kind] => kind.name(),
+            _ => "Any",
+        };
+        let attempt = async move {
             for kind in &message.kinds {
                 let (action, resource) = match kind {
                     ResourceKind::User => ("scim:ListUsers", Kind::User.srn_all(&message.context.tenant)),
@@ -123,7 +127,10 @@ impl Handler<ScimSearch> for ProvisioningActor {
                 page.previous_cursor = (start > 0).then(|| cursor(start.saturating_sub(message.count)));
             }
             Ok(page)
-        })
+        };
+        Box::pin(crate::metrics::observe(attempt, move |result| {
+            crate::metrics::scim_operation(resource, "search", result)
+        }))
     }
 }
 

@@ -72,7 +72,7 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
     fn handle(&mut self, message: FinishOidcSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, users) = (self.store.clone(), self.sealer.clone(), self.users.clone());
         let discovery = self.discovery.clone();
-        Box::pin(async move {
+        let attempt = async move {
             let tenant = &message.tenant;
             let invalid_state = || DomainError::SignInRefused("the sign-in state is invalid or has expired".into());
             let (provider_id, sealed) =
@@ -94,7 +94,8 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
             let user = provision(&users, &sealer, tenant, &provider.id, rules, identity).await?;
             tracing::info!(tenant = %tenant, user = %user.id, provider = %provider.id, "signed in through OIDC");
             Ok(user)
-        })
+        };
+        Box::pin(crate::metrics::observe(attempt, |result| crate::metrics::sign_in("oidc", result)))
     }
 }
 

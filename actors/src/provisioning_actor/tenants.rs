@@ -21,7 +21,8 @@ use crate::tenant_directory::{TenantDirectory, POLL_INTERVAL};
 use crate::user_actor::{BootstrapUser, PasswordCheck};
 use crate::validate::PasswordRules;
 
-/// Who asks: a caller of the operator tenant, or the operator on the database (the CLI).
+/// Who asks: a caller of the operator tenant, or the operator itself (the CLI on the database,
+/// or the dedicated metrics listener the operator bound).
 #[derive(Clone)]
 pub enum TenantCaller {
     Principal(Box<Principal>),
@@ -104,7 +105,7 @@ fn srn(id: &str) -> String {
     format!("srn:{}:tenant:{id}", TenantId::DEFAULT)
 }
 
-fn check_caller(by: &TenantCaller, action: &str, resource: &str) -> Result<(), DomainError> {
+pub(crate) fn check_caller(by: &TenantCaller, action: &str, resource: &str) -> Result<(), DomainError> {
     match by {
         TenantCaller::Operator => Ok(()),
         TenantCaller::Principal(principal) if principal.tenant.is_default() => authorize(principal, action, resource),

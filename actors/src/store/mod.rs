@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod configuration;
+mod db;
 mod groups;
 mod identities;
 mod leases;
@@ -21,9 +22,7 @@ mod users;
 
 use std::future::Future;
 
-use surrealdb::engine::any::Any;
 use surrealdb::opt::auth::Root;
-use surrealdb::Surreal;
 
 use crate::error::Conflict;
 
@@ -149,7 +148,7 @@ const MAX_RETRIES: u64 = 40;
 /// Handle on the database; cheap to clone (one shared connection).
 #[derive(Clone)]
 pub struct Store {
-    db: Surreal<Any>,
+    db: db::Db,
 }
 
 /// Where the store lives and how to sign in to it (`Debug` leaves the password out).
@@ -196,7 +195,7 @@ impl Store {
             db.signin(Root { username: username.clone(), password: password.clone() }).await?;
         }
         db.use_ns(config.namespace.as_str()).use_db(config.database.as_str()).await?;
-        let store = Store { db };
+        let store = Store { db: db::Db(db) };
         store.migrate().await?;
         Ok(store)
     }
@@ -215,12 +214,16 @@ impl Store {
             match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(error) if is_transaction_conflict(&error) && tries < MAX_RETRIES => {
+                    crate::metrics::store_conflict(true);
                     tries += 1;
                     // Jittered, growing back-off so that racing writers spread out.
                     let pause = rand::thread_rng().gen_range(1..=5 * tries.min(20));
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 }
-                Err(error) if is_transaction_conflict(&error) => return Err(StoreError::Busy),
+                Err(error) if is_transaction_conflict(&error) => {
+                    crate::metrics::store_conflict(false);
+                    return Err(StoreError::Busy);
+                }
                 Err(error) => return Err(classify(&error)),
             }
         }

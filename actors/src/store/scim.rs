@@ -134,10 +134,10 @@ fn search_script(table: &str, fields: &str, id_column: &str, page: &Page<'_>, su
 
 /// Binds the tenant, the page and the filter's parameters.
 fn bind_page<'a>(
-    mut request: surrealdb::method::Query<'a, surrealdb::engine::any::Any>,
+    mut request: super::db::TimedQuery<'a>,
     tenant: &TenantId,
     page: &Page<'_>,
-) -> surrealdb::method::Query<'a, surrealdb::engine::any::Any> {
+) -> super::db::TimedQuery<'a> {
     request =
         request.bind(("tenant", tenant.as_str().to_owned())).bind(("count", page.count)).bind(("offset", page.offset));
     if let Some(condition) = page.condition {

@@ -1,6 +1,7 @@
 //! Sessions: the server-side records that keep sign-in tokens revocable.
 
 use chrono::{DateTime, Utc};
+use surrealdb::types::SurrealValue;
 use uuid::Uuid;
 
 use super::rows::SessionRow;
@@ -76,6 +77,24 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    /// Unexpired sessions per tenant, for the `active_sessions` gauge: a housekeeping read
+    /// across tenants that returns counts only (read through the expiry index).
+    pub async fn active_session_counts(&self, now: DateTime<Utc>) -> Result<Vec<(String, i64)>, StoreError> {
+        #[derive(SurrealValue)]
+        #[surreal(crate = "surrealdb::types")]
+        struct Count {
+            tenant: String,
+            sessions: i64,
+        }
+        let mut response = self
+            .db
+            .query("SELECT tenant, count() AS sessions FROM session WHERE expires_at > $now GROUP BY tenant")
+            .bind(("now", now))
+            .await?;
+        let counts: Vec<Count> = response.take(0)?;
+        Ok(counts.into_iter().map(|count| (count.tenant, count.sessions)).collect())
     }
 
     /// Removes expired sessions and API keys; returns how many went.

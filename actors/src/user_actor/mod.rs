@@ -123,6 +123,7 @@ pub(crate) async fn resolve_authorized(
 }
 
 async fn hash(hasher: &Addr<PasswordHasher>, password: String) -> Result<String, DomainError> {
+    let _queued = crate::metrics::HasherQueued::enter();
     hasher
         .send(HashPassword(password))
         .await

@@ -17,7 +17,7 @@ use crate::http::routes::resource;
 use actix_web::web;
 
 pub use error::SoatError;
-pub use tenants::TenantRecord;
+pub use tenants::{Operator, TenantRecord};
 
 /// Registers the SOAT routes inside an `/api/v1` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {

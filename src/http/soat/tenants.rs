@@ -101,6 +101,13 @@ fn record(state: &AppState, view: &TenantView) -> TenantRecord {
 /// so anyone else is refused before the domain is asked (401 without a credential).
 pub struct Operator(TenantCaller);
 
+impl Operator {
+    /// The caller, for an operator-only domain message.
+    pub fn into_caller(self) -> TenantCaller {
+        self.0
+    }
+}
+
 impl FromRequest for Operator {
     type Error = SoatError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;

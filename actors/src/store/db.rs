@@ -1,0 +1,51 @@
+//! The database connection as the store uses it: every query is timed into the
+//! `store_query_duration_seconds` histogram, so no query can be left out of it.
+
+use std::borrow::Cow;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::Instant;
+
+use surrealdb::engine::any::Any;
+use surrealdb::method::{IntoVariables, Query};
+use surrealdb::{IndexedResults, Surreal};
+
+/// The store's connection (cheap to clone: one shared client).
+#[derive(Clone)]
+pub(crate) struct Db(pub(super) Surreal<Any>);
+
+impl Db {
+    /// A SurrealQL query, timed when awaited.
+    pub(crate) fn query<'c>(&'c self, query: impl Into<Cow<'c, str>>) -> TimedQuery<'c> {
+        TimedQuery(self.0.query(query))
+    }
+}
+
+/// A query and its bindings; awaiting it runs it and records its time.
+pub(crate) struct TimedQuery<'c>(Query<'c, Any>);
+
+impl TimedQuery<'_> {
+    /// Appends another statement, as `surrealdb`'s `Query::query`.
+    pub(crate) fn query(self, query: &'static str) -> Self {
+        TimedQuery(self.0.query(query))
+    }
+
+    /// Binds variables (`("name", value)` pairs), as `surrealdb`'s `Query::bind`.
+    pub(crate) fn bind(self, variables: impl IntoVariables) -> Self {
+        TimedQuery(self.0.bind(variables))
+    }
+}
+
+impl<'c> IntoFuture for TimedQuery<'c> {
+    type Output = surrealdb::Result<IndexedResults>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'c>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let started = Instant::now();
+            let result = self.0.await;
+            crate::metrics::store_query(started.elapsed());
+            result
+        })
+    }
+}
