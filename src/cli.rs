@@ -62,6 +62,21 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Write the whole database (every tenant) to a SurrealQL file (opens the database directly;
+    /// embedded stores: stop the server first). Keep the master key file with it, apart: sealed
+    /// secrets and issued tokens need it.
+    Backup {
+        /// Where to write the export.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Load a backup into an empty database (the configured one), then bring its schema up to
+    /// this binary's version. Refuses a database that already holds data.
+    Restore {
+        /// A file written by `tessera backup`.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
     /// Create the first user (admin).
     BootstrapUser(Credentials),
     /// Sign in and print the token.
@@ -138,6 +153,36 @@ pub enum Command {
     DeleteApiKey {
         #[arg(long)]
         api_key_id: String,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Page through the tenant's audit trail, newest first (`audit:ListEvents`). Prints one page
+    /// as `{"events": […], "next_cursor": …}`; pass `--cursor` to get the next.
+    AuditEvents {
+        /// RFC 3339: events at or after this time.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339: events before this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// A user (`usr_…`) or API key (`key_…`) id.
+        #[arg(long)]
+        actor: Option<String>,
+        /// An action (`users:UpdateUser`) or a module's actions (`users:*`).
+        #[arg(long)]
+        action: Option<String>,
+        /// The SRN acted on.
+        #[arg(long)]
+        target: Option<String>,
+        /// `success`, `denied` or `failure`.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// The previous page's `next_cursor`.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Events per page, 1 to 500 (default 100).
+        #[arg(long)]
+        limit: Option<u32>,
         #[command(flatten)]
         client: Client,
     },

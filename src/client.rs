@@ -67,6 +67,26 @@ pub async fn run(command: Command) -> anyhow::Result<bool> {
         Command::DeleteApiKey { api_key_id, client } => {
             (client, Method::DELETE, format!("/api-keys/{api_key_id}"), None)
         }
+        Command::AuditEvents { from, to, actor, action, target, outcome, cursor, limit, client } => {
+            let limit = limit.map(|limit| limit.to_string());
+            let filters = [
+                ("from", from),
+                ("to", to),
+                ("actor", actor),
+                ("action", action),
+                ("target", target),
+                ("outcome", outcome),
+                ("cursor", cursor),
+                ("limit", limit),
+            ];
+            let mut query = reqwest::Url::parse("http://query.invalid/")?;
+            for (key, value) in filters {
+                if let Some(value) = value {
+                    query.query_pairs_mut().append_pair(key, &value);
+                }
+            }
+            (client, Method::GET, format!("/audit-events?{}", query.query().unwrap_or_default()), None)
+        }
         Command::ListSessions(client) => (client, Method::GET, "/sessions".to_owned(), None),
         Command::DeleteSession { session_id, client } => {
             (client, Method::DELETE, format!("/sessions/{session_id}"), None)

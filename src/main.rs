@@ -25,7 +25,9 @@ fn main() -> ExitCode {
         | Command::CreateApiToken { .. }
         | Command::CreateScimToken { .. }
         | Command::RotateSecret { .. }
-        | Command::RetireSecrets { .. } => operate(cli),
+        | Command::RetireSecrets { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => operate(cli),
         Command::Tenant(tenant) => tenant_command::run(cli.config.as_deref(), tenant),
         Command::Routes => {
             for route in http::routes::list() {
@@ -85,6 +87,21 @@ fn operate(cli: Cli) -> anyhow::Result<bool> {
                 let issued = domain.users.send(message).await??;
                 println!("SCIM base URL: {base_url}/scim/v2");
                 println!("Bearer token:  {}", issued.raw);
+                Ok(true)
+            }
+            Command::Backup { file } => {
+                let store = tessera_actors::store::Store::open(&settings.store()).await?;
+                store.export_to(&file).await?;
+                println!("backed up {} to {}", settings.database.endpoint, file.display());
+                println!("keep the master key file (or auth.secret) too, apart from the backup: it is not in it");
+                Ok(true)
+            }
+            Command::Restore { file } => {
+                if !file.is_file() {
+                    anyhow::bail!("{} is not a file", file.display());
+                }
+                tessera_actors::store::Store::restore(&settings.store(), &file).await?;
+                println!("restored {} into {}", file.display(), settings.database.endpoint);
                 Ok(true)
             }
             Command::RotateSecret { reseal_only } => rotation::rotate(&settings, reseal_only).await,

@@ -22,10 +22,21 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub sso: SsoSettings,
     pub log: LogSettings,
+    pub audit: AuditConfig,
     /// Identity configuration (Firezone's `/v0/configuration` keys) stored for the default
     /// tenant at start if it has none yet; validated like an API update.
     #[serde(default)]
     pub configuration: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Days audit events are kept (purged hourly); 0 keeps them forever.
+    pub retention_days: u32,
+    /// Also write every audit event to stdout as one JSON line.
+    pub stdout: bool,
 }
 
 /// `[server]`
@@ -260,6 +271,10 @@ impl Settings {
             bootstrap_admin: admin,
             tenants: self.server.tenants.iter().filter_map(|name| TenantId::parse(name)).collect(),
             refresh_interval: std::time::Duration::from_secs(self.sso.refresh_interval_seconds),
+            audit: tessera_actors::audit::AuditSettings {
+                retention_days: self.audit.retention_days,
+                stdout: self.audit.stdout,
+            },
         })
     }
 }

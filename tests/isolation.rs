@@ -120,6 +120,8 @@ fn public_statuses(method: &str, template: &str) -> Option<&'static [u16]> {
     // The sign-in routes are braked per client address (429), as every stranger's are.
     Some(match (method, path) {
         ("GET", "/healthz" | "/readyz") => &[200],
+        // The API description: public, and naming only the tenant's own base URL.
+        ("GET", "/openapi.json") => &[200],
         ("POST", "/api/v1/users/bootstrap") => &[409],
         ("POST", "/api/v1/users/login") => &[401, 429],
         ("GET", "/sign_in") => &[200],

@@ -8,9 +8,11 @@ use crate::policy::{evaluate, Decision, PolicyDocument, Request};
 /// Refuses (`Forbidden`) unless `principal` may perform `action` on `resource`.
 pub fn authorize(principal: &Principal, action: &str, resource: &str) -> Result<(), DomainError> {
     if allowed(principal, action, resource) {
+        crate::audit::checked(action, resource);
         Ok(())
     } else {
         tracing::info!(user = %principal.user.id, action, resource, "denied");
+        crate::audit::denied(principal, action, resource);
         Err(DomainError::Forbidden)
     }
 }
@@ -39,6 +41,7 @@ pub fn require_admin(principal: &Principal, action: &str, resource: &str) -> Res
     if principal.is_admin() {
         authorize(principal, action, resource)
     } else {
+        crate::audit::denied(principal, action, resource);
         Err(DomainError::Forbidden)
     }
 }
@@ -47,8 +50,10 @@ pub fn require_admin(principal: &Principal, action: &str, resource: &str) -> Res
 /// that has policies, which must allow the action.
 pub fn authorize_self_service(principal: &Principal, action: &str, resource: &str) -> Result<(), DomainError> {
     if key_allows(principal, action, resource) {
+        crate::audit::checked(action, resource);
         Ok(())
     } else {
+        crate::audit::denied(principal, action, resource);
         Err(DomainError::Forbidden)
     }
 }

@@ -2,6 +2,7 @@
 //! tenant-scoped SurrealDB store they share. Nothing here knows HTTP; the dialects in the
 //! `tessera` crate translate their wire formats into the messages defined here.
 
+pub mod audit;
 pub mod auth;
 pub mod configuration;
 pub mod crypto;

@@ -29,6 +29,7 @@ struct Metrics {
     store_gave_up: IntCounter,
     active_sessions: IntGaugeVec,
     scim_operations: IntCounterVec,
+    audit_dropped: IntCounter,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -67,6 +68,8 @@ impl Metrics {
             single("tessera_store_retries_total", "Transactions retried after a collision."),
             single("tessera_store_retries_exhausted_total", "Writes that kept colliding and were answered busy."),
         );
+        let audit_dropped =
+            single("tessera_audit_events_dropped_total", "Audit events dropped because the audit queue was full.");
         let hasher_queue =
             IntGauge::new("tessera_hasher_queue_depth", "Passwords waiting for or being hashed.").expect("gauge");
         registry.register(Box::new(hasher_queue.clone())).expect("unique gauge");
@@ -118,6 +121,7 @@ impl Metrics {
             store_retries,
             store_gave_up,
             active_sessions,
+            audit_dropped,
         }
     }
 }
@@ -266,6 +270,11 @@ pub fn scim_operation<T>(resource: &str, operation: &str, result: &Result<T, Dom
         Err(_) => "error",
     };
     METRICS.scim_operations.with_label_values(&[resource, operation, outcome]).inc();
+}
+
+/// An audit event that could not be queued for the store.
+pub fn audit_dropped() {
+    METRICS.audit_dropped.inc();
 }
 
 /// Every series in Prometheus' text exposition format.

@@ -1,7 +1,5 @@
 //! SessionActor: password sign-in, token issue and verification, sessions and API tokens.
 
-use std::net::IpAddr;
-
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, ResponseFuture};
 use chrono::{Duration, Utc};
 use uuid::Uuid;
@@ -113,8 +111,9 @@ pub struct PasswordLogin {
     /// Where the password was typed, which decides what the tenant's `local_auth_enabled`
     /// allows.
     pub channel: LoginChannel,
-    /// The connection's peer address, counted against its own budget of attempts.
-    pub client: Option<IpAddr>,
+    /// Where the attempt comes from: its client address is counted against its own budget of
+    /// attempts, and the audit trail names both.
+    pub origin: crate::audit::RequestOrigin,
 }
 
 /// Where a password sign-in comes from. With the tenant's `local_auth_enabled` off, people
@@ -220,6 +219,7 @@ impl Handler<PasswordLogin> for SessionActor {
             (self.store.clone(), self.hasher.clone(), self.keys.clone(), self.lifetime(&message.tenant));
         let users = self.users.clone();
         let brake = self.brake.clone();
+        let (tenant, origin) = (message.tenant.clone(), message.origin.clone());
         let attempt = async move {
             let invalid = DomainError::Unauthenticated(AuthFailure::InvalidCredentials);
             let tenant = &message.tenant;
@@ -239,7 +239,7 @@ impl Handler<PasswordLogin> for SessionActor {
                 return Err(DomainError::SignInRefused(LOCAL_AUTH_DISABLED.into()));
             }
             // Counted before the password is checked, so parallel guesses cannot outrun the count.
-            let admitted = brake.admit(tenant, login, message.client).await?;
+            let admitted = brake.admit(tenant, login, message.origin.client).await?;
             let user = store.find_user_by_login(tenant, login).await?;
             let hash = user.as_ref().and_then(|user| user.password_hash.clone());
             let queued = crate::metrics::HasherQueued::enter();
@@ -266,7 +266,11 @@ impl Handler<PasswordLogin> for SessionActor {
             tracing::info!(tenant = %tenant, user = %signed_in.user.id, session = %signed_in.session.id, "signed in with password");
             Ok(signed_in)
         };
-        Box::pin(crate::metrics::observe(attempt, |result| crate::metrics::sign_in("password", result)))
+        Box::pin(crate::metrics::observe(attempt, move |result| {
+            crate::metrics::sign_in("password", result);
+            let user = result.as_ref().ok().map(|signed_in| signed_in.user.id);
+            crate::audit::sign_in(&tenant, "sign-in:Password", &origin, user, result);
+        }))
     }
 }
 
@@ -337,7 +341,7 @@ impl Handler<Authenticate> for SessionActor {
                 return Err(AuthFailure::Disabled);
             }
             let permissions = permissions(&store, &tenant, &user, key.as_ref()).await.map_err(lookup_failed)?;
-            Ok(Principal { tenant, user, credential, permissions })
+            Ok(Principal { tenant, user, credential, permissions, origin: Default::default() })
         })
     }
 }
@@ -425,7 +429,12 @@ impl Handler<RevokeSession> for SessionActor {
 
     fn handle(&mut self, message: RevokeSession, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "sessions:RevokeSession",
+            Kind::Session.srn(&message.tenant, message.session),
+        );
+        let attempt = async move {
             let session = store.get_session(&message.tenant, message.session).await?.ok_or(DomainError::NotFound)?;
             let srn = Kind::Session.srn(&message.tenant, session.id);
             if session.user_id == message.by.user.id {
@@ -440,7 +449,8 @@ impl Handler<RevokeSession> for SessionActor {
             store.delete_session(&message.tenant, session.id).await?;
             tracing::info!(tenant = %message.tenant, session = %session.id, by = %message.by.user.id, "revoked session");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 

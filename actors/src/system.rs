@@ -37,6 +37,8 @@ pub struct DomainSettings {
     pub tenants: Vec<TenantId>,
     /// How often the refresher runs (for tenants with `disable_vpn_on_oidc_error`).
     pub refresh_interval: std::time::Duration,
+    /// The audit trail's retention and stdout stream.
+    pub audit: crate::audit::AuditSettings,
 }
 
 /// Addresses of the running actors; cheap to clone into every request.
@@ -59,6 +61,7 @@ impl Domain {
     pub async fn start(settings: DomainSettings) -> Result<Self, DomainError> {
         crate::metrics::init();
         let store = Store::open(&settings.store).await?;
+        crate::audit::install(store.clone(), settings.audit);
         let hash = settings.hash;
         hash.argon2().map_err(DomainError::Internal)?;
         let threads = match settings.hasher_threads {
@@ -148,6 +151,7 @@ impl Domain {
                 password_confirmation: None,
             },
             check: PasswordCheck { rules: PasswordRules::SOAT, confirmation_required: false },
+            origin: Default::default(),
         };
         match self.users.send(message).await.map_err(|error| DomainError::Internal(error.to_string()))? {
             Ok(_) => Ok(()),
@@ -186,6 +190,7 @@ mod tests {
             bootstrap_admin: Some(("root".into(), "rootpassword".into())),
             tenants: Vec::new(),
             refresh_interval: std::time::Duration::from_secs(600),
+            audit: Default::default(),
         }
     }
 
@@ -200,7 +205,7 @@ mod tests {
             username: "root".into(),
             password: "rootpassword".into(),
             channel: crate::session_actor::LoginChannel::Api,
-            client: None,
+            origin: Default::default(),
         };
         let signed_in = domain.sessions.send(login()).await.unwrap().unwrap();
         let authenticate = || Authenticate { tenant: tenant.clone(), token: signed_in.token.clone() };

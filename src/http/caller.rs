@@ -67,6 +67,7 @@ impl FromRequest for Caller {
         };
         // The tenant's own pages are where its browser sessions come from.
         let token = state.as_ref().and_then(|state| bearer(req, || state.base_url(&tenant)));
+        let origin = state.as_ref().map(|state| state.origin(req)).unwrap_or_default();
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {
                 return Ok(Caller(Err(AuthFailure::Missing)));
@@ -77,7 +78,10 @@ impl FromRequest for Caller {
                 // A dead actor or a database that does not answer: not the credential's fault.
                 Ok(Err(_)) | Err(_) => Err(AuthFailure::Unavailable),
             };
-            Ok(Caller(outcome))
+            Ok(Caller(outcome.map(|mut principal| {
+                principal.origin = origin;
+                principal
+            })))
         })
     }
 }

@@ -11,6 +11,25 @@ use super::soat::{Operator, SoatError};
 use super::{ask, AppState};
 
 /// `GET /metrics` on the main listener.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    description = "Prometheus' text format: requests and latency by route template, sign-ins, throttling, the \
+        password hasher, store queries, active sessions per tenant, SCIM operations and process statistics. \
+        On the main listener only the operator reads it (a caller of the `default` tenant allowed \
+        `metrics:GetMetrics`, e.g. Prometheus with an `sk_` key); with `server.metrics_bind` set it is served \
+        there without a credential and this route answers 404.",
+    responses(
+        (status = 200, description = "The metrics.", content_type = "text/plain; version=0.0.4; charset=utf-8",
+            body = String),
+        (status = 401, response = super::openapi::soat::SoatUnauthorized),
+        (status = 403, response = super::openapi::soat::SoatForbidden),
+        (status = 404, response = super::openapi::soat::SoatNotFound),
+        (status = 503, response = super::openapi::soat::SoatUnavailable),
+    )
+)]
 pub async fn scrape(
     state: web::Data<AppState>,
     operator: Result<Operator, SoatError>,

@@ -10,6 +10,7 @@ mod health;
 mod html;
 mod ids;
 pub mod metrics;
+mod openapi;
 mod path_id;
 mod request_id;
 mod request_span;
@@ -57,6 +58,16 @@ impl AppState {
     }
 
     /// Whether browsers reach us over https (cookies are then `Secure`).
+    /// Where a request came from (client address under `server.trusted_proxies`, request id),
+    /// as the audit trail records it.
+    pub fn origin(&self, req: &actix_web::HttpRequest) -> tessera_actors::audit::RequestOrigin {
+        use actix_web::HttpMessage;
+        tessera_actors::audit::RequestOrigin {
+            client: self.client_address.of(req),
+            request_id: req.extensions().get::<request_id::RequestContext>().map(|context| context.id.clone()),
+        }
+    }
+
     pub fn is_https(&self) -> bool {
         self.external_url.starts_with("https://")
     }
@@ -91,6 +102,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn dialects(cfg: &mut web::ServiceConfig) {
+    cfg.service(routes::resource("/openapi.json").get(openapi::serve));
     routes::scope(cfg, "/api/v1", soat::routes);
     routes::scope(cfg, "/v0", firezone::routes);
     routes::scope(cfg, "/scim/v2", scim::routes);

@@ -50,6 +50,18 @@ pub fn signed_in_redirect(state: &AppState, base_url: &str, signed_in: &SignedIn
 
 /// `GET /sign_in`: "Sign in with …" for each provider, and the password form when local
 /// auth is enabled. A signed-in visitor goes to the account page.
+#[utoipa::path(
+    get,
+    path = "/sign_in",
+    operation_id = "sign_in_page",
+    tag = "sign-in",
+    security(()),
+    responses(
+        (status = 200, description = "The sign-in page: a link per OIDC and SAML provider, and the password form when local auth is enabled.", content_type = "text/html", body = String),
+        (status = 303, description = "Already signed in: to `/account`.", headers(("Location" = String))),
+        (status = 503, description = "The configuration cannot be read.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn sign_in_page(state: web::Data<AppState>, Tenant(tenant): Tenant, Caller(caller): Caller) -> HttpResponse {
     let base_url = state.base_url(&tenant);
     if caller.is_ok() {
@@ -91,14 +103,32 @@ pub async fn sign_in_page(state: web::Data<AppState>, Tenant(tenant): Tenant, Ca
 }
 
 /// The password form.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordForm {
+    /// The email or username.
     email: String,
     password: String,
 }
 
 /// `POST /auth/identity/callback`: password sign-in from the form; 404 "Local auth disabled"
 /// when the tenant turned it off.
+#[utoipa::path(
+    post,
+    path = "/auth/identity/callback",
+    operation_id = "password_sign_in",
+    tag = "sign-in",
+    security(()),
+    request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: the session cookie is set and the browser goes to `/account`.", headers(("Location" = String), ("Set-Cookie" = String))),
+        (status = 400, description = "The form lacks the email or password, or they are too long.", content_type = "text/html", body = String),
+        (status = 401, description = "Invalid email or password.", content_type = "text/html", body = String),
+        (status = 403, description = "The form was not posted from this site, or the account is disabled.", content_type = "text/html", body = String),
+        (status = 404, description = "Local auth disabled for this tenant.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many failed sign-ins; try again after `Retry-After` seconds.", content_type = "text/html", body = String, headers(("Retry-After" = String))),
+        (status = 503, description = "Too many sign-ins in progress, or the service is unavailable.", content_type = "text/html", body = String, headers(("Retry-After" = String))),
+    )
+)]
 pub async fn password_sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -113,9 +143,9 @@ pub async fn password_sign_in(
         return message(StatusCode::BAD_REQUEST, "Sign-in failed", "Enter your email and password.", &base_url);
     };
     let form = form.into_inner();
-    let client = state.client_address.of(&req);
+    let origin = state.origin(&req);
     let login =
-        PasswordLogin { tenant, username: form.email, password: form.password, channel: LoginChannel::Form, client };
+        PasswordLogin { tenant, username: form.email, password: form.password, channel: LoginChannel::Form, origin };
     match ask(&state.domain.sessions, login).await {
         Ok(signed_in) => signed_in_redirect(&state, &base_url, &signed_in),
         Err(DomainError::SignInRefused(_)) => {
@@ -150,6 +180,16 @@ pub async fn password_sign_in(
 }
 
 /// `GET /account`: who is signed in, with a sign-out button.
+#[utoipa::path(
+    get,
+    path = "/account",
+    operation_id = "account_page",
+    tag = "sign-in",
+    responses(
+        (status = 200, description = "Who is signed in, how, and a sign-out button.", content_type = "text/html", body = String),
+        (status = 401, description = "Not signed in.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn account(state: web::Data<AppState>, Tenant(tenant): Tenant, Caller(caller): Caller) -> HttpResponse {
     let base_url = state.base_url(&tenant);
     let Ok(principal) = caller else {
@@ -168,6 +208,17 @@ pub async fn account(state: web::Data<AppState>, Tenant(tenant): Tenant, Caller(
 
 /// `POST|DELETE /sign_out`: ends the browser's session and clears the cookie; continues to the
 /// OIDC provider's logout when the session came from one that supports it.
+#[utoipa::path(
+    method(post, delete),
+    path = "/sign_out",
+    operation_id = "sign_out",
+    tag = "sign-in",
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 303, description = "Signed out: the cookie is cleared and the browser goes to `/sign_in`, or to the OIDC provider's logout.", headers(("Location" = String), ("Set-Cookie" = String))),
+        (status = 403, description = "Not posted from this site.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn sign_out(
     req: HttpRequest,
     state: web::Data<AppState>,

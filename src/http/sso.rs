@@ -59,6 +59,21 @@ fn start_refused(req: &HttpRequest, state: &AppState, base_url: &str) -> Option<
 }
 
 /// `GET /auth/oidc/{provider}`: redirect to the provider.
+#[utoipa::path(
+    get,
+    path = "/auth/oidc/{provider}",
+    operation_id = "oidc_start",
+    tag = "sign-in",
+    security(()),
+    params(("provider" = String, Path, description = "The provider's id.")),
+    responses(
+        (status = 302, description = "To the provider's authorization endpoint (PKCE, `state`, `nonce`); a cookie binds the sign-in to this browser.", headers(("Location" = String), ("Set-Cookie" = String))),
+        (status = 403, description = "Refused.", content_type = "text/html", body = String),
+        (status = 404, description = "No such provider.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many sign-ins started from this address; try again after `Retry-After` seconds.", content_type = "text/html", body = String, headers(("Retry-After" = String))),
+        (status = 503, description = "The provider or the database is unreachable.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn start_oidc(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -80,15 +95,34 @@ pub async fn start_oidc(
 }
 
 /// The provider's answer.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Callback {
+    /// The authorization code.
     code: Option<String>,
+    /// The state the sign-in started with.
     state: Option<String>,
+    /// An OAuth error code: the provider refused.
     error: Option<String>,
     error_description: Option<String>,
 }
 
 /// `GET /auth/oidc/{provider}/callback[/]`: verify, provision, open a session, set the cookie.
+#[utoipa::path(
+    get,
+    path = "/auth/oidc/{provider}/callback",
+    operation_id = "oidc_callback",
+    tag = "sign-in",
+    security(()),
+    params(("provider" = String, Path, description = "The provider's id."), Callback),
+    responses(
+        (status = 303, description = "Signed in: the session cookie is set and the browser goes to `/account`.", headers(("Location" = String), ("Set-Cookie" = String))),
+        (status = 400, description = "A malformed query string.", body = crate::http::openapi::soat::SoatErrorBody),
+        (status = 403, description = "Refused (provider error, state invalid, expired or started in another browser, no verified email, no matching account, disabled user).", content_type = "text/html", body = String),
+        (status = 404, description = "No such provider.", content_type = "text/html", body = String),
+        (status = 503, description = "The provider or the database is unreachable.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn finish_oidc(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -130,6 +164,7 @@ pub async fn finish_oidc(
         code,
         state: sign_in_state,
         base_url: base_url.clone(),
+        origin: state.origin(&req),
     };
     let mut response = match ask(&state.domain.provisioning, finish).await {
         Ok(user) => open_session(&state, tenant, user, provider.0).await,
@@ -140,6 +175,19 @@ pub async fn finish_oidc(
 }
 
 /// `GET /auth/saml/sp/metadata/{provider}`: the SP metadata to register at the IdP.
+#[utoipa::path(
+    get,
+    path = "/auth/saml/sp/metadata/{provider}",
+    operation_id = "saml_metadata",
+    tag = "sign-in",
+    security(()),
+    params(("provider" = String, Path, description = "The provider's id.")),
+    responses(
+        (status = 200, description = "The SP metadata (its URL is the SP entity id).", content_type = "application/samlmetadata+xml", body = String),
+        (status = 404, description = "No such provider.", content_type = "text/html", body = String),
+        (status = 503, description = "The database is unreachable.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn saml_metadata(state: web::Data<AppState>, Tenant(tenant): Tenant, provider: PathId) -> HttpResponse {
     let base_url = state.base_url(&tenant);
     match ask(&state.domain.provisioning, GetSamlMetadata { tenant, provider: provider.0 }).await {
@@ -164,6 +212,21 @@ fn saml_cookie(value: &str, max_age: CookieAge) -> Cookie<'static> {
 }
 
 /// `GET /auth/saml/auth/signin/{provider}`: redirect to the IdP with an AuthnRequest.
+#[utoipa::path(
+    get,
+    path = "/auth/saml/auth/signin/{provider}",
+    operation_id = "saml_start",
+    tag = "sign-in",
+    security(()),
+    params(("provider" = String, Path, description = "The provider's id.")),
+    responses(
+        (status = 302, description = "To the IdP with an AuthnRequest (HTTP-Redirect binding).", headers(("Location" = String), ("Set-Cookie" = String))),
+        (status = 403, description = "Refused.", content_type = "text/html", body = String),
+        (status = 404, description = "No such provider.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many sign-ins started from this address; try again after `Retry-After` seconds.", content_type = "text/html", body = String, headers(("Retry-After" = String))),
+        (status = 503, description = "The database is unreachable.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn start_saml(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -187,13 +250,29 @@ pub async fn start_saml(
 }
 
 /// The IdP's HTTP-POST to the ACS.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SamlPost {
+    /// The base64-encoded SAML Response.
     #[serde(rename = "SAMLResponse")]
     saml_response: String,
 }
 
 /// `POST /auth/saml/sp/consume/{provider}`: verify, provision, open a session, set the cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/saml/sp/consume/{provider}",
+    operation_id = "saml_consume",
+    tag = "sign-in",
+    security(()),
+    params(("provider" = String, Path, description = "The provider's id.")),
+    request_body(content = SamlPost, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: the session cookie is set and the browser goes to `/account`.", headers(("Location" = String), ("Set-Cookie" = String))),
+        (status = 403, description = "Refused: no SAMLResponse, an invalid, unsigned, replayed or foreign response, no matching account, or a disabled user.", content_type = "text/html", body = String),
+        (status = 404, description = "No such provider.", content_type = "text/html", body = String),
+        (status = 503, description = "The database is unreachable.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn finish_saml(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -219,6 +298,7 @@ pub async fn finish_saml(
         provider: provider.0.clone(),
         saml_response: form.into_inner().saml_response,
         browser_request,
+        origin: state.origin(&req),
     };
     let mut response = match ask(&state.domain.provisioning, finish).await {
         Ok(user) => open_session(&state, tenant, user, provider.0).await,

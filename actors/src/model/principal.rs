@@ -22,6 +22,8 @@ pub struct Principal {
     pub user: User,
     pub credential: CredentialKind,
     pub permissions: Permissions,
+    /// Where the request came from (for the audit trail); set by the HTTP layer.
+    pub origin: crate::audit::RequestOrigin,
 }
 
 impl Principal {

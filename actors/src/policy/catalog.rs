@@ -114,7 +114,9 @@ mod tests {
         assert!(actions.contains(&"users:ListUsers".to_owned()));
         assert!(actions.contains(&"tenants:DeleteTenant".to_owned()));
         assert!(actions.contains(&"sessions:RevokeSession".to_owned()));
-        assert_eq!(actions.len(), 10 + 5 + 5 + 7 + 2 + 2 + 10 + 5);
+        assert!(actions.contains(&"metrics:GetMetrics".to_owned()));
+        assert!(actions.contains(&"audit:ListEvents".to_owned()));
+        assert_eq!(actions.len(), 10 + 5 + 5 + 7 + 2 + 2 + 10 + 5 + 1 + 1);
         assert!(actions.iter().all(|action| is_known_action(action)));
     }
 
@@ -122,7 +124,18 @@ mod tests {
     fn modules_are_listed_sorted() {
         assert_eq!(
             modules(),
-            ["api-keys", "groups", "identity-providers", "policies", "scim", "sessions", "tenants", "users"]
+            [
+                "api-keys",
+                "audit",
+                "groups",
+                "identity-providers",
+                "metrics",
+                "policies",
+                "scim",
+                "sessions",
+                "tenants",
+                "users"
+            ]
         );
     }
 

@@ -152,13 +152,16 @@ impl Handler<UpdateConfiguration> for ProvisioningActor {
 
     fn handle(&mut self, message: UpdateConfiguration, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer) = (self.store.clone(), self.sealer.clone());
-        Box::pin(async move {
+        let audit =
+            crate::audit::AuditEvent::by(&message.by, "identity-providers:UpdateConfiguration", srn(&message.tenant));
+        let attempt = async move {
             let tenant = &message.tenant;
             authorize(&message.by, "identity-providers:UpdateConfiguration", &srn(tenant))?;
             let configuration = change(&store, &sealer, tenant, &message.changes, &message.base_url).await?;
             tracing::info!(tenant = %tenant, by = %message.by.user.id, "updated identity configuration");
             Ok(ShownConfiguration { configuration, reveal_secrets: message.by.is_admin() })
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 

@@ -1,6 +1,7 @@
 //! ProvisioningActor: the tenant's identity configuration (which providers users may sign in
 //! through) and the decision of which account a sign-in belongs to.
 
+mod audit;
 mod configuration;
 mod options;
 mod provision;
@@ -23,6 +24,7 @@ use crate::store::Store;
 use crate::tenant_directory::TenantDirectory;
 use crate::user_actor::UserActor;
 
+pub use audit::{ListAuditEvents, MAX_PAGE as MAX_AUDIT_PAGE};
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
 pub use options::{GetSignInChoices, Protocol, ProviderChoice, ProviderIssuer, SignInChoices, UpstreamSignOut};
 pub use refresher::{RefreshReport, RefreshRound};

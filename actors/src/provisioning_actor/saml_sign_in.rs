@@ -67,6 +67,8 @@ pub struct FinishSamlSignIn {
     pub saml_response: String,
     /// The request id the posting browser started, when the shell could bind it (https).
     pub browser_request: Option<String>,
+    /// Where the browser came from, for the audit trail.
+    pub origin: crate::audit::RequestOrigin,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -170,6 +172,7 @@ impl Handler<FinishSamlSignIn> for ProvisioningActor {
     fn handle(&mut self, message: FinishSamlSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, cell) = (self.store.clone(), self.sealer.clone(), self.sp_credentials.clone());
         let users = self.users.clone();
+        let (tenant, origin) = (message.tenant.clone(), message.origin.clone());
         let attempt = async move {
             let tenant = &message.tenant;
             let configuration = load(&store, &sealer, tenant).await?;
@@ -219,6 +222,10 @@ impl Handler<FinishSamlSignIn> for ProvisioningActor {
             tracing::info!(tenant = %tenant, user = %user.id, provider = %provider.id, "signed in through SAML");
             Ok(user)
         };
-        Box::pin(crate::metrics::observe(attempt, |result| crate::metrics::sign_in("saml", result)))
+        Box::pin(crate::metrics::observe(attempt, move |result| {
+            crate::metrics::sign_in("saml", result);
+            let user = result.as_ref().ok().map(|user| user.id);
+            crate::audit::sign_in(&tenant, "sign-in:SAML", &origin, user, result);
+        }))
     }
 }

@@ -43,6 +43,8 @@ pub struct FinishOidcSignIn {
     pub code: String,
     pub state: String,
     pub base_url: String,
+    /// Where the browser came from, for the audit trail.
+    pub origin: crate::audit::RequestOrigin,
 }
 
 impl Handler<StartOidcSignIn> for ProvisioningActor {
@@ -72,6 +74,7 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
     fn handle(&mut self, message: FinishOidcSignIn, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, users) = (self.store.clone(), self.sealer.clone(), self.users.clone());
         let discovery = self.discovery.clone();
+        let (tenant, origin) = (message.tenant.clone(), message.origin.clone());
         let attempt = async move {
             let tenant = &message.tenant;
             let invalid_state = || DomainError::SignInRefused("the sign-in state is invalid or has expired".into());
@@ -95,7 +98,11 @@ impl Handler<FinishOidcSignIn> for ProvisioningActor {
             tracing::info!(tenant = %tenant, user = %user.id, provider = %provider.id, "signed in through OIDC");
             Ok(user)
         };
-        Box::pin(crate::metrics::observe(attempt, |result| crate::metrics::sign_in("oidc", result)))
+        Box::pin(crate::metrics::observe(attempt, move |result| {
+            crate::metrics::sign_in("oidc", result);
+            let user = result.as_ref().ok().map(|user| user.id);
+            crate::audit::sign_in(&tenant, "sign-in:OIDC", &origin, user, result);
+        }))
     }
 }
 

@@ -113,6 +113,17 @@ pub(crate) fn check_caller(by: &TenantCaller, action: &str, resource: &str) -> R
     }
 }
 
+/// The audit event of an operator's tenant write (recorded in the operator tenant).
+fn audit_event(by: &TenantCaller, action: &str, id: &str) -> crate::audit::AuditEvent {
+    use crate::audit::{AuditActor, AuditEvent};
+    match by {
+        TenantCaller::Principal(principal) => AuditEvent::by(principal, action, srn(id)),
+        TenantCaller::Operator => {
+            AuditEvent::new(TenantId::default_tenant(), AuditActor::System, action, srn(id), &Default::default())
+        }
+    }
+}
+
 /// An id a request names: a tenant id shape, else it cannot exist.
 fn existing_id(id: &str) -> Result<TenantId, DomainError> {
     TenantId::parse(id).ok_or(DomainError::NotFound)
@@ -240,7 +251,8 @@ impl Handler<CreateTenant> for ProvisioningActor {
     fn handle(&mut self, message: CreateTenant, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, users, directory) =
             (self.store.clone(), self.sealer.clone(), self.users.clone(), self.directory.clone());
-        Box::pin(async move {
+        let audit = audit_event(&message.by, "tenants:CreateTenant", &message.id);
+        let attempt = async move {
             check_caller(&message.by, "tenants:CreateTenant", &srn(&message.id))?;
             let mut errors = FieldErrors::new();
             let id = TenantId::parse(&message.id).filter(|id| !id.is_default());
@@ -287,13 +299,18 @@ impl Handler<CreateTenant> for ProvisioningActor {
                     password: Some(admin.password),
                     password_confirmation: None,
                 };
-                super::ask_users(&users, BootstrapUser { tenant: id.clone(), user, check: admin_check }).await?;
+                super::ask_users(
+                    &users,
+                    BootstrapUser { tenant: id.clone(), user, check: admin_check, origin: Default::default() },
+                )
+                .await?;
             }
             directory.reload().await?;
             tracing::info!(tenant = %id, "created tenant");
             let tenant = directory.get(id.as_str()).ok_or(DomainError::NotFound)?;
             view(&store, tenant).await
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -338,7 +355,8 @@ impl Handler<UpdateTenant> for ProvisioningActor {
 
     fn handle(&mut self, message: UpdateTenant, _: &mut Context<Self>) -> Self::Result {
         let (store, sealer, directory) = (self.store.clone(), self.sealer.clone(), self.directory.clone());
-        Box::pin(async move {
+        let audit = audit_event(&message.by, "tenants:UpdateTenant", &message.id);
+        let attempt = async move {
             check_caller(&message.by, "tenants:UpdateTenant", &srn(&message.id))?;
             let id = existing_id(&message.id)?;
             let current = store.get_tenant(&id).await?.filter(Tenant::is_active).ok_or(DomainError::NotFound)?;
@@ -359,7 +377,8 @@ impl Handler<UpdateTenant> for ProvisioningActor {
             directory.reload().await?;
             tracing::info!(tenant = %id, "updated tenant");
             view(&store, Arc::new(updated)).await
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -368,7 +387,8 @@ impl Handler<DeleteTenant> for ProvisioningActor {
 
     fn handle(&mut self, message: DeleteTenant, _: &mut Context<Self>) -> Self::Result {
         let (store, directory) = (self.store.clone(), self.directory.clone());
-        Box::pin(async move {
+        let audit = audit_event(&message.by, "tenants:DeleteTenant", &message.id);
+        let attempt = async move {
             check_caller(&message.by, "tenants:DeleteTenant", &srn(&message.id))?;
             let id = existing_id(&message.id)?;
             if id.is_default() {
@@ -383,6 +403,7 @@ impl Handler<DeleteTenant> for ProvisioningActor {
             let shown = view(&store, Arc::new(marked)).await?;
             actix::spawn(purge(store, directory, id));
             Ok(shown)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }

@@ -1,5 +1,7 @@
 //! The database connection as the store uses it: every query is timed into the
-//! `store_query_duration_seconds` histogram, so no query can be left out of it.
+//! `store_query_duration_seconds` histogram, and every transaction run by an administrative
+//! write carries that write's audit event (`crate::audit::record`), so no query can be left out
+//! of either.
 
 use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
@@ -15,11 +17,22 @@ use surrealdb::{IndexedResults, Surreal};
 pub(crate) struct Db(pub(super) Surreal<Any>);
 
 impl Db {
-    /// A SurrealQL query, timed when awaited.
+    /// A SurrealQL query, timed when awaited. Inside an administrative write, a script with a
+    /// transaction also stores the write's audit event just before it commits.
     pub(crate) fn query<'c>(&'c self, query: impl Into<Cow<'c, str>>) -> TimedQuery<'c> {
+        let query = query.into();
+        if let Some(at) = query.rfind(COMMIT) {
+            if let Some(event) = crate::audit::event_to_carry() {
+                let carried = format!("{}{}{}", &query[..at], super::audit::CARRY_EVENT, &query[at..]);
+                return TimedQuery(self.0.query(carried).bind(("audit_event", super::audit::AuditRow::from(&event))));
+            }
+        }
         TimedQuery(self.0.query(query))
     }
 }
+
+/// How every transactional store script ends.
+const COMMIT: &str = "COMMIT TRANSACTION";
 
 /// A query and its bindings; awaiting it runs it and records its time.
 pub(crate) struct TimedQuery<'c>(Query<'c, Any>);

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../../../schemas/010_sign_in_names.surql")),
     (11, include_str!("../../../schemas/011_request_path_indexes.surql")),
     (12, include_str!("../../../schemas/012_policy_list_versions.surql")),
+    (13, include_str!("../../../schemas/013_audit.surql")),
 ];
 
 /// The newest schema version this binary knows.

@@ -2,6 +2,8 @@
 //! so no query can forget it; only the actors hold a `Store`.
 
 mod api_keys;
+mod audit;
+mod backup;
 mod configuration;
 mod db;
 mod groups;
@@ -26,6 +28,7 @@ use surrealdb::opt::auth::Root;
 
 use crate::error::Conflict;
 
+pub use audit::AuditQuery;
 pub use groups::GroupPatch;
 pub use identities::{EmailLink, RefreshableIdentity};
 pub use migrate::SCHEMA_VERSION;
@@ -188,6 +191,13 @@ impl Store {
     }
 
     async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
+        let store = Store::connect_unmigrated(config).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects and selects the namespace and database, applying no schema.
+    async fn connect_unmigrated(config: &StoreConfig) -> Result<Self, StoreError> {
         let db = surrealdb::engine::any::connect(config.endpoint.as_str())
             .await
             .map_err(|error| StoreError::Database(format!("cannot open {}: {}", config.endpoint, error.message())))?;
@@ -195,9 +205,7 @@ impl Store {
             db.signin(Root { username: username.clone(), password: password.clone() }).await?;
         }
         db.use_ns(config.namespace.as_str()).use_db(config.database.as_str()).await?;
-        let store = Store { db: db::Db(db) };
-        store.migrate().await?;
-        Ok(store)
+        Ok(Store { db: db::Db(db) })
     }
 
     /// Runs `attempt` again when the database reports a transaction conflict, so that of two

@@ -22,6 +22,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "configuration",
     "tenant_host",
     "tenant_lock",
+    "audit_event",
 ];
 
 /// Records deleted per transaction while a tenant is being removed.

@@ -164,7 +164,9 @@ impl Handler<CreateApiKey> for UserActor {
     fn handle(&mut self, message: CreateApiKey, _: &mut Context<Self>) -> Self::Result {
         let (store, keys) = (self.store.clone(), self.keys.clone());
         let limit = self.key_days_limit(&message.tenant);
-        Box::pin(async move {
+        let audit =
+            crate::audit::AuditEvent::by(&message.by, "api-keys:CreateApiKey", Kind::ApiKey.srn_all(&message.tenant));
+        let attempt = async move {
             let tenant = &message.tenant;
             if message.by.permissions.key.is_some() {
                 // A narrowed key could otherwise mint an unnarrowed one.
@@ -182,7 +184,8 @@ impl Handler<CreateApiKey> for UserActor {
             let name = message.name.unwrap_or_default().trim().to_owned();
             let expires_at = lifetime.map(|days| Utc::now() + Duration::days(days));
             issue(&store, &keys, tenant, message.by.user.id, name, message.policy_ids, expires_at).await
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -192,13 +195,21 @@ impl Handler<CreateApiToken> for UserActor {
     fn handle(&mut self, message: CreateApiToken, _: &mut Context<Self>) -> Self::Result {
         let (store, keys) = (self.store.clone(), self.keys.clone());
         let limit = self.key_days_limit(&message.tenant);
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::new(
+            message.tenant.clone(),
+            crate::audit::AuditActor::System,
+            "api-keys:CreateApiKey",
+            Kind::ApiKey.srn_all(&message.tenant),
+            &Default::default(),
+        );
+        let attempt = async move {
             let days = key_lifetime(Some(message.days), &TOKEN_DAYS, limit)
                 .map_err(|problem| DomainError::field("expires_in", problem))?;
             let user = resolve(&store, &message.tenant, &UserRef::Email(message.email)).await?;
             let expires_at = days.map(|days| Utc::now() + Duration::days(days));
             issue(&store, &keys, &message.tenant, user.id, "api-token".to_owned(), Vec::new(), expires_at).await
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -238,7 +249,12 @@ impl Handler<UpdateApiKey> for UserActor {
 
     fn handle(&mut self, message: UpdateApiKey, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "api-keys:UpdateApiKey",
+            Kind::ApiKey.srn(&message.tenant, message.id),
+        );
+        let attempt = async move {
             let tenant = &message.tenant;
             let key = accessible(&store, tenant, &message.by, message.id, "api-keys:UpdateApiKey").await?;
             if message.policy_ids.is_some() && message.by.permissions.key.is_some() {
@@ -254,7 +270,8 @@ impl Handler<UpdateApiKey> for UserActor {
             let key = store.update_api_key(tenant, key.id, name, message.policy_ids.as_deref()).await?;
             tracing::info!(tenant = %tenant, key = %key.id, by = %message.by.user.id, "updated API key");
             Ok(key)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -263,11 +280,17 @@ impl Handler<DeleteApiKey> for UserActor {
 
     fn handle(&mut self, message: DeleteApiKey, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "api-keys:DeleteApiKey",
+            Kind::ApiKey.srn(&message.tenant, message.id),
+        );
+        let attempt = async move {
             let key = accessible(&store, &message.tenant, &message.by, message.id, "api-keys:DeleteApiKey").await?;
             store.delete_api_key(&message.tenant, key.id).await?;
             tracing::info!(tenant = %message.tenant, key = %key.id, by = %message.by.user.id, "deleted API key");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }

@@ -109,7 +109,9 @@ impl Handler<CreateGroup> for UserActor {
 
     fn handle(&mut self, message: CreateGroup, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit =
+            crate::audit::AuditEvent::by(&message.by, "groups:CreateGroup", Kind::Group.srn_all(&message.tenant));
+        let attempt = async move {
             authorize(&message.by, "groups:CreateGroup", &Kind::Group.srn_all(&message.tenant))?;
             check(message.name.as_deref(), true, message.description.as_deref())?;
             let now = Utc::now();
@@ -129,7 +131,8 @@ impl Handler<CreateGroup> for UserActor {
             store.create_group(&message.tenant, &group).await?;
             tracing::info!(tenant = %message.tenant, group = %group.id, by = %message.by.user.id, "created group");
             store.get_group(&message.tenant, group.id).await?.ok_or(DomainError::NotFound)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -138,7 +141,12 @@ impl Handler<UpdateGroup> for UserActor {
 
     fn handle(&mut self, message: UpdateGroup, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "groups:UpdateGroup",
+            Kind::Group.srn(&message.tenant, message.id),
+        );
+        let attempt = async move {
             authorize(&message.by, "groups:UpdateGroup", &Kind::Group.srn(&message.tenant, message.id))?;
             let mut patch = message.patch;
             let description = patch.description.as_ref().and_then(Option::as_deref);
@@ -148,7 +156,8 @@ impl Handler<UpdateGroup> for UserActor {
             let group = store.update_group(&message.tenant, message.id, &patch).await?;
             tracing::info!(tenant = %message.tenant, group = %group.id, by = %message.by.user.id, "updated group");
             Ok(group)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -181,12 +190,18 @@ impl Handler<DeleteGroup> for UserActor {
 
     fn handle(&mut self, message: DeleteGroup, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "groups:DeleteGroup",
+            Kind::Group.srn(&message.tenant, message.id),
+        );
+        let attempt = async move {
             authorize(&message.by, "groups:DeleteGroup", &Kind::Group.srn(&message.tenant, message.id))?;
             store.delete_group(&message.tenant, message.id).await?;
             tracing::info!(tenant = %message.tenant, group = %message.id, by = %message.by.user.id, "deleted group");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -207,12 +222,18 @@ impl Handler<SetGroupPolicies> for UserActor {
 
     fn handle(&mut self, message: SetGroupPolicies, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "groups:AttachGroupPolicies",
+            Kind::Group.srn(&message.tenant, message.id),
+        );
+        let attempt = async move {
             authorize(&message.by, "groups:AttachGroupPolicies", &Kind::Group.srn(&message.tenant, message.id))?;
             let holder = Holder::Group(message.id);
             store.set_policies(&message.tenant, holder, &message.policy_ids, message.expected_version).await?;
             tracing::info!(tenant = %message.tenant, group = %message.id, by = %message.by.user.id, "attached group policies");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }

@@ -193,7 +193,12 @@ impl Handler<LinkUserIdentity> for UserActor {
 
     fn handle(&mut self, message: LinkUserIdentity, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "users:LinkUserIdentity",
+            Kind::User.srn(&message.tenant, message.user),
+        );
+        let attempt = async move {
             let tenant = &message.tenant;
             let user = target(&store, tenant, &message.by, message.user, "users:LinkUserIdentity").await?;
             store.link_to_user(tenant, user.id, &message.identity).await?;
@@ -203,7 +208,8 @@ impl Handler<LinkUserIdentity> for UserActor {
                 identity = %id, "linked identity");
             let links = store.list_identities(tenant, user.id).await?;
             links.into_iter().find(|link| link.public_id() == id).ok_or(DomainError::NotFound)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -212,7 +218,12 @@ impl Handler<UnlinkUserIdentity> for UserActor {
 
     fn handle(&mut self, message: UnlinkUserIdentity, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "users:UnlinkUserIdentity",
+            Kind::User.srn(&message.tenant, message.user),
+        );
+        let attempt = async move {
             let tenant = &message.tenant;
             let user = target(&store, tenant, &message.by, message.user, "users:UnlinkUserIdentity").await?;
             let links = store.list_identities(tenant, user.id).await?;
@@ -222,6 +233,7 @@ impl Handler<UnlinkUserIdentity> for UserActor {
             tracing::info!(target: "audit", tenant = %tenant, user = %user.id, by = %message.by.user.id,
                 identity = %message.identity_id, issuer = %link.issuer, "unlinked identity");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }

@@ -129,7 +129,9 @@ impl Handler<CreatePolicy> for UserActor {
 
     fn handle(&mut self, message: CreatePolicy, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit =
+            crate::audit::AuditEvent::by(&message.by, "policies:CreatePolicy", Kind::Policy.srn_all(&message.tenant));
+        let attempt = async move {
             authorize(&message.by, "policies:CreatePolicy", &Kind::Policy.srn_all(&message.tenant))?;
             let document =
                 check_policy(message.name.as_deref(), true, message.description.as_deref(), message.document.as_ref())?;
@@ -145,7 +147,8 @@ impl Handler<CreatePolicy> for UserActor {
             store.create_policy(&message.tenant, &policy).await?;
             tracing::info!(tenant = %message.tenant, policy = %policy.id, by = %message.by.user.id, "created policy");
             Ok(policy)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -154,7 +157,12 @@ impl Handler<UpdatePolicy> for UserActor {
 
     fn handle(&mut self, message: UpdatePolicy, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "policies:UpdatePolicy",
+            Kind::Policy.srn(&message.tenant, message.id),
+        );
+        let attempt = async move {
             let tenant = &message.tenant;
             authorize(&message.by, "policies:UpdatePolicy", &Kind::Policy.srn(tenant, message.id))?;
             let description = message.description.as_ref().and_then(Option::as_deref);
@@ -167,7 +175,8 @@ impl Handler<UpdatePolicy> for UserActor {
             let policy = store.update_policy(tenant, message.id, &patch).await?;
             tracing::info!(tenant = %tenant, policy = %policy.id, by = %message.by.user.id, "updated policy");
             Ok(policy)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -200,12 +209,18 @@ impl Handler<DeletePolicy> for UserActor {
 
     fn handle(&mut self, message: DeletePolicy, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "policies:DeletePolicy",
+            Kind::Policy.srn(&message.tenant, message.id),
+        );
+        let attempt = async move {
             authorize(&message.by, "policies:DeletePolicy", &Kind::Policy.srn(&message.tenant, message.id))?;
             store.delete_policy(&message.tenant, message.id).await?;
             tracing::info!(tenant = %message.tenant, policy = %message.id, by = %message.by.user.id, "deleted policy");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -226,12 +241,18 @@ impl Handler<SetUserPolicies> for UserActor {
 
     fn handle(&mut self, message: SetUserPolicies, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(
+            &message.by,
+            "users:AttachUserPolicies",
+            Kind::User.srn(&message.tenant, message.user),
+        );
+        let attempt = async move {
             authorize(&message.by, "users:AttachUserPolicies", &Kind::User.srn(&message.tenant, message.user))?;
             let holder = Holder::User(message.user);
             store.set_policies(&message.tenant, holder, &message.policy_ids, message.expected_version).await?;
             tracing::info!(tenant = %message.tenant, user = %message.user, by = %message.by.user.id, "attached user policies");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }

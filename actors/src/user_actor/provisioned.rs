@@ -102,7 +102,12 @@ impl Handler<WriteProvisionedUser> for UserActor {
     fn handle(&mut self, message: WriteProvisionedUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
         let check = self.password_check(&message.tenant, CHECK);
-        Box::pin(async move {
+        let (action, target) = match message.target {
+            Target::Create => ("scim:CreateUser", Kind::User.srn_all(&message.tenant)),
+            Target::Replace { id, .. } => ("scim:UpdateUser", Kind::User.srn(&message.tenant, id)),
+        };
+        let audit = crate::audit::AuditEvent::by(&message.by, action, target);
+        let attempt = async move {
             let WriteProvisionedUser { tenant, by, target, user } = message;
             check_user(&user, check)?;
             let password_hash = match &user.password {
@@ -148,7 +153,8 @@ impl Handler<WriteProvisionedUser> for UserActor {
                     Ok(updated)
                 }
             }
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -158,7 +164,8 @@ impl Handler<CreateProvisionedUsers> for UserActor {
     fn handle(&mut self, message: CreateProvisionedUsers, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
         let check = self.password_check(&message.tenant, CHECK);
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(&message.by, "scim:CreateUser", Kind::User.srn_all(&message.tenant));
+        let attempt = async move {
             let CreateProvisionedUsers { tenant, by, users } = message;
             authorize(&by, "scim:CreateUser", &Kind::User.srn_all(&tenant))?;
             let mut records = Vec::with_capacity(users.len());
@@ -178,7 +185,8 @@ impl Handler<CreateProvisionedUsers> for UserActor {
             store.create_users(&tenant, &records).await?;
             tracing::info!(tenant = %tenant, users = records.len(), by = %by.user.id, "provisioned users");
             Ok(records)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -187,13 +195,16 @@ impl Handler<DeleteProvisionedUser> for UserActor {
 
     fn handle(&mut self, message: DeleteProvisionedUser, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit =
+            crate::audit::AuditEvent::by(&message.by, "scim:DeleteUser", Kind::User.srn(&message.tenant, message.id));
+        let attempt = async move {
             authorize(&message.by, "scim:DeleteUser", &Kind::User.srn(&message.tenant, message.id))?;
             // The store refuses a non-admin deleting an admin, and the last admin.
             store.delete_user(&message.tenant, message.id, message.by.user.id).await?;
             tracing::info!(tenant = %message.tenant, user = %message.id, by = %message.by.user.id, "deprovisioned user");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -215,7 +226,12 @@ impl Handler<WriteProvisionedGroup> for UserActor {
 
     fn handle(&mut self, message: WriteProvisionedGroup, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let (action, target) = match message.target {
+            Target::Create => ("scim:CreateGroup", Kind::Group.srn_all(&message.tenant)),
+            Target::Replace { id, .. } => ("scim:UpdateGroup", Kind::Group.srn(&message.tenant, id)),
+        };
+        let audit = crate::audit::AuditEvent::by(&message.by, action, target);
+        let attempt = async move {
             let WriteProvisionedGroup { tenant, by, target, group } = message;
             check_group(&group)?;
             let name = group.display_name.trim().to_owned();
@@ -252,7 +268,8 @@ impl Handler<WriteProvisionedGroup> for UserActor {
                     Ok(updated)
                 }
             }
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -261,11 +278,14 @@ impl Handler<DeleteProvisionedGroup> for UserActor {
 
     fn handle(&mut self, message: DeleteProvisionedGroup, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit =
+            crate::audit::AuditEvent::by(&message.by, "scim:DeleteGroup", Kind::Group.srn(&message.tenant, message.id));
+        let attempt = async move {
             authorize(&message.by, "scim:DeleteGroup", &Kind::Group.srn(&message.tenant, message.id))?;
             store.delete_group(&message.tenant, message.id).await?;
             tracing::info!(tenant = %message.tenant, group = %message.id, by = %message.by.user.id, "deprovisioned group");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }

@@ -34,7 +34,14 @@ impl Handler<CreateScimToken> for UserActor {
     fn handle(&mut self, message: CreateScimToken, _: &mut Context<Self>) -> Self::Result {
         let (store, keys) = (self.store.clone(), self.keys.clone());
         let limit = self.key_days_limit(&message.tenant);
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::new(
+            message.tenant.clone(),
+            crate::audit::AuditActor::System,
+            "api-keys:CreateApiKey",
+            crate::model::Kind::ApiKey.srn_all(&message.tenant),
+            &Default::default(),
+        );
+        let attempt = async move {
             let lifetime = key_lifetime(message.expires_in_days, &KEY_DAYS, limit)
                 .map_err(|problem| DomainError::field("expires_in_days", problem))?;
             let tenant = &message.tenant;
@@ -48,7 +55,8 @@ impl Handler<CreateScimToken> for UserActor {
             let expires_at = lifetime.map(|days| Utc::now() + Duration::days(days));
             let name = format!("scim {}", Utc::now().format("%Y-%m-%d"));
             issue(&store, &keys, tenant, account.id, name, Vec::new(), expires_at).await
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 

@@ -17,6 +17,8 @@ pub struct BootstrapUser {
     pub tenant: TenantId,
     pub user: NewUser,
     pub check: PasswordCheck,
+    /// Where the request came from (for the audit trail; default when Tessera itself asks).
+    pub origin: crate::audit::RequestOrigin,
 }
 
 /// Create a user on behalf of `by`.
@@ -76,7 +78,15 @@ impl Handler<BootstrapUser> for UserActor {
     fn handle(&mut self, message: BootstrapUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
         let check = self.password_check(&message.tenant, message.check);
-        Box::pin(async move {
+        // The first admin is created by whoever reaches the server first: an anonymous actor.
+        let audit = crate::audit::AuditEvent::new(
+            message.tenant.clone(),
+            crate::audit::AuditActor::Anonymous,
+            "users:CreateUser",
+            Kind::User.srn_all(&message.tenant),
+            &message.origin,
+        );
+        let attempt = async move {
             // Anyone may call bootstrap: once it is spent, answer without hashing anything,
             // so it cannot be used to queue password-hashing work. (The transaction below
             // still decides races before the first user exists.)
@@ -86,10 +96,12 @@ impl Handler<BootstrapUser> for UserActor {
             let mut new = message.user;
             new.role = Role::Admin;
             let user = prepare(&hasher, new, check, FieldErrors::new()).await?;
+            crate::audit::set_target(Kind::User.srn(&message.tenant, user.id));
             store.bootstrap_user(&message.tenant, &user).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, "bootstrapped first admin");
             Ok(user)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -99,17 +111,20 @@ impl Handler<CreateUser> for UserActor {
     fn handle(&mut self, message: CreateUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
         let check = self.password_check(&message.tenant, message.check);
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(&message.by, "users:CreateUser", Kind::User.srn_all(&message.tenant));
+        let attempt = async move {
             let srn = Kind::User.srn_all(&message.tenant);
             match message.user.role {
                 Role::Admin => require_admin(&message.by, "users:CreateUser", &srn)?,
                 Role::Unprivileged => authorize(&message.by, "users:CreateUser", &srn)?,
             }
             let user = prepare(&hasher, message.user, check, message.parse_errors).await?;
+            crate::audit::set_target(Kind::User.srn(&message.tenant, user.id));
             store.create_user_by(&message.tenant, &user, Some(message.by.user.id)).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "created user");
             Ok(user)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -142,7 +157,8 @@ impl Handler<UpdateUser> for UserActor {
     fn handle(&mut self, message: UpdateUser, _: &mut Context<Self>) -> Self::Result {
         let (store, hasher) = (self.store.clone(), self.hasher.clone());
         let check = self.password_check(&message.tenant, message.check);
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(&message.by, "users:UpdateUser", Kind::User.srn_all(&message.tenant));
+        let attempt = async move {
             let by = &message.by;
             let current = resolve_authorized(&store, &message.tenant, by, &message.user, "users:UpdateUser").await?;
             let srn = Kind::User.srn(&message.tenant, current.id);
@@ -200,7 +216,8 @@ impl Handler<UpdateUser> for UserActor {
             let user = store.update_user(&message.tenant, current.id, &patch, guard).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "updated user");
             Ok(user)
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 
@@ -209,7 +226,8 @@ impl Handler<DeleteUser> for UserActor {
 
     fn handle(&mut self, message: DeleteUser, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        Box::pin(async move {
+        let audit = crate::audit::AuditEvent::by(&message.by, "users:DeleteUser", Kind::User.srn_all(&message.tenant));
+        let attempt = async move {
             let user =
                 resolve_authorized(&store, &message.tenant, &message.by, &message.user, "users:DeleteUser").await?;
             if user.role == Role::Admin {
@@ -219,7 +237,8 @@ impl Handler<DeleteUser> for UserActor {
             store.delete_user(&message.tenant, user.id, message.by.user.id).await?;
             tracing::info!(tenant = %message.tenant, user = %user.id, by = %message.by.user.id, "deleted user");
             Ok(())
-        })
+        };
+        Box::pin(crate::audit::record(audit, attempt))
     }
 }
 

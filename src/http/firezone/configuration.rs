@@ -8,6 +8,7 @@ use super::render::timestamp;
 use super::FirezoneError;
 use crate::http::body::parse_json;
 use crate::http::caller::Caller;
+use crate::http::openapi::firezone as doc;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 
@@ -53,6 +54,17 @@ fn render(shown: &ShownConfiguration, base_url: &str) -> Value {
 }
 
 /// `GET /v0/configuration`
+#[utoipa::path(
+    get,
+    path = "/v0/configuration",
+    operation_id = "firezone_get_configuration",
+    tag = "firezone",
+    responses(
+        (status = 200, description = "The identity configuration; client secrets only for admins (`null` for others).", body = doc::ConfigurationData),
+        (status = 401, response = doc::FirezoneUnauthorized),
+        (status = 503, response = doc::FirezoneUnavailable),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -64,6 +76,23 @@ pub async fn get(
 }
 
 /// `PATCH`/`PUT /v0/configuration {"configuration": {…}}`: keys sent replace, lists whole.
+#[utoipa::path(
+    method(patch, put),
+    path = "/v0/configuration",
+    operation_id = "firezone_update_configuration",
+    tag = "firezone",
+    request_body = doc::ConfigurationBody,
+    description = "PATCH and PUT are the same: each key sent replaces its value (a provider list replaces the whole list). Validation answers 422 with every failing field; provider lists report one object per element (`{}` for a valid one).",
+    responses(
+        (status = 200, description = "The configuration as changed.", body = doc::ConfigurationData),
+        (status = 400, response = doc::FirezoneBadRequest),
+        (status = 401, response = doc::FirezoneUnauthorized),
+        (status = 409, response = doc::FirezoneConflict),
+        (status = 413, response = doc::FirezonePayloadTooLarge),
+        (status = 422, response = doc::FirezoneUnprocessable),
+        (status = 503, response = doc::FirezoneUnavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,

@@ -1,10 +1,10 @@
 //! The Firezone legacy dialect (`/v0`): wrapped bodies (`{"user": …}` in, `{"data": …}` out),
 //! hyphenated UUIDs, microsecond timestamps and Firezone's exact error bodies.
 
-mod configuration;
+pub(super) mod configuration;
 mod error;
-mod render;
-mod users;
+pub(super) mod render;
+pub(super) mod users;
 
 use crate::http::routes::resource;
 use actix_web::web;

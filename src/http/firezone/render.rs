@@ -18,15 +18,28 @@ pub fn role(role: Role) -> &'static str {
 }
 
 /// A user as `/v0/users` shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FirezoneUser)]
 pub struct UserJson {
+    /// The user's UUID, hyphenated.
+    #[schema(format = "uuid")]
     id: String,
+    /// The email, or the username of a user without one.
     email: String,
+    #[schema(value_type = crate::http::openapi::firezone::FirezoneRole)]
     role: &'static str,
+    /// Six fraction digits and `Z`, like every timestamp here.
+    #[schema(required = true, format = DateTime)]
     last_signed_in_at: Option<String>,
+    /// `email` for a password sign-in, else the provider's id.
+    #[schema(required = true)]
     last_signed_in_method: Option<String>,
+    /// Set while the user is disabled.
+    #[schema(required = true, format = DateTime)]
     disabled_at: Option<String>,
+    #[schema(format = DateTime)]
     inserted_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 

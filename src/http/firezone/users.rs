@@ -13,6 +13,7 @@ use super::FirezoneError;
 use crate::http::body::parse_json;
 use crate::http::caller::Caller;
 use crate::http::ids::parse_firezone_uuid;
+use crate::http::openapi::firezone as doc;
 use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
@@ -82,6 +83,17 @@ fn data(user: &tessera_actors::User) -> Value {
 }
 
 /// `GET /v0/users`
+#[utoipa::path(
+    get,
+    path = "/v0/users",
+    operation_id = "firezone_list_users",
+    tag = "firezone",
+    responses(
+        (status = 200, description = "Every user of the tenant.", body = doc::FirezoneUserList),
+        (status = 401, response = doc::FirezoneUnauthorized),
+        (status = 503, response = doc::FirezoneUnavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -92,6 +104,21 @@ pub async fn list(
 }
 
 /// `POST /v0/users`: 201 with `Location`; role defaults to unprivileged.
+#[utoipa::path(
+    post,
+    path = "/v0/users",
+    operation_id = "firezone_create_user",
+    tag = "firezone",
+    request_body = doc::FirezoneCreateUserBody,
+    responses(
+        (status = 201, description = "The new user.", body = doc::FirezoneUserData, headers(("Location" = String, description = "The user's URL."))),
+        (status = 400, response = doc::FirezoneBadRequest),
+        (status = 401, response = doc::FirezoneUnauthorized),
+        (status = 413, response = doc::FirezonePayloadTooLarge),
+        (status = 422, response = doc::FirezoneUnprocessable),
+        (status = 503, response = doc::FirezoneUnavailable),
+    )
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -116,6 +143,19 @@ pub async fn create(
 }
 
 /// `GET /v0/users/{id_or_email}`
+#[utoipa::path(
+    get,
+    path = "/v0/users/{id}",
+    operation_id = "firezone_get_user",
+    tag = "firezone",
+    params(("id" = String, Path, description = "The user's UUID, or its email.")),
+    responses(
+        (status = 200, description = "The user.", body = doc::FirezoneUserData),
+        (status = 401, response = doc::FirezoneUnauthorized),
+        (status = 404, response = doc::FirezoneNotFound),
+        (status = 503, response = doc::FirezoneUnavailable),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -127,6 +167,24 @@ pub async fn get(
 }
 
 /// `PATCH`/`PUT /v0/users/{id_or_email}`: partial update of the keys sent.
+#[utoipa::path(
+    method(patch, put),
+    path = "/v0/users/{id}",
+    operation_id = "firezone_update_user",
+    tag = "firezone",
+    params(("id" = String, Path, description = "The user's UUID, or its email.")),
+    request_body = doc::FirezoneUpdateUserBody,
+    description = "Changes the keys sent (PATCH and PUT are the same). An admin's role or password, and any role, need the admin role; a demotion never leaves the tenant without an admin.",
+    responses(
+        (status = 200, description = "The user as changed.", body = doc::FirezoneUserData),
+        (status = 400, response = doc::FirezoneBadRequest),
+        (status = 401, response = doc::FirezoneUnauthorized),
+        (status = 404, response = doc::FirezoneNotFound),
+        (status = 413, response = doc::FirezonePayloadTooLarge),
+        (status = 422, response = doc::FirezoneUnprocessable),
+        (status = 503, response = doc::FirezoneUnavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -148,6 +206,20 @@ pub async fn update(
 }
 
 /// `DELETE /v0/users/{id_or_email}`: 204; the last admin cannot be deleted.
+#[utoipa::path(
+    delete,
+    path = "/v0/users/{id}",
+    operation_id = "firezone_delete_user",
+    tag = "firezone",
+    params(("id" = String, Path, description = "The user's UUID, or its email.")),
+    responses(
+        (status = 204, description = "Deleted, with its sessions, keys and linked identities."),
+        (status = 401, response = doc::FirezoneUnauthorized),
+        (status = 404, response = doc::FirezoneNotFound),
+        (status = 422, response = doc::FirezoneUnprocessable),
+        (status = 503, response = doc::FirezoneUnavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,

@@ -10,8 +10,25 @@ use tessera_actors::scim::{etag, parse_bulk, BULK_RESPONSE_URN};
 use super::error::ERROR_URN;
 use super::{json_body, respond, ScimCall, ScimError};
 use crate::http::ask;
+use crate::http::openapi::scim as doc;
 
 /// `POST /Bulk`.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Bulk",
+    operation_id = "scim_bulk",
+    tag = "scim",
+    request_body(content((doc::ScimBulkRequest = "application/scim+json"), (doc::ScimBulkRequest = "application/json"))),
+    description = "At most 1000 operations (`maxOperations`) and 1 MiB (`maxPayloadSize`), 413 past them. `bulkId:<id>` in an operation's path or data names the resource another operation creates; a reference no operation creates fails that operation with 409. Every operation is authorised on its own: its refusals (403, 404, 409, …) are in its outcome.",
+    responses(
+        (status = 200, description = "Each operation's outcome, as its own request would have answered (status, `location`, `version`, or the SCIM error in `response`).", content_type = "application/scim+json", body = doc::ScimBulkResponse),
+        (status = 400, response = doc::ScimBadRequest),
+        (status = 401, response = doc::ScimUnauthorized),
+        (status = 413, response = doc::ScimPayloadTooLarge),
+        (status = 415, response = doc::ScimUnsupportedMediaType),
+        (status = 503, response = doc::ScimUnavailable),
+    )
+)]
 pub async fn bulk(req: HttpRequest, call: ScimCall, body: web::Bytes) -> Result<HttpResponse, ScimError> {
     let request = parse_bulk(&json_body(&req, &body)?)?;
     let outcomes = ask(&call.state.domain.provisioning, ScimBulk { context: call.context, request }).await?;

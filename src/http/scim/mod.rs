@@ -2,12 +2,12 @@
 //! searches, in `application/scim+json` with SCIM's error shape. It only moves requests and
 //! answers on and off the wire; the ProvisioningActor applies the protocol.
 
-mod bulk;
-mod discovery;
+pub(super) mod bulk;
+pub(super) mod discovery;
 mod error;
 mod params;
-mod resources;
-mod search;
+pub(super) mod resources;
+pub(super) mod search;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::params::Projection;
 use super::{json_body, kind_name, ScimCall, ScimError, SCIM_JSON};
 use crate::http::ask;
+use crate::http::openapi::scim as doc;
 use crate::http::path_id::PathId;
 
 /// The id in the path: a resource id is a UUID, anything else names nothing.
@@ -83,18 +84,89 @@ async fn delete(req: HttpRequest, call: ScimCall, path: PathId, kind: ResourceKi
 }
 
 macro_rules! resource_routes {
-    ($kind:expr, $get:ident, $create:ident, $replace:ident, $patch:ident, $delete:ident) => {
+    (
+        $kind:expr, $collection:tt, $item:tt, $resource:ty, $request:ty,
+        $get:ident, $create:ident, $replace:ident, $patch:ident, $delete:ident
+    ) => {
         /// `GET /{resources}/{id}`.
+        #[utoipa::path(
+            get,
+            path = $item,
+            operation_id = concat!("scim_", stringify!($get)),
+            tag = "scim",
+            params(
+                ("id" = String, Path, description = "The resource's id (a UUID)."),
+                ("If-None-Match" = Option<String>, Header, description = "An `ETag`: 304 when the resource still has it."),
+                doc::ScimProjectionQuery,
+            ),
+            responses(
+                (status = 200, description = "The resource.", content_type = "application/scim+json", body = $resource,
+                    headers(("ETag" = String, description = "The resource's version (weak)."))),
+                (status = 304, description = "Not modified: `If-None-Match` names the current version.",
+                    headers(("ETag" = String))),
+                (status = 400, response = doc::ScimBadRequest),
+                (status = 401, response = doc::ScimUnauthorized),
+                (status = 403, response = doc::ScimForbidden),
+                (status = 404, response = doc::ScimNotFound),
+                (status = 503, response = doc::ScimUnavailable),
+            )
+        )]
         pub async fn $get(req: HttpRequest, call: ScimCall, path: PathId) -> Result<HttpResponse, ScimError> {
             get(req, call, path, $kind).await
         }
 
         /// `POST /{resources}`.
+        #[utoipa::path(
+            post,
+            path = $collection,
+            operation_id = concat!("scim_", stringify!($create)),
+            tag = "scim",
+            params(doc::ScimProjectionQuery),
+            request_body(content(($request = "application/scim+json"), ($request = "application/json"))),
+            responses(
+                (status = 201, description = "Created.", content_type = "application/scim+json", body = $resource,
+                    headers(("ETag" = String, description = "The resource's version (weak)."),
+                            ("Location" = String, description = "The resource's URL."))),
+                (status = 400, response = doc::ScimBadRequest),
+                (status = 401, response = doc::ScimUnauthorized),
+                (status = 403, response = doc::ScimForbidden),
+                (status = 409, response = doc::ScimConflict),
+                (status = 413, response = doc::ScimPayloadTooLarge),
+                (status = 415, response = doc::ScimUnsupportedMediaType),
+                (status = 503, response = doc::ScimUnavailable),
+            )
+        )]
         pub async fn $create(req: HttpRequest, call: ScimCall, body: web::Bytes) -> Result<HttpResponse, ScimError> {
             write(req, call, None, $kind, body, ScimWrite::Create).await
         }
 
-        /// `PUT /{resources}/{id}`.
+        /// `PUT /{resources}/{id}`: replaces the resource, honouring mutability (read-only
+        /// attributes ignored, immutable ones checked).
+        #[utoipa::path(
+            put,
+            path = $item,
+            operation_id = concat!("scim_", stringify!($replace)),
+            tag = "scim",
+            params(
+                ("id" = String, Path, description = "The resource's id (a UUID)."),
+                ("If-Match" = Option<String>, Header, description = "An `ETag`: applies only to that version (412 otherwise)."),
+                doc::ScimProjectionQuery,
+            ),
+            request_body(content(($request = "application/scim+json"), ($request = "application/json"))),
+            responses(
+                (status = 200, description = "The resource as replaced.", content_type = "application/scim+json",
+                    body = $resource, headers(("ETag" = String, description = "The resource's version (weak)."))),
+                (status = 400, response = doc::ScimBadRequest),
+                (status = 401, response = doc::ScimUnauthorized),
+                (status = 403, response = doc::ScimForbidden),
+                (status = 404, response = doc::ScimNotFound),
+                (status = 409, response = doc::ScimConflict),
+                (status = 412, response = doc::ScimPreconditionFailed),
+                (status = 413, response = doc::ScimPayloadTooLarge),
+                (status = 415, response = doc::ScimUnsupportedMediaType),
+                (status = 503, response = doc::ScimUnavailable),
+            )
+        )]
         pub async fn $replace(
             req: HttpRequest,
             call: ScimCall,
@@ -105,7 +177,32 @@ macro_rules! resource_routes {
             write(req, call, Some(id), $kind, body, ScimWrite::Replace).await
         }
 
-        /// `PATCH /{resources}/{id}`.
+        /// `PATCH /{resources}/{id}`: every operation applies, or none.
+        #[utoipa::path(
+            patch,
+            path = $item,
+            operation_id = concat!("scim_", stringify!($patch)),
+            tag = "scim",
+            params(
+                ("id" = String, Path, description = "The resource's id (a UUID)."),
+                ("If-Match" = Option<String>, Header, description = "An `ETag`: applies only to that version (412 otherwise)."),
+                doc::ScimProjectionQuery,
+            ),
+            request_body(content((doc::ScimPatchOp = "application/scim+json"), (doc::ScimPatchOp = "application/json"))),
+            responses(
+                (status = 200, description = "The resource as patched.", content_type = "application/scim+json",
+                    body = $resource, headers(("ETag" = String, description = "The resource's version (weak)."))),
+                (status = 400, response = doc::ScimBadRequest),
+                (status = 401, response = doc::ScimUnauthorized),
+                (status = 403, response = doc::ScimForbidden),
+                (status = 404, response = doc::ScimNotFound),
+                (status = 409, response = doc::ScimConflict),
+                (status = 412, response = doc::ScimPreconditionFailed),
+                (status = 413, response = doc::ScimPayloadTooLarge),
+                (status = 415, response = doc::ScimUnsupportedMediaType),
+                (status = 503, response = doc::ScimUnavailable),
+            )
+        )]
         pub async fn $patch(
             req: HttpRequest,
             call: ScimCall,
@@ -117,11 +214,52 @@ macro_rules! resource_routes {
         }
 
         /// `DELETE /{resources}/{id}`.
+        #[utoipa::path(
+            delete,
+            path = $item,
+            operation_id = concat!("scim_", stringify!($delete)),
+            tag = "scim",
+            params(
+                ("id" = String, Path, description = "The resource's id (a UUID)."),
+                ("If-Match" = Option<String>, Header, description = "An `ETag`: deletes only that version (412 otherwise)."),
+            ),
+            responses(
+                (status = 204, description = "Deleted (a user goes with its sessions, keys, linked identities and group memberships)."),
+                (status = 401, response = doc::ScimUnauthorized),
+                (status = 403, response = doc::ScimForbidden),
+                (status = 404, response = doc::ScimNotFound),
+                (status = 409, response = doc::ScimConflict),
+                (status = 412, response = doc::ScimPreconditionFailed),
+                (status = 503, response = doc::ScimUnavailable),
+            )
+        )]
         pub async fn $delete(req: HttpRequest, call: ScimCall, path: PathId) -> Result<HttpResponse, ScimError> {
             delete(req, call, path, $kind).await
         }
     };
 }
 
-resource_routes!(ResourceKind::User, get_user, create_user, replace_user, patch_user, delete_user);
-resource_routes!(ResourceKind::Group, get_group, create_group, replace_group, patch_group, delete_group);
+resource_routes!(
+    ResourceKind::User,
+    "/scim/v2/Users",
+    "/scim/v2/Users/{id}",
+    doc::ScimUser,
+    doc::ScimUserRequest,
+    get_user,
+    create_user,
+    replace_user,
+    patch_user,
+    delete_user
+);
+resource_routes!(
+    ResourceKind::Group,
+    "/scim/v2/Groups",
+    "/scim/v2/Groups/{id}",
+    doc::ScimGroup,
+    doc::ScimGroupRequest,
+    get_group,
+    create_group,
+    replace_group,
+    patch_group,
+    delete_group
+);

@@ -9,6 +9,7 @@ use super::fields::Fields;
 use super::render::ApiKeyRecord;
 use super::SoatError;
 use crate::http::caller::Caller;
+use crate::http::openapi::soat as doc;
 use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
@@ -20,6 +21,18 @@ fn key_id(path: &str) -> Result<Uuid, SoatError> {
 }
 
 /// `GET /api-keys`
+#[utoipa::path(
+    get,
+    path = "/api/v1/api-keys",
+    operation_id = "soat_list_api_keys",
+    tag = "soat",
+    responses(
+        (status = 200, description = "Every key of the tenant (`api-keys:ListApiKeys`), else the caller's own.", body = Vec<ApiKeyRecord>),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -32,6 +45,23 @@ pub async fn list(
 }
 
 /// `POST /api-keys {name, policy_ids?, expires_in_days?}`: the key belongs to the caller.
+#[utoipa::path(
+    post,
+    path = "/api/v1/api-keys",
+    operation_id = "soat_create_api_key",
+    tag = "soat",
+    request_body = doc::CreateApiKeyBody,
+    responses(
+        (status = 201, description = "The new key, with `key` shown this once.", body = ApiKeyRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 409, response = doc::SoatConflict),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -52,6 +82,20 @@ pub async fn create(
 }
 
 /// `GET /api-keys/{api_key_id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/api-keys/{api_key_id}",
+    operation_id = "soat_get_api_key",
+    tag = "soat",
+    params(("api_key_id" = String, Path, description = "`key_` and 32 hex digits.")),
+    responses(
+        (status = 200, description = "The key (without `key`).", body = ApiKeyRecord),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -66,6 +110,23 @@ pub async fn get(
 }
 
 /// `PUT /api-keys/{api_key_id} {name?, policy_ids?}`
+#[utoipa::path(
+    put,
+    path = "/api/v1/api-keys/{api_key_id}",
+    operation_id = "soat_update_api_key",
+    tag = "soat",
+    params(("api_key_id" = String, Path, description = "`key_` and 32 hex digits.")),
+    request_body = doc::UpdateApiKeyBody,
+    responses(
+        (status = 200, description = "The key as changed.", body = ApiKeyRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -88,6 +149,20 @@ pub async fn update(
 }
 
 /// `DELETE /api-keys/{api_key_id}`: the key stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/api-keys/{api_key_id}",
+    operation_id = "soat_delete_api_key",
+    tag = "soat",
+    params(("api_key_id" = String, Path, description = "`key_` and 32 hex digits.")),
+    responses(
+        (status = 204, description = "Deleted: it stops working at once."),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,

@@ -15,6 +15,7 @@ use super::precondition::IfMatch;
 use super::render::{GroupRecord, PolicySummary};
 use super::SoatError;
 use crate::http::caller::Caller;
+use crate::http::openapi::soat as doc;
 use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
@@ -26,6 +27,18 @@ fn group_id(path: &str) -> Result<Uuid, SoatError> {
 }
 
 /// `GET /groups`
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups",
+    operation_id = "soat_list_groups",
+    tag = "soat",
+    responses(
+        (status = 200, description = "Every group of the tenant.", body = Vec<GroupRecord>),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -38,6 +51,23 @@ pub async fn list(
 }
 
 /// `POST /groups`
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups",
+    operation_id = "soat_create_group",
+    tag = "soat",
+    request_body = doc::CreateGroupBody,
+    responses(
+        (status = 201, description = "The new group.", body = GroupRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 409, response = doc::SoatConflict),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -58,6 +88,20 @@ pub async fn create(
 }
 
 /// `GET /groups/{group_id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{group_id}",
+    operation_id = "soat_get_group",
+    tag = "soat",
+    params(("group_id" = String, Path, description = "`grp_` and 32 hex digits.")),
+    responses(
+        (status = 200, description = "The group.", body = GroupRecord, headers(("ETag" = String, description = "The version, for `If-Match`."))),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -75,6 +119,25 @@ pub async fn get(
 /// `remove_member_ids` change only the members they name (safe against concurrent changes).
 /// With `If-Match: <ETag of a GET>` a full replacement applies only to the version it was
 /// computed from (412 otherwise), so two writers never silently overwrite each other.
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{group_id}",
+    operation_id = "soat_update_group",
+    tag = "soat",
+    params(("group_id" = String, Path, description = "`grp_` and 32 hex digits."), ("If-Match" = Option<String>, Header, description = "An `ETag` of a `GET`: the write applies only to that version (412 otherwise).")),
+    request_body = doc::UpdateGroupBody,
+    responses(
+        (status = 200, description = "The group as changed.", body = GroupRecord, headers(("ETag" = String, description = "The version, for `If-Match`."))),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 409, response = doc::SoatConflict),
+        (status = 412, response = doc::SoatPreconditionFailed),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -102,6 +165,20 @@ pub async fn update(
 }
 
 /// `DELETE /groups/{group_id}`
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{group_id}",
+    operation_id = "soat_delete_group",
+    tag = "soat",
+    params(("group_id" = String, Path, description = "`grp_` and 32 hex digits.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -116,6 +193,20 @@ pub async fn delete(
 }
 
 /// `GET /groups/{group_id}/policies`, with the list's `ETag`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{group_id}/policies",
+    operation_id = "soat_get_group_policies",
+    tag = "soat",
+    params(("group_id" = String, Path, description = "`grp_` and 32 hex digits.")),
+    responses(
+        (status = 200, description = "The policies attached to the group.", body = Vec<PolicySummary>, headers(("ETag" = String, description = "The version, for `If-Match`."))),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn get_policies(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -131,6 +222,24 @@ pub async fn get_policies(
 
 /// `PUT /groups/{group_id}/policies`: replaces the whole list; with `If-Match` only the list
 /// at that version (412 otherwise).
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{group_id}/policies",
+    operation_id = "soat_attach_group_policies",
+    tag = "soat",
+    params(("group_id" = String, Path, description = "`grp_` and 32 hex digits."), ("If-Match" = Option<String>, Header, description = "An `ETag` of a `GET`: the write applies only to that version (412 otherwise).")),
+    request_body = doc::PolicyIdsBody,
+    responses(
+        (status = 204, description = "The list is replaced."),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 412, response = doc::SoatPreconditionFailed),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn set_policies(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,

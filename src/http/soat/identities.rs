@@ -11,6 +11,7 @@ use super::fields::Fields;
 use super::render::IdentityRecord;
 use super::SoatError;
 use crate::http::caller::Caller;
+use crate::http::openapi::soat as doc;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 
@@ -24,6 +25,20 @@ fn user_id(req: &HttpRequest) -> Result<Uuid, SoatError> {
 }
 
 /// `GET /users/{user_id}/identities`
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}/identities",
+    operation_id = "soat_list_user_identities",
+    tag = "soat",
+    params(("user_id" = String, Path, description = "The user's id, `usr_` and 32 hex digits.")),
+    responses(
+        (status = 200, description = "The user's linked identities.", body = Vec<IdentityRecord>),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -39,6 +54,24 @@ pub async fn list(
 }
 
 /// `POST /users/{user_id}/identities` with `{"provider": "<provider id>", "subject": "…"}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{user_id}/identities",
+    operation_id = "soat_link_user_identity",
+    tag = "soat",
+    params(("user_id" = String, Path, description = "The user's id, `usr_` and 32 hex digits.")),
+    request_body = doc::LinkIdentityBody,
+    responses(
+        (status = 201, description = "Linked.", body = IdentityRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 409, response = doc::SoatConflict),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn link(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -65,6 +98,20 @@ pub async fn link(
 }
 
 /// `DELETE /users/{user_id}/identities/{identity_id}`
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}/identities/{identity_id}",
+    operation_id = "soat_unlink_user_identity",
+    tag = "soat",
+    params(("user_id" = String, Path, description = "The user's id, `usr_` and 32 hex digits."), ("identity_id" = String, Path, description = "`idn_…`.")),
+    responses(
+        (status = 204, description = "Unlinked."),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn unlink(
     req: HttpRequest,
     state: web::Data<AppState>,

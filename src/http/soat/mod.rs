@@ -1,17 +1,18 @@
 //! The SOAT dialect (`/api/v1`), wire-compatible with `@soat/sdk@0.7.0` and `@soat/cli@0.7.0`:
 //! snake_case JSON, `usr_…` ids, `{"error": "…"}` bodies.
 
-mod api_keys;
+pub(super) mod api_keys;
+mod audit;
 mod error;
 mod fields;
-mod groups;
-mod identities;
-mod policies;
+pub(super) mod groups;
+pub(super) mod identities;
+pub(super) mod policies;
 mod precondition;
 mod render;
-mod sessions;
-mod tenants;
-mod users;
+pub(super) mod sessions;
+pub(super) mod tenants;
+pub(super) mod users;
 
 use crate::http::routes::resource;
 use actix_web::web;
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/groups").get(groups::list).post(groups::create))
         .service(resource("/groups/{group_id}").get(groups::get).put(groups::update).delete(groups::delete))
         .service(resource("/groups/{group_id}/policies").get(groups::get_policies).put(groups::set_policies))
+        .service(resource("/audit-events").get(audit::list))
         .service(resource("/api-keys").get(api_keys::list).post(api_keys::create))
         .service(resource("/api-keys/{api_key_id}").get(api_keys::get).put(api_keys::update).delete(api_keys::delete))
         .service(resource("/tenants").get(tenants::list).post(tenants::create))

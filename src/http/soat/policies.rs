@@ -14,6 +14,7 @@ use super::precondition::IfMatch;
 use super::render::{PolicyRecord, PolicySummary};
 use super::SoatError;
 use crate::http::caller::Caller;
+use crate::http::openapi::soat as doc;
 use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
@@ -26,6 +27,17 @@ fn policy_id(path: &str) -> Result<Uuid, SoatError> {
 }
 
 /// `GET /permissions`: the action catalog.
+#[utoipa::path(
+    get,
+    path = "/api/v1/permissions",
+    operation_id = "soat_list_permissions",
+    tag = "soat",
+    responses(
+        (status = 200, description = "The action catalog.", body = doc::PermissionsResponse),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn permissions(Caller(caller): Caller) -> Result<HttpResponse, SoatError> {
     caller?;
     let modules: serde_json::Map<String, serde_json::Value> = catalog::modules()
@@ -36,6 +48,18 @@ pub async fn permissions(Caller(caller): Caller) -> Result<HttpResponse, SoatErr
 }
 
 /// `GET /policies`
+#[utoipa::path(
+    get,
+    path = "/api/v1/policies",
+    operation_id = "soat_list_policies",
+    tag = "soat",
+    responses(
+        (status = 200, description = "Every policy of the tenant.", body = Vec<PolicyRecord>),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -48,6 +72,21 @@ pub async fn list(
 }
 
 /// `POST /policies`
+#[utoipa::path(
+    post,
+    path = "/api/v1/policies",
+    operation_id = "soat_create_policy",
+    tag = "soat",
+    request_body = doc::CreatePolicyBody,
+    responses(
+        (status = 201, description = "The new policy.", body = PolicyRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -68,6 +107,20 @@ pub async fn create(
 }
 
 /// `GET /policies/{policy_id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/policies/{policy_id}",
+    operation_id = "soat_get_policy",
+    tag = "soat",
+    params(("policy_id" = String, Path, description = "`pol_` and 32 hex digits.")),
+    responses(
+        (status = 200, description = "The policy.", body = PolicyRecord),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -83,6 +136,23 @@ pub async fn get(
 }
 
 /// `PUT /policies/{policy_id}`: validation before existence.
+#[utoipa::path(
+    put,
+    path = "/api/v1/policies/{policy_id}",
+    operation_id = "soat_update_policy",
+    tag = "soat",
+    params(("policy_id" = String, Path, description = "`pol_` and 32 hex digits.")),
+    request_body = doc::UpdatePolicyBody,
+    responses(
+        (status = 200, description = "The policy as changed.", body = PolicyRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -106,6 +176,20 @@ pub async fn update(
 }
 
 /// `DELETE /policies/{policy_id}`
+#[utoipa::path(
+    delete,
+    path = "/api/v1/policies/{policy_id}",
+    operation_id = "soat_delete_policy",
+    tag = "soat",
+    params(("policy_id" = String, Path, description = "`pol_` and 32 hex digits.")),
+    responses(
+        (status = 204, description = "Deleted and detached everywhere."),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -119,6 +203,20 @@ pub async fn delete(
 }
 
 /// `GET /users/{user_id}/policies`, with the list's `ETag`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}/policies",
+    operation_id = "soat_get_user_policies",
+    tag = "soat",
+    params(("user_id" = String, Path, description = "The user's id, `usr_` and 32 hex digits.")),
+    responses(
+        (status = 200, description = "The policies attached to the user.", body = Vec<PolicySummary>, headers(("ETag" = String, description = "The version, for `If-Match`."))),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn get_user_policies(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -135,6 +233,24 @@ pub async fn get_user_policies(
 
 /// `PUT /users/{user_id}/policies`: replaces the whole list; with `If-Match` only the list at
 /// that version (412 otherwise).
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{user_id}/policies",
+    operation_id = "soat_attach_user_policies",
+    tag = "soat",
+    params(("user_id" = String, Path, description = "The user's id, `usr_` and 32 hex digits."), ("If-Match" = Option<String>, Header, description = "An `ETag` of a `GET`: the write applies only to that version (412 otherwise).")),
+    request_body = doc::PolicyIdsBody,
+    responses(
+        (status = 204, description = "The list is replaced."),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 412, response = doc::SoatPreconditionFailed),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn set_user_policies(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,

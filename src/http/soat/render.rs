@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tessera_actors::scim::etag;
 use tessera_actors::{Role, Session, User};
+use utoipa::ToSchema;
 
 use tessera_actors::model::{ApiKey, Group, Kind, Policy};
 
@@ -23,12 +24,17 @@ pub fn role(role: Role) -> &'static str {
 }
 
 /// `UserRecord`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserRecord {
+    /// `usr_` and 32 hex digits.
     id: String,
     username: String,
+    #[schema(value_type = crate::http::openapi::soat::SoatRole)]
     role: &'static str,
+    /// ISO 8601 with milliseconds.
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -45,12 +51,17 @@ impl From<&User> for UserRecord {
 }
 
 /// A session as listed by `/api/v1/sessions`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionRecord {
+    /// `ses_` and 32 hex digits.
     id: String,
+    /// `usr_` and 32 hex digits.
     user_id: String,
+    /// How it was opened: `email` (password) or the provider's id.
     method: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
@@ -71,13 +82,18 @@ fn public_ids(kind: Kind, ids: &[uuid::Uuid]) -> Vec<String> {
 }
 
 /// `PolicyRecord`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PolicyRecord<'a> {
+    /// `pol_` and 32 hex digits.
     id: String,
     name: &'a str,
+    #[schema(required = true)]
     description: Option<&'a str>,
+    #[schema(value_type = crate::http::openapi::soat::PolicyDocument)]
     document: &'a tessera_actors::policy::PolicyDocument,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -95,10 +111,12 @@ impl<'a> From<&'a Policy> for PolicyRecord<'a> {
 }
 
 /// A policy as listed on a user or group: `{id, name, description}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PolicySummary<'a> {
+    /// `pol_` and 32 hex digits.
     id: String,
     name: &'a str,
+    #[schema(required = true)]
     description: Option<&'a str>,
 }
 
@@ -123,13 +141,18 @@ impl PolicySummary<'_> {
 }
 
 /// `GroupRecord`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct GroupRecord<'a> {
+    /// `grp_` and 32 hex digits.
     id: String,
     name: &'a str,
+    #[schema(required = true)]
     description: Option<&'a str>,
+    /// The members, `usr_…` ids.
     member_ids: Vec<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -147,18 +170,29 @@ impl<'a> From<&'a Group> for GroupRecord<'a> {
 }
 
 /// `ApiKeyRecord`; `key` is set only in the creation response.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ApiKeyRecord<'a> {
+    /// `key_` and 32 hex digits.
     id: String,
     name: &'a str,
+    /// The first characters of the key, to recognise it.
     key_prefix: &'a str,
+    /// The owner, `usr_…`.
     user_id: String,
+    /// Always `null` (SOAT compatibility).
+    #[schema(required = true)]
     project_id: Option<String>,
+    /// The policies narrowing the key, `pol_…`; none: it acts as its owner.
     policy_ids: Vec<String>,
+    #[schema(required = true, format = DateTime)]
     expires_at: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
+    /// The key itself, `sk_…`: only in the answer to its creation.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     key: Option<&'a str>,
 }
 
@@ -181,12 +215,18 @@ impl<'a> ApiKeyRecord<'a> {
 }
 
 /// A linked upstream identity: `{id:"idn_…", provider, issuer, subject, created_at}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct IdentityRecord<'a> {
+    /// `idn_…`.
     id: String,
+    /// The provider's id.
+    #[schema(required = true)]
     provider: Option<&'a str>,
+    /// The OIDC issuer or SAML IdP entity id.
     issuer: &'a str,
+    /// The OIDC `sub` or SAML NameID.
     subject: &'a str,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 

@@ -7,6 +7,7 @@ use tessera_actors::session_actor::{ListSessions, RevokeSession};
 use super::render::SessionRecord;
 use super::SoatError;
 use crate::http::caller::Caller;
+use crate::http::openapi::soat as doc;
 use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
@@ -14,13 +15,29 @@ use tessera_actors::model::Kind;
 
 const SESSION_NOT_FOUND: &str = "Session not found";
 
-#[derive(Deserialize)]
+/// The query of `GET /sessions`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `usr_…` to list another user's sessions (admins), or `all`.
+    /// `usr_…` to list another user's sessions (admins), or `all` (404 for no such user).
     user_id: Option<String>,
 }
 
 /// `GET /sessions[?user_id=usr_…|all]`: own sessions; admins may ask for others'.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions",
+    operation_id = "soat_list_sessions",
+    tag = "soat",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The sessions asked for.", body = Vec<SessionRecord>),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -40,6 +57,20 @@ pub async fn list(
 }
 
 /// `DELETE /sessions/{session_id}`: its tokens stop working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{session_id}",
+    operation_id = "soat_revoke_session",
+    tag = "soat",
+    params(("session_id" = String, Path, description = "`ses_` and 32 hex digits.")),
+    responses(
+        (status = 204, description = "Revoked: its token stops working at once."),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,

@@ -20,6 +20,7 @@ use super::fields::Fields;
 use super::render::iso;
 use super::SoatError;
 use crate::http::caller::Caller;
+use crate::http::openapi::soat as doc;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 
@@ -27,29 +28,38 @@ const TENANT_NOT_FOUND: &str = "Tenant not found";
 
 /// A tenant as the API (and the CLI) shows it, with the URLs its IdPs and clients are
 /// configured with.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TenantRecord {
     id: String,
     display_name: String,
+    /// Hostnames that route to the tenant; the first one makes its base URL.
     hostnames: Vec<String>,
     /// `active`, or `deleting` from the moment its deletion starts until it is gone.
+    #[schema(value_type = String, pattern = "^(active|deleting)$")]
     status: &'static str,
     settings: SettingsRecord,
     urls: TenantUrls,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
-#[derive(Serialize)]
+/// A tenant's settings; `null`: the documented default of each API.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TenantSettings)]
 struct SettingsRecord {
     local_auth_enabled: bool,
+    #[schema(required = true)]
     password_min_length: Option<u32>,
+    #[schema(required = true)]
     session_lifetime_minutes: Option<u32>,
+    #[schema(required = true)]
     api_key_max_lifetime_days: Option<u32>,
 }
 
 /// Where the tenant is served; `{provider}` stands for a provider's id.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TenantUrls {
     base_url: String,
     soat_api: String,
@@ -199,6 +209,18 @@ fn first_admin(fields: &Fields) -> Result<Option<FirstAdmin>, SoatError> {
 }
 
 /// `GET /tenants`
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants",
+    operation_id = "tenants_list",
+    tag = "tenants",
+    responses(
+        (status = 200, description = "Every tenant, by id.", body = Vec<TenantRecord>),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, Operator(by): Operator) -> Result<HttpResponse, SoatError> {
     let views =
         ask(&state.domain.provisioning, ListTenants { by }).await.map_err(SoatError::or_missing(TENANT_NOT_FOUND))?;
@@ -206,6 +228,22 @@ pub async fn list(state: web::Data<AppState>, Operator(by): Operator) -> Result<
 }
 
 /// `POST /tenants`
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants",
+    operation_id = "tenants_create",
+    tag = "tenants",
+    request_body = doc::CreateTenantBody,
+    responses(
+        (status = 201, description = "The new tenant.", body = TenantRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 409, response = doc::SoatConflict),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(by): Operator,
@@ -224,6 +262,20 @@ pub async fn create(
 }
 
 /// `GET /tenants/{tenant_id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tenant_id}",
+    operation_id = "tenants_get",
+    tag = "tenants",
+    params(("tenant_id" = String, Path, description = "The tenant's id.")),
+    responses(
+        (status = 200, description = "The tenant.", body = TenantRecord),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     Operator(by): Operator,
@@ -233,6 +285,24 @@ pub async fn get(
 }
 
 /// `PATCH /tenants/{tenant_id}`: changes only what the body names.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tenants/{tenant_id}",
+    operation_id = "tenants_update",
+    tag = "tenants",
+    params(("tenant_id" = String, Path, description = "The tenant's id.")),
+    request_body = doc::UpdateTenantBody,
+    responses(
+        (status = 200, description = "The tenant as changed.", body = TenantRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 409, response = doc::SoatConflict),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     Operator(by): Operator,
@@ -252,6 +322,21 @@ pub async fn update(
 
 /// `DELETE /tenants/{tenant_id}`: 202 with the tenant as `deleting`; it is served nowhere from
 /// now on and disappears once its records are removed.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tenants/{tenant_id}",
+    operation_id = "tenants_delete",
+    tag = "tenants",
+    params(("tenant_id" = String, Path, description = "The tenant's id.")),
+    responses(
+        (status = 202, description = "Deletion started: the tenant, as `deleting`, is served nowhere from now on.", body = TenantRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     Operator(by): Operator,

@@ -12,6 +12,7 @@ use super::fields::Fields;
 use super::render::{role, UserRecord};
 use super::SoatError;
 use crate::http::caller::Caller;
+use crate::http::openapi::soat as doc;
 use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
@@ -29,7 +30,23 @@ fn credentials(bytes: &[u8]) -> Result<(Fields, String, String), SoatError> {
 }
 
 /// `POST /users/bootstrap`: the first user, as admin; 409 once any user exists.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/bootstrap",
+    operation_id = "soat_bootstrap_user",
+    tag = "soat",
+    security(()),
+    request_body = doc::Credentials,
+    responses(
+        (status = 201, description = "The first user, an admin.", body = UserRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 409, response = doc::SoatConflict),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn bootstrap(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     bytes: web::Bytes,
@@ -37,13 +54,31 @@ pub async fn bootstrap(
     let (_, username, password) = credentials(&bytes)?;
     let user =
         NewUser { username, email: None, role: Role::Admin, password: Some(password), password_confirmation: None };
-    let created = ask(&state.domain.users, BootstrapUser { tenant, user, check: CHECK })
+    let created = ask(&state.domain.users, BootstrapUser { tenant, user, check: CHECK, origin: state.origin(&req) })
         .await
         .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::Created().json(UserRecord::from(&created)))
 }
 
 /// `POST /users/login`: a JWT for the user's new session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/login",
+    operation_id = "soat_login_user",
+    tag = "soat",
+    security(()),
+    request_body = doc::Credentials,
+    description = "Password sign-in. 404 `Local auth disabled` when the tenant turned password sign-in off (admins keep it as a break-glass login); 429 after too many failures for the username or from the address; 503 when too many sign-ins are being checked.",
+    responses(
+        (status = 200, description = "Signed in: a new session and its token.", body = doc::LoginResponse),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 429, response = doc::SoatTooManyRequests),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -51,8 +86,8 @@ pub async fn login(
     bytes: web::Bytes,
 ) -> Result<HttpResponse, SoatError> {
     let (_, username, password) = credentials(&bytes)?;
-    let client = state.client_address.of(&req);
-    let login = PasswordLogin { tenant, username, password, channel: LoginChannel::Api, client };
+    let origin = state.origin(&req);
+    let login = PasswordLogin { tenant, username, password, channel: LoginChannel::Api, origin };
     let signed_in = match ask(&state.domain.sessions, login).await {
         Ok(signed_in) => signed_in,
         Err(DomainError::SignInRefused(_)) => return Err(SoatError::NotFound(LOCAL_AUTH_DISABLED)),
@@ -67,6 +102,17 @@ pub async fn login(
 }
 
 /// `GET /users/me`
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    operation_id = "soat_get_me",
+    tag = "soat",
+    responses(
+        (status = 200, description = "The caller.", body = doc::MeResponse),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn me(Caller(caller): Caller) -> Result<HttpResponse, SoatError> {
     let user = caller?.user;
     Ok(HttpResponse::Ok()
@@ -74,6 +120,18 @@ pub async fn me(Caller(caller): Caller) -> Result<HttpResponse, SoatError> {
 }
 
 /// `GET /users`
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "soat_list_users",
+    tag = "soat",
+    responses(
+        (status = 200, description = "Every user of the tenant.", body = Vec<UserRecord>),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -86,6 +144,22 @@ pub async fn list(
 }
 
 /// `POST /users`: role defaults to `user`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "soat_create_user",
+    tag = "soat",
+    request_body = doc::CreateUserBody,
+    responses(
+        (status = 201, description = "The new user.", body = UserRecord),
+        (status = 400, response = doc::SoatBadRequest),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 409, response = doc::SoatConflict),
+        (status = 413, response = doc::SoatPayloadTooLarge),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -106,6 +180,20 @@ pub async fn create(
 }
 
 /// `GET /users/{user_id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}",
+    operation_id = "soat_get_user",
+    tag = "soat",
+    params(("user_id" = String, Path, description = "The user's id, `usr_` and 32 hex digits.")),
+    responses(
+        (status = 200, description = "The user.", body = UserRecord),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
@@ -120,6 +208,21 @@ pub async fn get(
 }
 
 /// `DELETE /users/{user_id}`: the user's sessions and tokens go with it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}",
+    operation_id = "soat_delete_user",
+    tag = "soat",
+    params(("user_id" = String, Path, description = "The user's id, `usr_` and 32 hex digits.")),
+    responses(
+        (status = 204, description = "Deleted, with its sessions, keys and linked identities."),
+        (status = 401, response = doc::SoatUnauthorized),
+        (status = 403, response = doc::SoatForbidden),
+        (status = 404, response = doc::SoatNotFound),
+        (status = 409, response = doc::SoatConflict),
+        (status = 503, response = doc::SoatUnavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
