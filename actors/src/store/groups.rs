@@ -12,6 +12,17 @@ use crate::validate::unique_key;
 pub(super) const GROUP_FIELDS: &str =
     "gid, name, description, external_id, members, policy_ids, version, created_at, updated_at";
 
+/// The memberships of `$uid`: a record-id range of that user's `membership` records (schema 14),
+/// never a scan of the tenant's groups.
+pub(super) const MEMBERSHIPS_OF_USER: &str = "membership:[$tenant, $uid, NONE]..[$tenant, $uid, ..]";
+
+/// The record ids of the groups `$uid` is a member of (through [`MEMBERSHIPS_OF_USER`]).
+pub(super) fn groups_of_user() -> String {
+    format!(
+        "array::map((SELECT VALUE gid FROM {MEMBERSHIPS_OF_USER}), |$gid| type::record('user_group', [$tenant, $gid]))"
+    )
+}
+
 /// The users among `$members` (each once) that exist, read by record id.
 #[cfg(test)]
 pub(super) const EXISTING_MEMBERS: &str =
@@ -170,5 +181,104 @@ impl Store {
         let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
         let rows: Vec<GroupRow> = response.take(0)?;
         rows.into_iter().map(GroupRow::into_group).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    use super::{GroupPatch, MEMBERSHIPS_OF_USER};
+    use crate::model::{Group, Role, TenantId, User};
+    use crate::store::{test_store, Store};
+
+    /// The groups `user` is in, as its membership records say (sorted).
+    async fn groups_of(store: &Store, tenant: &TenantId, user: Uuid) -> Vec<String> {
+        let mut response = store
+            .db
+            .query(format!("SELECT VALUE gid FROM {MEMBERSHIPS_OF_USER}"))
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("uid", user.to_string()))
+            .await
+            .unwrap();
+        let mut groups: Vec<String> = response.take(0).unwrap();
+        groups.sort();
+        groups
+    }
+
+    fn group(name: &str, members: &[Uuid]) -> Group {
+        Group {
+            id: Uuid::new_v4(),
+            name: name.to_owned(),
+            description: None,
+            external_id: None,
+            members: members.to_vec(),
+            policy_ids: Vec::new(),
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    /// Membership records follow every write of a group (create, replace, add/remove, delete)
+    /// and the deletion of a user, in the same transaction; other tenants are untouched.
+    #[tokio::test]
+    async fn memberships_follow_every_group_write() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let other = TenantId::parse("other").unwrap();
+        let mut users = Vec::new();
+        for name in ["ann", "ben", "cat"] {
+            let user = User::new(name.into(), None, Role::Unprivileged, None);
+            store.create_user(&tenant, &user).await.unwrap();
+            store.create_user(&other, &User { id: user.id, ..user.clone() }).await.unwrap();
+            users.push(user.id);
+        }
+        let (ann, ben, cat) = (users[0], users[1], users[2]);
+        let staff = group("staff", &[ann, ben]);
+        let admins = group("admins", &[ann]);
+        store.create_group(&tenant, &staff).await.unwrap();
+        store.create_group(&tenant, &admins).await.unwrap();
+        store.create_group(&other, &group("elsewhere", &[ann])).await.unwrap();
+        let (s, a) = (staff.id.to_string(), admins.id.to_string());
+        let mut both = vec![s.clone(), a.clone()];
+        both.sort();
+        assert_eq!(groups_of(&store, &tenant, ann).await, both);
+        assert_eq!(groups_of(&store, &tenant, ben).await, [s.as_str()]);
+        // Replacement.
+        let replace = GroupPatch { members: Some(vec![ben, cat]), ..GroupPatch::default() };
+        store.update_group(&tenant, staff.id, &replace).await.unwrap();
+        assert_eq!(groups_of(&store, &tenant, ann).await, [a.as_str()]);
+        assert_eq!(groups_of(&store, &tenant, cat).await, [s.as_str()]);
+        // Add and remove.
+        let change = GroupPatch { add_members: vec![ann], remove_members: vec![ben], ..GroupPatch::default() };
+        store.update_group(&tenant, staff.id, &change).await.unwrap();
+        assert_eq!(groups_of(&store, &tenant, ann).await, both);
+        assert!(groups_of(&store, &tenant, ben).await.is_empty());
+        // Deleting a user takes it out of its groups; deleting a group ends its memberships.
+        store.delete_user(&tenant, ann, cat).await.unwrap();
+        assert!(groups_of(&store, &tenant, ann).await.is_empty());
+        assert_eq!(store.get_group(&tenant, staff.id).await.unwrap().unwrap().members, [cat]);
+        store.delete_group(&tenant, staff.id).await.unwrap();
+        assert!(groups_of(&store, &tenant, cat).await.is_empty());
+        assert_eq!(groups_of(&store, &other, ann).await.len(), 1, "the other tenant is untouched");
+    }
+
+    /// Upgrading to schema 14 records the memberships of groups written before it.
+    #[tokio::test]
+    async fn schema_14_backfills_memberships() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let user = User::new("dee".into(), None, Role::Unprivileged, None);
+        store.create_user(&tenant, &user).await.unwrap();
+        let crew = group("crew", &[user.id]);
+        store.create_group(&tenant, &crew).await.unwrap();
+        let reset = "DELETE membership; REMOVE EVENT membership_sync ON TABLE user_group; \
+                     DELETE schema_version WHERE version >= 14";
+        store.db.query(reset).await.unwrap().check().unwrap();
+        assert!(groups_of(&store, &tenant, user.id).await.is_empty());
+        assert_eq!(store.migrate().await.unwrap(), vec![14]);
+        assert_eq!(groups_of(&store, &tenant, user.id).await, [crew.id.to_string()]);
     }
 }

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("../../../schemas/011_request_path_indexes.surql")),
     (12, include_str!("../../../schemas/012_policy_list_versions.surql")),
     (13, include_str!("../../../schemas/013_audit.surql")),
+    (14, include_str!("../../../schemas/014_memberships.surql")),
 ];
 
 /// The newest schema version this binary knows.

@@ -52,10 +52,11 @@ pub(crate) const CHECK_POLICIES: &str = "IF array::len(SELECT pid FROM array::ma
 pub(super) const POLICIES_BY_ID: &str =
     "array::map(array::distinct($ids), |$pid| type::record('policy', [$tenant, $pid])) ORDER BY created_at, pid";
 
-/// The policy ids of the groups `$uid` is a member of. `members` is an array: the index on it
-/// is read by the tenant prefix only (a known gap, issue #12).
-pub(super) const GROUP_POLICY_IDS: &str =
-    "SELECT VALUE policy_ids FROM user_group WHERE tenant = $tenant AND members CONTAINS $uid";
+/// The policy ids of the groups `$uid` is a member of, read by record ids through the user's
+/// memberships.
+pub(super) fn group_policy_ids() -> String {
+    format!("SELECT VALUE policy_ids FROM {}", super::groups::groups_of_user())
+}
 
 /// Every policy of the tenant, oldest first.
 pub(super) fn list_policies_query() -> String {
@@ -228,7 +229,7 @@ impl Store {
     ) -> Result<Vec<Policy>, StoreError> {
         let mut response = self
             .db
-            .query(format!("array::flatten({GROUP_POLICY_IDS})"))
+            .query(format!("array::flatten({})", group_policy_ids()))
             .bind(("tenant", tenant.as_str().to_owned()))
             .bind(("uid", user.id.to_string()))
             .await?;

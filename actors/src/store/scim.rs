@@ -28,15 +28,20 @@ struct Total {
 #[derive(Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
 struct Membership {
+    uid: String,
     gid: String,
-    name: String,
-    members: Vec<String>,
+    name: Option<String>,
 }
 
-/// The groups any of `$ids` is a member of. `members` is an array: the index on it is read by
-/// the tenant prefix only (a known gap, issue #12).
-pub(super) const MEMBERSHIPS: &str =
-    "SELECT gid, name, members FROM user_group WHERE tenant = $tenant AND members CONTAINSANY $ids ORDER BY name";
+/// The memberships of each of `$ids` with the group's name: record-id ranges of those users'
+/// `membership` records, and the groups read by record id.
+pub(super) fn memberships_query() -> String {
+    let of_user = super::groups::MEMBERSHIPS_OF_USER;
+    format!(
+        "SELECT uid, gid, type::record('user_group', [$tenant, gid]).name AS name \
+         FROM array::flatten(array::map($ids, |$uid| (SELECT VALUE id FROM {of_user}))) ORDER BY name"
+    )
+}
 
 impl Store {
     /// The tenant's users matching `page`, with the total number matching.
@@ -90,16 +95,21 @@ impl Store {
             return Ok(Vec::new());
         }
         let ids: Vec<String> = users.iter().map(Uuid::to_string).collect();
-        let mut response =
-            self.db.query(MEMBERSHIPS).bind(("tenant", tenant.as_str().to_owned())).bind(("ids", ids.clone())).await?;
+        let mut response = self
+            .db
+            .query(memberships_query())
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("ids", ids.clone()))
+            .await?;
         let rows: Vec<Membership> = response.take(0)?;
         let mut result: Vec<(Uuid, Vec<(Uuid, String)>)> = users.iter().map(|id| (*id, Vec::new())).collect();
         for row in rows {
-            let Ok(gid) = Uuid::parse_str(&row.gid) else { continue };
-            for (user, groups) in result.iter_mut() {
-                if row.members.iter().any(|member| member == &user.to_string()) {
-                    groups.push((gid, row.name.clone()));
-                }
+            let (Ok(uid), Ok(gid), Some(name)) = (Uuid::parse_str(&row.uid), Uuid::parse_str(&row.gid), row.name)
+            else {
+                continue;
+            };
+            if let Some((_, groups)) = result.iter_mut().find(|(user, _)| *user == uid) {
+                groups.push((gid, name));
             }
         }
         Ok(result)

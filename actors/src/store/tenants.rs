@@ -23,6 +23,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "tenant_host",
     "tenant_lock",
     "audit_event",
+    "membership",
 ];
 
 /// Records deleted per transaction while a tenant is being removed.

@@ -315,9 +315,11 @@ impl Store {
              {RELEASE_NAMES}
              DELETE session WHERE tenant = $tenant AND user = $uid;
              DELETE api_key WHERE tenant = $tenant AND user = $uid;
-             UPDATE user_group SET members -= $uid WHERE tenant = $tenant AND members CONTAINS $uid;
+             LET $groups = {groups};
+             UPDATE $groups SET members -= $uid RETURN NONE;
              DELETE identity WHERE tenant = $tenant AND user = $uid;
-             COMMIT TRANSACTION;"
+             COMMIT TRANSACTION;",
+            groups = super::groups::groups_of_user()
         );
         self.retrying(|| async {
             self.db
@@ -912,7 +914,7 @@ mod tests {
         // As a database at schema 8: no claims, versions 9 and later not applied.
         store.db.query("DELETE sign_in_name; DELETE schema_version WHERE version >= 9").await.unwrap().check().unwrap();
         assert!(claims(&store, &tenant).await.is_empty());
-        assert_eq!(store.migrate().await.unwrap(), vec![9, 10, 11, 12, 13]);
+        assert_eq!(store.migrate().await.unwrap(), vec![9, 10, 11, 12, 13, 14]);
         assert_eq!(claims(&store, &tenant).await, expected);
         assert_eq!(claims(&store, &other).await.len(), 1);
         let script = include_str!("../../../schemas/010_sign_in_names.surql");
