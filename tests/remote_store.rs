@@ -177,10 +177,13 @@ async fn replicas_share_one_surrealdb_server() {
     assert!(emails(&listed.body).contains(&"carol@test".to_owned()), "{:?}", listed.body);
     assert_eq!(a.get("/v0/users/carol@test", Some(&admin_a)).await.body["data"]["id"], created.body["data"]["id"]);
 
-    // Carol signs in on B; deleting her on A makes that token fail on B (and A) at once.
+    // Carol signs in on B; deleting her on A makes that token fail on A at once and on B within
+    // a second (B's cached principal is dropped by its change feed).
     let carol_b = b.login("carol@test", "carolpass123").await;
     assert_eq!(b.get("/api/v1/users/me", Some(&carol_b)).await.status, 200);
     assert_eq!(a.delete("/v0/users/carol@test", Some(&admin_a)).await.status, 204);
+    assert_eq!(a.get("/api/v1/users/me", Some(&carol_b)).await.status, 401);
+    refused_within_a_second(&b, "/api/v1/users/me", &carol_b, 401).await;
     for server in [&b, &a] {
         assert_eq!(server.get("/api/v1/users/me", Some(&carol_b)).await.status, 401);
         let reply = server.get("/v0/users", Some(&carol_b)).await;
@@ -195,6 +198,98 @@ async fn replicas_share_one_surrealdb_server() {
     let c = replica(&endpoint).await;
     assert_eq!(c.get("/api/v1/users/me", Some(&admin_a)).await.status, 200);
     assert_eq!(emails(&c.get("/v0/users", Some(&admin_b)).await.body), vec!["admin".to_owned()]);
+}
+
+/// Polls `path` with `token` on `server` until it answers `status`; fails after one second.
+async fn refused_within_a_second(server: &Server, path: &str, token: &str, status: u16) {
+    let since = Instant::now();
+    loop {
+        let reply = server.get(path, Some(token)).await;
+        if reply.status == status {
+            return;
+        }
+        assert!(since.elapsed() < Duration::from_secs(1), "{path} still answered {} after 1 s", reply.status);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Credentials and permissions are cached per replica (issue #12); a change made through one
+/// replica reaches the other's cache within a second: a group member removed, a policy
+/// detached, a key deleted, a session revoked, a user disabled.
+#[tokio::test]
+async fn cached_principals_follow_changes_made_through_another_replica() {
+    let surreal = SurrealServer::start().await;
+    let endpoint = surreal.endpoint();
+    let (a, b) = (replica(&endpoint).await, replica(&endpoint).await);
+    let admin = a.admin_token().await;
+    let admin_id = a.get("/api/v1/users/me", Some(&admin)).await.body["id"].as_str().unwrap().to_owned();
+    let user = json!({"username": "helper", "password": "helper-password", "role": "user"});
+    let helper_id = a.post("/api/v1/users", Some(&admin), user).await.body["id"].as_str().unwrap().to_owned();
+    let document = json!({"statement": [{"effect": "Allow", "action": ["users:GetUser"]}]});
+    let policy = a.post("/api/v1/policies", Some(&admin), json!({"name": "read", "document": document})).await;
+    let policy_id = policy.body["id"].as_str().unwrap().to_owned();
+    let group = json!({"name": "readers", "member_ids": [helper_id]});
+    let group_id = a.post("/api/v1/groups", Some(&admin), group).await.body["id"].as_str().unwrap().to_owned();
+    let attach = json!({"policy_ids": [policy_id]});
+    let attached = a
+        .call(reqwest::Method::PUT, &format!("/api/v1/groups/{group_id}/policies"), Some(&admin), Some(attach.clone()))
+        .await;
+    assert_eq!(attached.status, 204);
+    let token = b.login("helper", "helper-password").await;
+    let key =
+        b.post("/api/v1/api-keys", Some(&token), json!({"name": "k"})).await.body["key"].as_str().unwrap().to_owned();
+    let read_admin = format!("/api/v1/users/{admin_id}");
+    // B caches the helper's principal (allowed through the group).
+    for _ in 0..3 {
+        assert_eq!(b.get(&read_admin, Some(&token)).await.status, 200);
+    }
+    // A group member removed through A.
+    let removed = a
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/groups/{group_id}"),
+            Some(&admin),
+            Some(json!({"remove_member_ids": [helper_id]})),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    refused_within_a_second(&b, &read_admin, &token, 403).await;
+    // A policy attached to the user and detached again through A.
+    let path = format!("/api/v1/users/{helper_id}/policies");
+    assert_eq!(a.call(reqwest::Method::PUT, &path, Some(&admin), Some(attach)).await.status, 204);
+    let since = Instant::now();
+    while b.get(&read_admin, Some(&token)).await.status != 200 {
+        assert!(since.elapsed() < Duration::from_secs(1), "the attached policy did not reach B within 1 s");
+    }
+    assert_eq!(a.call(reqwest::Method::PUT, &path, Some(&admin), Some(json!({"policy_ids": []}))).await.status, 204);
+    refused_within_a_second(&b, &read_admin, &token, 403).await;
+    // A key deleted through A.
+    assert_eq!(b.get("/api/v1/users/me", Some(&key)).await.status, 200);
+    let keys = a.get("/api/v1/api-keys", Some(&admin)).await;
+    let key_id =
+        keys.body.as_array().unwrap().iter().find(|k| k["name"] == "k").unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(a.delete(&format!("/api/v1/api-keys/{key_id}"), Some(&admin)).await.status, 204);
+    refused_within_a_second(&b, "/api/v1/users/me", &key, 401).await;
+    // A session revoked through A.
+    let sessions = a.get(&format!("/api/v1/sessions?user_id={helper_id}"), Some(&admin)).await;
+    let session_id = sessions.body[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(b.get("/api/v1/users/me", Some(&token)).await.status, 200);
+    assert_eq!(a.delete(&format!("/api/v1/sessions/{session_id}"), Some(&admin)).await.status, 204);
+    refused_within_a_second(&b, "/api/v1/users/me", &token, 401).await;
+    // A user disabled through A (SCIM `active: false`).
+    let fresh = b.login("helper", "helper-password").await;
+    assert_eq!(b.get("/api/v1/users/me", Some(&fresh)).await.status, 200);
+    let scim_id = uuid::Uuid::parse_str(helper_id.trim_start_matches("usr_")).unwrap();
+    let disable = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let patched =
+        a.call(reqwest::Method::PATCH, &format!("/scim/v2/Users/{scim_id}"), Some(&admin), Some(disable)).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    refused_within_a_second(&b, "/api/v1/users/me", &fresh, 401).await;
+    // On the replica that made the changes they applied at once (checked above through A's own
+    // calls), and /readyz reports the feed.
+    let ready = b.get("/readyz", None).await;
+    assert_eq!(ready.body["credential_cache"], "live", "{}", ready.text);
 }
 
 /// A SOAT password login.
@@ -300,7 +395,10 @@ async fn a_database_outage_is_503_never_401() {
         .to_owned();
     assert_eq!(server.get("/api/v1/users/me", Some(&key)).await.status, 200);
     let ready = server.get("/readyz", None).await;
-    assert_eq!((ready.status.as_u16(), ready.body.clone()), (200, json!({"status": "ready"})));
+    assert_eq!(
+        (ready.status.as_u16(), ready.body.clone()),
+        (200, json!({"status": "ready", "credential_cache": "live"}))
+    );
     surreal.child.kill().unwrap();
     surreal.child.wait().unwrap();
 
@@ -351,6 +449,8 @@ async fn an_expired_api_key_is_refused_at_once() {
 
     surreal.sql("UPDATE api_key SET expires_at = time::now() - 1m RETURN NONE;").await;
 
+    // Changed behind the replica's back: its change feed drops the cached key within a second.
+    refused_within_a_second(&server, "/api/v1/users/me", &key, 401).await;
     let refused = server.get("/api/v1/users/me", Some(&key)).await;
     assert_eq!(refused.status, 401, "{}", refused.text);
     assert_eq!(server.get("/v0/users", Some(&key)).await.status, 401, "on every dialect");

@@ -14,7 +14,7 @@ use crate::login_brake::LoginBrake;
 use crate::model::{ApiKey, CredentialKind, Kind, Permissions, Principal, Role, Session, TenantId, User};
 use crate::provisioning_actor::tenants::check_caller;
 use crate::provisioning_actor::TenantCaller;
-use crate::store::{Store, StoreError};
+use crate::store::{CachedPrincipal, CredentialRef, Store, StoreError};
 use crate::tenant_directory::TenantDirectory;
 use crate::tokens::{TokenKeys, API_KEY_PREFIX};
 use crate::user_actor::{StampSignIn, UserActor};
@@ -321,26 +321,53 @@ impl Handler<Authenticate> for SessionActor {
         let (store, keys) = (self.store.clone(), self.keys.clone());
         Box::pin(async move {
             let tenant = message.tenant;
-            let (user_id, credential, key) = if message.token.starts_with(API_KEY_PREFIX) {
-                let key = api_key_of(&store, &keys, &tenant, &message.token).await?;
-                (key.user_id, CredentialKind::ApiKey(key.id), Some(key))
-            } else {
-                let subject = keys.verify(&tenant, &message.token).ok_or(AuthFailure::InvalidToken)?;
-                let session = store.get_session(&tenant, subject.session_id).await.map_err(lookup_failed)?;
-                let session = session.ok_or(AuthFailure::NoResource)?;
-                if session.user_id != subject.user_id {
-                    return Err(AuthFailure::InvalidToken);
-                }
-                if session.expires_at <= Utc::now() {
+            let cache = store.principals();
+            // Before any read: a change landing while this lookup reads is not cached.
+            let start = cache.start_read();
+            let is_key = message.token.starts_with(API_KEY_PREFIX);
+            let (cached_as, subject) = if is_key {
+                if !TokenKeys::is_api_key_shaped(&message.token) {
+                    // No key can have this value: answer as for an unknown key, without a lookup.
                     return Err(AuthFailure::NoResource);
                 }
-                (session.user_id, CredentialKind::Session(session.id), None)
+                let candidates = keys.api_key_hash_candidates(&message.token);
+                (CredentialRef::ApiKeyHash(candidates[0].clone()), None)
+            } else {
+                let subject = keys.verify(&tenant, &message.token).ok_or(AuthFailure::InvalidToken)?;
+                (CredentialRef::Session(subject.session_id), Some(subject))
+            };
+            if let Some(hit) = cache.get(&tenant, &cached_as) {
+                if subject.as_ref().is_some_and(|subject| subject.user_id != hit.user.id) {
+                    return Err(AuthFailure::InvalidToken);
+                }
+                let CachedPrincipal { user, credential, permissions, .. } = hit;
+                return Ok(Principal { tenant, user, credential, permissions, origin: Default::default() });
+            }
+            let (user_id, credential, key, expires_at) = match subject {
+                None => {
+                    let key = api_key_of(&store, &keys, &tenant, &message.token).await?;
+                    (key.user_id, CredentialKind::ApiKey(key.id), Some(key.clone()), key.expires_at)
+                }
+                Some(subject) => {
+                    let session = store.get_session(&tenant, subject.session_id).await.map_err(lookup_failed)?;
+                    let session = session.ok_or(AuthFailure::NoResource)?;
+                    if session.user_id != subject.user_id {
+                        return Err(AuthFailure::InvalidToken);
+                    }
+                    if session.expires_at <= Utc::now() {
+                        return Err(AuthFailure::NoResource);
+                    }
+                    (session.user_id, CredentialKind::Session(session.id), None, Some(session.expires_at))
+                }
             };
             let user = store.get_user(&tenant, user_id).await.map_err(lookup_failed)?.ok_or(AuthFailure::NoResource)?;
             if user.is_disabled() {
                 return Err(AuthFailure::Disabled);
             }
             let permissions = permissions(&store, &tenant, &user, key.as_ref()).await.map_err(lookup_failed)?;
+            let cached =
+                CachedPrincipal { user: user.clone(), credential, permissions: permissions.clone(), expires_at };
+            cache.insert(&tenant, cached_as, start, cached);
             Ok(Principal { tenant, user, credential, permissions, origin: Default::default() })
         })
     }

@@ -61,6 +61,7 @@ impl Domain {
     pub async fn start(settings: DomainSettings) -> Result<Self, DomainError> {
         crate::metrics::init();
         let store = Store::open(&settings.store).await?;
+        store.follow_changes();
         crate::audit::install(store.clone(), settings.audit);
         let hash = settings.hash;
         hash.argon2().map_err(DomainError::Internal)?;
@@ -119,6 +120,12 @@ impl Domain {
             domain.bootstrap_admin(username, password).await?;
         }
         Ok(domain)
+    }
+
+    /// Whether cached credentials follow changes made through other replicas (the store's LIVE
+    /// change feed runs); otherwise they are trusted for a second at most.
+    pub fn credential_changes_followed(&self) -> bool {
+        self.store.principals().feed_up()
     }
 
     /// Whether this replica can serve: the store answers and carries this binary's schema,

@@ -94,7 +94,7 @@ pub fn tenant_base_url(external_url: &str, tenant: &tessera_actors::TenantId, ho
 
 /// Registers every dialect, at the root (default tenant) and under `/t/{tenant}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(routes::resource("/healthz").get(health::healthz).other_methods(health::healthz));
+    cfg.service(routes::resource("/healthz").get(health::healthz).other_methods(health::healthz_other_methods));
     cfg.service(routes::resource("/readyz").get(health::readyz));
     cfg.service(routes::resource("/metrics").get(metrics::scrape));
     routes::scope(cfg, "/t/{tenant}", dialects);

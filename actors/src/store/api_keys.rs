@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::policies::CHECK_POLICIES;
 use super::rows::{uuid_strings, ApiKeyRow};
-use super::{Store, StoreError};
+use super::{Scope, Store, StoreError};
 use crate::model::{ApiKey, TenantId};
 
 const KEY_FIELDS: &str = "kid, user, name, key_prefix, policy_ids, narrowed, expires_at, created_at, updated_at";
@@ -146,6 +146,7 @@ impl Store {
         name: Option<&str>,
         policy_ids: Option<&[Uuid]>,
     ) -> Result<ApiKey, StoreError> {
+        let _changing = self.changing(Scope::ApiKey(tenant.as_str(), id));
         let script = format!(
             "BEGIN TRANSACTION;
              IF record::exists(type::record('api_key', [$tenant, $kid])) = false {{ THROW 'not_found'; }};
@@ -176,6 +177,7 @@ impl Store {
 
     /// Deletes a key; `NotFound` if it did not exist.
     pub async fn delete_api_key(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+        let _changing = self.changing(Scope::ApiKey(tenant.as_str(), id));
         self.retrying(|| async {
             self.db
                 .query(

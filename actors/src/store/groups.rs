@@ -5,7 +5,7 @@ use surrealdb::types::{Object, Value};
 use uuid::Uuid;
 
 use super::rows::{uuid_strings, GroupRow};
-use super::{Store, StoreError};
+use super::{Scope, Store, StoreError};
 use crate::model::{Group, TenantId};
 use crate::validate::unique_key;
 
@@ -58,6 +58,7 @@ pub(super) fn list_groups_query() -> String {
 impl Store {
     /// Stores a new group; `GroupNameTaken` on a duplicate name, `Missing(User)` for an unknown member.
     pub async fn create_group(&self, tenant: &TenantId, group: &Group) -> Result<(), StoreError> {
+        let _changing = self.changing(Scope::Tenant(tenant.as_str()));
         let script = format!(
             "BEGIN TRANSACTION; {CHECK_MEMBERS}
              CREATE type::record('user_group', [$tenant, $gid]) SET tenant = $tenant, gid = $gid, name = $name,
@@ -89,6 +90,7 @@ impl Store {
     /// Applies `patch` to a group in one transaction and returns it; `NotFound`,
     /// `GroupNameTaken`, `Missing(User)` (for a member set or added).
     pub async fn update_group(&self, tenant: &TenantId, id: Uuid, patch: &GroupPatch) -> Result<Group, StoreError> {
+        let _changing = self.changing(Scope::Tenant(tenant.as_str()));
         let mut object = Object::new();
         if let Some(name) = &patch.name {
             object.insert("name".to_owned(), Value::String(name.clone()));
@@ -150,6 +152,7 @@ impl Store {
 
     /// Deletes a group; `NotFound` if it did not exist.
     pub async fn delete_group(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+        let _changing = self.changing(Scope::Tenant(tenant.as_str()));
         self.retrying(|| async {
             self.db
                 .query(

@@ -366,6 +366,7 @@ impl Store {
         refused_token: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let _changing = self.changing(super::Scope::User(tenant.as_str(), user));
         let outcome = self
             .retrying(|| async {
                 self.db

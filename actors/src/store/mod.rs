@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit;
 mod backup;
+mod changes;
 mod configuration;
 mod db;
 mod groups;
@@ -14,6 +15,7 @@ mod migrate;
 #[cfg(test)]
 mod plans;
 mod policies;
+mod principals;
 mod rows;
 mod scim;
 mod sealed;
@@ -33,6 +35,7 @@ pub use groups::GroupPatch;
 pub use identities::{EmailLink, RefreshableIdentity};
 pub use migrate::SCHEMA_VERSION;
 pub use policies::{Holder, PolicyPatch};
+pub use principals::{CachedPrincipal, CredentialRef, PrincipalCache, Scope, FEED_DOWN_TTL};
 pub use scim::Page;
 pub use sealed::{SealedChange, SealedColumn, SealedValue};
 pub use tenants::{TenantPatch, TENANT_TABLES};
@@ -152,6 +155,10 @@ const MAX_RETRIES: u64 = 40;
 #[derive(Clone)]
 pub struct Store {
     db: db::Db,
+    /// Checked credentials, shared by every clone; the store's writes invalidate them.
+    principals: std::sync::Arc<PrincipalCache>,
+    /// Where the store is, for the change feed's own connection to a server.
+    config: std::sync::Arc<StoreConfig>,
 }
 
 /// Where the store lives and how to sign in to it (`Debug` leaves the password out).
@@ -198,6 +205,13 @@ impl Store {
 
     /// Connects and selects the namespace and database, applying no schema.
     async fn connect_unmigrated(config: &StoreConfig) -> Result<Self, StoreError> {
+        let db = Store::client(config).await?;
+        let config = std::sync::Arc::new(config.clone());
+        Ok(Store { db: db::Db(db), principals: std::sync::Arc::default(), config })
+    }
+
+    /// A client of the database at `config`, signed in, namespace and database selected.
+    async fn client(config: &StoreConfig) -> Result<surrealdb::Surreal<surrealdb::engine::any::Any>, StoreError> {
         let db = surrealdb::engine::any::connect(config.endpoint.as_str())
             .await
             .map_err(|error| StoreError::Database(format!("cannot open {}: {}", config.endpoint, error.message())))?;
@@ -205,7 +219,17 @@ impl Store {
             db.signin(Root { username: username.clone(), password: password.clone() }).await?;
         }
         db.use_ns(config.namespace.as_str()).use_db(config.database.as_str()).await?;
-        Ok(Store { db: db::Db(db) })
+        Ok(db)
+    }
+
+    /// The principal cache of this store's callers.
+    pub fn principals(&self) -> &PrincipalCache {
+        &self.principals
+    }
+
+    /// Marks a write that can change principals depending on `scope` (see [`principals`]).
+    fn changing(&self, scope: Scope<'_>) -> principals::Changing {
+        principals::Changing::new(&self.principals, scope)
     }
 
     /// Runs `attempt` again when the database reports a transaction conflict, so that of two

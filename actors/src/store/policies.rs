@@ -5,7 +5,7 @@ use surrealdb::types::{Object, SurrealValue, Value};
 use uuid::Uuid;
 
 use super::rows::{uuid_strings, PolicyRow};
-use super::{Store, StoreError};
+use super::{Scope, Store, StoreError};
 use crate::model::{Policy, TenantId};
 use crate::policy::PolicyDocument;
 
@@ -26,6 +26,16 @@ impl Holder {
             // Once narrowed, always narrowed: emptying the list leaves the key with nothing.
             Holder::ApiKey(_) => ", narrowed = narrowed OR array::len($ids) > 0",
             Holder::User(_) | Holder::Group(_) => "",
+        }
+    }
+
+    /// What a change of this holder's policies can affect: its user, its key, or (for a group)
+    /// anyone in the tenant.
+    fn scope(self, tenant: &TenantId) -> super::Scope<'_> {
+        match self {
+            Holder::User(id) => super::Scope::User(tenant.as_str(), id),
+            Holder::Group(_) => super::Scope::Tenant(tenant.as_str()),
+            Holder::ApiKey(id) => super::Scope::ApiKey(tenant.as_str(), id),
         }
     }
 
@@ -89,6 +99,7 @@ impl Store {
     /// Applies `patch` (only the fields it names, in one statement, so concurrent updates of
     /// different fields both apply) and returns the policy; `NotFound` if it is gone.
     pub async fn update_policy(&self, tenant: &TenantId, id: Uuid, patch: &PolicyPatch) -> Result<Policy, StoreError> {
+        let _changing = self.changing(Scope::Tenant(tenant.as_str()));
         let patch = patch.to_value()?;
         self.retrying(|| async {
             self.db
@@ -110,6 +121,7 @@ impl Store {
 
     /// Deletes a policy and detaches it from every holder, in one transaction.
     pub async fn delete_policy(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+        let _changing = self.changing(Scope::Tenant(tenant.as_str()));
         self.retrying(|| async {
             self.db
                 .query(
@@ -166,6 +178,7 @@ impl Store {
         ids: &[Uuid],
         expected: Option<u64>,
     ) -> Result<(), StoreError> {
+        let _changing = self.changing(holder.scope(tenant));
         let (table, key) = holder.table_and_key();
         let extra = holder.extra();
         let script = format!(

@@ -5,7 +5,7 @@ use surrealdb::types::SurrealValue;
 use uuid::Uuid;
 
 use super::rows::SessionRow;
-use super::{Store, StoreError};
+use super::{Scope, Store, StoreError};
 use crate::model::{Session, TenantId};
 
 const SESSION_FIELDS: &str = "sid, user, method, created_at, expires_at";
@@ -66,6 +66,7 @@ impl Store {
 
     /// Deletes one session; `NotFound` if it did not exist.
     pub async fn delete_session(&self, tenant: &TenantId, id: Uuid) -> Result<(), StoreError> {
+        let _changing = self.changing(Scope::Session(tenant.as_str(), id));
         let mut response = self
             .db
             .query("DELETE type::record('session', [$tenant, $sid]) RETURN BEFORE")

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use surrealdb::types::SurrealValue;
 
-use super::{Store, StoreError};
+use super::{Scope, Store, StoreError};
 use crate::model::{Tenant, TenantId, TenantSettings};
 
 /// Every table that holds records of a tenant, each with an index on (or starting with)
@@ -212,6 +212,7 @@ impl Store {
     /// Marks a tenant as being deleted (from then on it is served nowhere); `NotFound` if
     /// it does not exist or is already being deleted.
     pub async fn start_tenant_deletion(&self, tenant: &TenantId) -> Result<Tenant, StoreError> {
+        let _changing = self.changing(Scope::Tenant(tenant.as_str()));
         let script = format!(
             "BEGIN TRANSACTION;
              LET $current = (SELECT name, deleting_at FROM ONLY type::record('tenant', $id));

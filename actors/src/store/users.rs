@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{Array, Object, RecordId, SurrealValue, Value};
 
 use super::rows::{UserRow, USER_FIELDS};
-use super::{Store, StoreError};
+use super::{Scope, Store, StoreError};
 use crate::error::Conflict;
 use crate::model::{TenantId, User};
 use crate::validate::unique_key;
@@ -235,6 +235,7 @@ impl Store {
         patch: &UserPatch,
         guard: AdminGuard,
     ) -> Result<User, StoreError> {
+        let _changing = self.changing(Scope::User(tenant.as_str(), id));
         let check = match guard {
             AdminGuard::None => String::new(),
             AdminGuard::KeepOne => {
@@ -304,6 +305,7 @@ impl Store {
     /// behalf of `by`; `NotFound` if absent, `Forbidden` if it is an admin (as stored now) and
     /// `by` is not, `LastAdmin` if it is the tenant's only admin.
     pub async fn delete_user(&self, tenant: &TenantId, id: Uuid, by: Uuid) -> Result<(), StoreError> {
+        let _changing = self.changing(Scope::User(tenant.as_str(), id));
         let script = format!(
             "BEGIN TRANSACTION;
              LET $current = (SELECT role, username_key, email, email_key FROM ONLY type::record('user', [$tenant, $uid]));

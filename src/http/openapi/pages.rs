@@ -12,12 +12,26 @@ pub struct HealthStatus {
     pub status: String,
 }
 
-/// `{"status": "unavailable", "problems": […]}`: what is not ready (no tenant data, no secrets).
+/// `{"status": "ready", "credential_cache": "live"}`: ready, and how cached credentials learn of
+/// changes made through other replicas.
+#[derive(Deserialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    pub status: String,
+    /// `live`: a change feed invalidates cached credentials within milliseconds; `ttl`: the feed
+    /// is down and cached credentials are trusted for one second at most.
+    pub credential_cache: String,
+}
+
+/// `{"status": "unavailable", "problems": […], "credential_cache": …}`: what is not ready (no
+/// tenant data, no secrets).
 #[derive(Deserialize, ToSchema)]
 pub struct NotReady {
     /// `unavailable`.
     pub status: String,
     pub problems: Vec<String>,
+    /// As in [`Ready`].
+    pub credential_cache: String,
 }
 
 /// `GET /auth/oidc/{provider}/callback/`: the same callback with a trailing slash (the default
