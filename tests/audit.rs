@@ -161,7 +161,27 @@ async fn writes_sign_ins_and_denials_are_recorded_and_paged_per_tenant() {
     let window = events(&server, "", &admin, &format!("to={}", urlencode(oldest))).await;
     assert!(window["events"].as_array().unwrap().is_empty(), "`to` is exclusive");
 
-    // Bad queries are 400 in SOAT's shape.
+    // Bad queries are 400 in SOAT's shape; a cursor is exactly what `next_cursor` hands out
+    // (the document's pattern), not anything that happens to parse: no uppercase hex, no sign,
+    // no braced or hyphenated id.
+    let first_page = events(&server, "", &admin, "limit=1").await;
+    let good = first_page["next_cursor"].as_str().unwrap().to_owned();
+    let (micros, id) = good.split_once('_').unwrap();
+    let hyphenated = uuid::Uuid::parse_str(id).unwrap().hyphenated().to_string();
+    let reshaped = [
+        format!("{micros}_{}", id.to_uppercase()),
+        format!("+{good}"),
+        format!("{micros}_{hyphenated}"),
+        format!("{good}_"),
+    ];
+    for cursor in &reshaped {
+        let reply = server.get(&format!("/api/v1/audit-events?cursor={}", urlencode(cursor)), Some(&admin)).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.body["error"].as_str()),
+            (400, Some("cursor is not valid")),
+            "{cursor}"
+        );
+    }
     for query in ["limit=0", "limit=501", "cursor=nonsense", "outcome=maybe", "from=yesterday", "colour=red"] {
         let reply = server.get(&format!("/api/v1/audit-events?{query}"), Some(&admin)).await;
         assert_eq!(reply.status, 400, "{query}: {}", reply.text);

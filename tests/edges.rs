@@ -43,6 +43,34 @@ async fn malformed_json_is_400_in_each_dialect() {
     }
 }
 
+/// JSON (and JSON Schema, by which the OpenAPI document's `integer`s are read) counts `30.0` as
+/// the integer 30: every dialect accepts it where it takes an integer, and refuses a fraction or
+/// a number out of range in its own shape.
+#[tokio::test]
+async fn integral_numbers_are_integers_in_every_dialect() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let key = server.post("/api/v1/api-keys", Some(&token), json!({"name": "k", "expires_in_days": 30.0})).await;
+    assert_eq!(key.status, 201, "{}", key.text);
+    for refused in [json!(30.5), json!(9_223_372_036_854_775_808_u64)] {
+        let reply =
+            server.post("/api/v1/api-keys", Some(&token), json!({"name": "k", "expires_in_days": refused})).await;
+        assert_eq!(reply.status, 400, "{}", reply.text);
+        assert_eq!(reply.body, json!({"error": "expires_in_days must be an integer"}));
+    }
+    let tenant = json!({"id": "acme", "settings": {"password_min_length": 10.0, "session_lifetime_minutes": 60}});
+    let created = server.post("/api/v1/tenants", Some(&token), tenant).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.body["settings"]["password_min_length"], json!(10));
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 1.0});
+    let found = server.post("/scim/v2/Users/.search", Some(&token), search).await;
+    assert_eq!((found.status.as_u16(), found.body["itemsPerPage"].clone()), (200, json!(1)), "{}", found.text);
+    let configuration = json!({"configuration": {"default_client_mtu": 1400.0}});
+    let changed = server.call(Method::PATCH, "/v0/configuration", Some(&token), Some(configuration)).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["data"]["default_client_mtu"], json!(1400));
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_in_the_dialect_shape() {
     let server = Server::start().await;
@@ -60,6 +88,18 @@ async fn unknown_routes_and_methods_answer_in_the_dialect_shape() {
     let firezone_method = server.call(Method::POST, "/v0/users/someone@test", Some(&token), None).await;
     assert_eq!(firezone_method.status, 405);
     assert!(firezone_method.body["error"].is_string());
+    // Every 405 says what is allowed (RFC 9110 §15.5.6).
+    assert_eq!(method.headers["allow"], "GET, POST");
+    assert!(firezone_method.headers["allow"].to_str().unwrap().contains("GET"));
+    // Liveness answers GET and HEAD only (it used to answer 200 to any method, TRACE included).
+    for (verb, status) in [(Method::HEAD, 200), (Method::TRACE, 405), (Method::POST, 405), (Method::DELETE, 405)] {
+        let reply = server.call(verb.clone(), "/healthz", None, None).await;
+        assert_eq!(reply.status, status, "{verb} /healthz");
+        if status == 405 {
+            assert_eq!(reply.headers["allow"], "GET, HEAD", "{verb} /healthz");
+            assert_eq!(reply.body, json!({"error": "Method not allowed"}));
+        }
+    }
     let bad_query = server.get("/api/v1/sessions?user_id=usr_zz", Some(&token)).await;
     assert_eq!(bad_query.status, 404);
     // A well-formed id of no user of this tenant is absent too, not an empty list.

@@ -127,6 +127,14 @@ async fn the_advertised_limits_hold() {
 
     let (status, response) = bulk(&server, &admin, json!({"Operations": []})).await;
     assert_eq!((status, response["scimType"].clone()), (400, json!("invalidSyntax")));
+    // `failOnErrors` is a positive integer of JSON's (and the document's int64) range: `2.0`
+    // is 2, 2^63 is refused (it used to be read as an unsigned 64-bit number).
+    let none = |fail_on_errors: Value| json!({"schemas": [BULK], "failOnErrors": fail_on_errors, "Operations": []});
+    assert_eq!(bulk(&server, &admin, none(json!(2.0))).await.0, 200);
+    for refused in [json!(9_223_372_036_854_775_808_u64), json!(0), json!(1.5), json!("1")] {
+        let (status, response) = bulk(&server, &admin, none(refused.clone())).await;
+        assert_eq!((status, response["scimType"].clone()), (400, json!("invalidValue")), "{refused}: {response}");
+    }
     let unauthenticated =
         server.call(Method::POST, "/scim/v2/Bulk", None, Some(json!({"schemas": [BULK], "Operations": []}))).await;
     assert_eq!(unauthenticated.status, 401);

@@ -1361,6 +1361,8 @@ async fn wire_rules() {
     let not_allowed = okta.post("/ServiceProviderConfig", &json!({})).await;
     assert_error(&not_allowed, 405, None);
     assert_eq!(not_allowed.body, error_body(405, "Method not allowed on this endpoint"));
+    // … naming what is allowed (RFC 9110 §15.5.6; it used to be left out).
+    assert_eq!(not_allowed.headers["allow"], "GET");
     // An unknown endpoint: 404.
     let nope = okta.get("/Nope").await;
     assert_error(&nope, 404, None);

@@ -27,6 +27,18 @@ impl PasswordRules {
     }
 }
 
+/// An integer as JSON (and JSON Schema's `integer`) counts them: a number without a fractional
+/// part, written `3` or `3.0`, within `i64`; `None` for anything else.
+pub fn json_integer(value: &serde_json::Value) -> Option<i64> {
+    let number = value.as_number()?;
+    if let Some(integer) = number.as_i64() {
+        return Some(integer);
+    }
+    let float = number.as_f64()?;
+    // Both bounds are ±2^63 as floats, which a decimal just out of range also rounds to.
+    (float.fract() == 0.0 && float > i64::MIN as f64 && float < i64::MAX as f64).then_some(float as i64)
+}
+
 /// Longest accepted username or email, in bytes (RFC 5321 caps a path at 254).
 pub const MAX_NAME_BYTES: usize = 254;
 
@@ -104,6 +116,19 @@ pub fn unique_key(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_may_be_written_as_integral_numbers_within_i64() {
+        let integer = |text: &str| json_integer(&serde_json::from_str(text).unwrap());
+        assert_eq!(integer("30"), Some(30));
+        assert_eq!(integer("30.0"), Some(30));
+        assert_eq!(integer("-2e3"), Some(-2000));
+        assert_eq!(integer("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(integer("9223372036854775807"), Some(i64::MAX));
+        for not_one in ["30.5", "9223372036854775808", "-9223372036854775809", "1e300", "\"30\"", "true", "null"] {
+            assert_eq!(integer(not_one), None, "{not_one}");
+        }
+    }
 
     #[test]
     fn password_bounds_count_graphemes() {

@@ -105,7 +105,7 @@ fn set_bool(errors: &mut Errors, key: &str, value: &Value, target: &mut bool) {
 }
 
 fn set_int(errors: &mut Errors, key: &str, value: &Value, min: i64, max: i64, target: &mut i64) {
-    match value.as_i64() {
+    match crate::validate::json_integer(value) {
         Some(number) if number < min => errors.add(key, format!("must be greater than or equal to {min}")),
         Some(number) if number > max => errors.add(key, format!("must be less than or equal to {max}")),
         Some(number) => *target = number,

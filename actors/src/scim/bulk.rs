@@ -77,15 +77,15 @@ pub fn parse_bulk(body: &Value) -> Result<BulkRequest, ScimProblem> {
     if !named {
         return Err(syntax(format!("schemas must contain {BULK_REQUEST_URN}")));
     }
-    let fail_on_errors =
-        match object.get("failOnErrors") {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(
-                value.as_u64().filter(|count| *count >= 1).and_then(|count| usize::try_from(count).ok()).ok_or_else(
-                    || ScimProblem::bad(ScimType::InvalidValue, "failOnErrors must be a positive integer"),
-                )?,
-            ),
-        };
+    let fail_on_errors = match object.get("failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            crate::validate::json_integer(value)
+                .filter(|count| *count >= 1)
+                .and_then(|count| usize::try_from(count).ok())
+                .ok_or_else(|| ScimProblem::bad(ScimType::InvalidValue, "failOnErrors must be a positive integer"))?,
+        ),
+    };
     let operations = object
         .get("Operations")
         .and_then(Value::as_array)

@@ -109,10 +109,16 @@ pub enum FirezoneRole {
 /// The `user` object of `POST /v0/users`. A value of the wrong type is 422 `is invalid`.
 #[derive(Deserialize, ToSchema)]
 pub struct FirezoneNewUser {
-    /// The email, also the username (`null` or blank: 422 `can't be blank`).
+    /// The email, also the username: a local part and a domain, no whitespace or control
+    /// characters, at most 254 bytes (`null` or blank: 422 `can't be blank`).
+    #[schema(
+        pattern = "^\\s*[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+\\s*$",
+        max_length = 254
+    )]
     pub email: String,
-    /// 12–128 characters (or the tenant's `password_min_length`); absent: an account that signs
+    /// 12–64 characters (or the tenant's `password_min_length`); absent: an account that signs
     /// in only through an identity provider.
+    #[schema(min_length = 12, max_length = 64)]
     pub password: Option<String>,
     /// Must equal `password` when one is given.
     pub password_confirmation: Option<String>,
@@ -129,9 +135,15 @@ pub struct FirezoneCreateUserBody {
 /// The `user` object of `PATCH`/`PUT /v0/users/{id}`: only the keys sent change.
 #[derive(Deserialize, ToSchema)]
 pub struct FirezoneUserChanges {
-    /// A new email (and username); `null` is blank (422).
+    /// A new email (and username), as on creation; `null` is blank (422).
     #[schema(nullable = false)]
+    #[schema(
+        pattern = "^\\s*[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+\\s*$",
+        max_length = 254
+    )]
     pub email: Option<String>,
+    /// 12–64 characters (or the tenant's `password_min_length`).
+    #[schema(min_length = 12, max_length = 64)]
     pub password: Option<String>,
     /// Must equal `password` when one is given.
     pub password_confirmation: Option<String>,

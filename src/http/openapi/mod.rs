@@ -10,6 +10,7 @@
 
 pub mod firezone;
 pub mod pages;
+mod refine;
 pub mod scim;
 pub mod soat;
 
@@ -275,10 +276,15 @@ impl Modify for UniqueOperationIds {
     }
 }
 
-/// The document (root routes, without `servers`), built once.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOCUMENT.get_or_init(ApiDoc::openapi)
+/// The document (root routes, without `servers`) as JSON, with the constraints of
+/// [`refine`], built once.
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
+        refine::refine(&mut document);
+        document
+    })
 }
 
 /// `GET /openapi.json`: this document, with `servers` naming the requested tenant's base URL.
@@ -292,6 +298,6 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 )]
 pub async fn serve(state: web::Data<AppState>, Tenant(tenant): Tenant) -> HttpResponse {
     let mut document = document().clone();
-    document.servers = Some(vec![utoipa::openapi::Server::new(state.base_url(&tenant))]);
+    document["servers"] = serde_json::json!([{"url": state.base_url(&tenant)}]);
     HttpResponse::Ok().json(document)
 }

@@ -188,7 +188,7 @@ pub struct ScimUserRequest {
     /// `false` disables the user at once (sessions end, keys are refused).
     pub active: Option<bool>,
     /// Write-only: 8–128 characters, hashed with argon2id.
-    #[schema(write_only)]
+    #[schema(write_only, min_length = 8, max_length = 128)]
     pub password: Option<String>,
     pub emails: Option<Vec<ScimMultiValue>>,
     pub phone_numbers: Option<Vec<ScimMultiValue>>,
@@ -229,7 +229,8 @@ pub struct ScimGroup {
 pub struct ScimGroupRequest {
     /// Must contain `urn:ietf:params:scim:schemas:core:2.0:Group`.
     pub schemas: Vec<String>,
-    /// Unique in the tenant (409 `uniqueness`).
+    /// Not blank; unique in the tenant (409 `uniqueness`).
+    #[schema(pattern = "\\S")]
     pub display_name: String,
     pub external_id: Option<String>,
     /// Users only; their groups' IAM policies apply to them.
@@ -253,7 +254,9 @@ pub struct ScimPatchOperation {
 pub struct ScimPatchOp {
     /// `["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`.
     pub schemas: Vec<String>,
+    /// 1 to 100 operations.
     #[serde(rename = "Operations")]
+    #[schema(min_items = 1, max_items = 100)]
     pub operations: Vec<ScimPatchOperation>,
 }
 
@@ -267,7 +270,8 @@ pub struct ScimSearchRequest {
     /// A filter (RFC 7644 §3.4.2.2), at most 4096 bytes and 32 levels.
     pub filter: Option<String>,
     pub sort_by: Option<String>,
-    /// `ascending` or `descending`.
+    /// `ascending` or `descending` (any case).
+    #[schema(pattern = "^\\s*([aA][sS][cC][eE][nN][dD][iI][nN][gG]|[dD][eE][sS][cC][eE][nN][dD][iI][nN][gG])?\\s*$")]
     pub sort_order: Option<String>,
     /// 1-based; not with `cursor`.
     pub start_index: Option<i64>,
@@ -325,7 +329,7 @@ pub struct ScimBulkRequest {
     pub schemas: Vec<String>,
     /// Stop after this many errors.
     #[schema(minimum = 1)]
-    pub fail_on_errors: Option<u64>,
+    pub fail_on_errors: Option<i64>,
     #[serde(rename = "Operations")]
     #[schema(max_items = 1000)]
     pub operations: Vec<ScimBulkOperation>,
@@ -382,7 +386,8 @@ pub struct ScimListQuery {
     /// 4096 bytes and 32 levels (400 `invalidFilter`).
     pub filter: Option<String>,
     pub sort_by: Option<String>,
-    /// `ascending` (default) or `descending`.
+    /// `ascending` (default) or `descending` (any case).
+    #[param(pattern = "^\\s*([aA][sS][cC][eE][nN][dD][iI][nN][gG]|[dD][eE][sS][cC][eE][nN][dD][iI][nN][gG])?\\s*$")]
     pub sort_order: Option<String>,
     /// 1-based (index paging; not with `cursor`).
     pub start_index: Option<i64>,

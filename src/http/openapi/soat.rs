@@ -82,9 +82,12 @@ pub struct Credentials {
 /// `POST /api/v1/users`: a new user; `role` defaults to `user`.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserBody {
-    /// The username (case-insensitive, unique in the tenant; at most 254 bytes).
+    /// The username (case-insensitive, unique in the tenant; at most 254 bytes; surrounding
+    /// whitespace is trimmed, none inside, no control characters).
+    #[schema(pattern = "^\\s*[^\\s\\u0000-\\u001f\\u007f-\\u009f]+\\s*$", max_length = 254)]
     pub username: String,
     /// 8–128 characters (or the tenant's `password_min_length`).
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// `admin` (only an admin may create one) or `user` (the default).
     pub role: Option<SoatRole>,
@@ -170,9 +173,10 @@ pub struct PolicyStatement {
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePolicyBody {
     /// Not blank; at most 128 bytes.
-    #[schema(pattern = "\\S")]
+    #[schema(pattern = "\\S", max_length = 128)]
     pub name: String,
     /// At most 1024 bytes.
+    #[schema(max_length = 1024)]
     pub description: Option<String>,
     pub document: PolicyDocument,
 }
@@ -181,9 +185,11 @@ pub struct CreatePolicyBody {
 /// clears the description. The document is validated before the policy is looked up.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdatePolicyBody {
-    /// At most 128 bytes; absent or `null` keeps the name.
+    /// Not blank; at most 128 bytes; absent or `null` keeps the name.
+    #[schema(pattern = "\\S", max_length = 128)]
     pub name: Option<String>,
     /// At most 1024 bytes; `null` clears it.
+    #[schema(max_length = 1024)]
     pub description: Option<String>,
     pub document: PolicyDocument,
 }
@@ -200,8 +206,10 @@ pub struct PolicyIdsBody {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateGroupBody {
     /// Not blank, at most 128 bytes, unique in the tenant (409 otherwise).
-    #[schema(pattern = "\\S")]
+    #[schema(pattern = "\\S", max_length = 128)]
     pub name: String,
+    /// At most 1024 bytes.
+    #[schema(max_length = 1024)]
     pub description: Option<String>,
     /// The members, `usr_…` ids (at most 1000).
     #[serde(default)]
@@ -214,9 +222,11 @@ pub struct CreateGroupBody {
 /// combined with `member_ids` (400).
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateGroupBody {
-    /// Absent or `null` keeps the name.
+    /// Not blank; absent or `null` keeps the name.
+    #[schema(pattern = "\\S", max_length = 128)]
     pub name: Option<String>,
-    /// `null` clears it.
+    /// At most 1024 bytes; `null` clears it.
+    #[schema(max_length = 1024)]
     pub description: Option<String>,
     /// The whole member list, `usr_…` ids (at most 1000).
     #[serde(default)]
@@ -236,20 +246,23 @@ pub struct UpdateGroupBody {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateApiKeyBody {
     /// Not blank; at most 128 bytes.
-    #[schema(pattern = "\\S")]
+    #[schema(pattern = "\\S", max_length = 128)]
     pub name: String,
     /// Narrows the key to these policies (`pol_…`, at most 1000); none: the key acts as its owner.
     #[serde(default)]
     #[schema(max_items = 1000)]
     pub policy_ids: Vec<String>,
-    /// Lifetime in days; at most the tenant's `api_key_max_lifetime_days` (its default when
-    /// absent).
+    /// Lifetime in days (1–365); at most the tenant's `api_key_max_lifetime_days` (its default
+    /// when absent).
+    #[schema(minimum = 1, maximum = 365)]
     pub expires_in_days: Option<i64>,
 }
 
 /// `PUT /api/v1/api-keys/{api_key_id}`: applies both fields or neither.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateApiKeyBody {
+    /// Not blank; at most 128 bytes.
+    #[schema(pattern = "\\S", max_length = 128)]
     pub name: Option<String>,
     /// Replaces the key's policies (`pol_…`, at most 1000).
     #[schema(max_items = 1000, nullable = false)]
@@ -262,6 +275,7 @@ pub struct LinkIdentityBody {
     /// The id of one of the tenant's OIDC or SAML providers (400 for an unknown one).
     pub provider: String,
     /// The OIDC `sub` or SAML NameID (1–1024 bytes).
+    #[schema(min_length = 1, max_length = 1024)]
     pub subject: String,
 }
 
@@ -274,32 +288,43 @@ pub struct TenantSettingsChange {
     #[schema(nullable = false)]
     pub local_auth_enabled: Option<bool>,
     /// 8–128: the minimum password length on every dialect.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 8, maximum = 128)]
     pub password_min_length: Option<u32>,
     /// 5–43200: the lifetime of every new session.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 5, maximum = 43200)]
     pub session_lifetime_minutes: Option<u32>,
     /// 1–365: the longest lifetime of an API key.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 1, maximum = 365)]
     pub api_key_max_lifetime_days: Option<u32>,
 }
 
 /// The first admin of a new tenant.
 #[derive(Deserialize, ToSchema)]
 pub struct FirstAdmin {
+    /// As a user's `username`.
+    #[schema(pattern = "^\\s*[^\\s\\u0000-\\u001f\\u007f-\\u009f]+\\s*$", max_length = 254)]
     pub username: String,
+    /// 8–128 characters (or the new tenant's `password_min_length`).
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
 /// `POST /api/v1/tenants`.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTenantBody {
-    /// 1–63 lowercase letters, digits and dashes, not `default` (409 if taken).
+    /// 1–63 lowercase letters, digits and dashes, starting with a letter or digit (409 if
+    /// taken, as `default` always is).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub id: String,
-    /// Defaults to the id.
+    /// 1–200 characters, not blank, without control characters; defaults to the id.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub display_name: Option<String>,
-    /// Hostnames that route to the tenant, unique across tenants (409 otherwise); at most 64.
-    #[schema(max_items = 64)]
+    /// Hostnames that route to the tenant, unique across tenants (409 otherwise); at most 16.
+    #[schema(max_items = 16)]
     pub hostnames: Option<Vec<String>>,
     #[schema(nullable = false)]
     pub settings: Option<TenantSettingsChange>,
@@ -310,9 +335,15 @@ pub struct CreateTenantBody {
 /// `PATCH /api/v1/tenants/{tenant_id}`: changes only what it names.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateTenantBody {
+    /// 1–200 characters, not blank, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub display_name: Option<String>,
-    /// Replaces the list (at most 64); released names are free at once.
-    #[schema(max_items = 64)]
+    /// Replaces the list (at most 16); released names are free at once.
+    #[schema(max_items = 16)]
     pub hostnames: Option<Vec<String>>,
     #[schema(nullable = false)]
     pub settings: Option<TenantSettingsChange>,
@@ -337,6 +368,7 @@ pub struct AuditEventsQuery {
     pub target: Option<String>,
     pub outcome: Option<AuditOutcome>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{1,18}_[0-9a-f]{32}$")]
     pub cursor: Option<String>,
     /// Events per page, 1–500 (default 100).
     #[param(minimum = 1, maximum = 500)]

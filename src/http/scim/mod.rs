@@ -14,7 +14,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use serde_json::Value;
 use tessera_actors::provisioning_actor::ScimContext;
 use tessera_actors::scim::ResourceKind;
@@ -65,8 +65,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(|| async { ScimError::not_found("Endpoint") }));
 }
 
-async fn not_allowed() -> ScimError {
-    ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed on this endpoint")
+/// A write to a read-only discovery document: 405 with `Allow` (RFC 9110 §15.5.6).
+async fn not_allowed() -> HttpResponse {
+    let mut response =
+        ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed on this endpoint").error_response();
+    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET"));
+    response
 }
 
 /// The tenant's SCIM root URL, for `meta.location` and `$ref`s.

@@ -97,8 +97,7 @@ pub fn from_body(body: &Value) -> Result<Query, ScimError> {
     let number = |key: &str| -> Result<Option<i64>, ScimError> {
         match object.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(value) => value
-                .as_i64()
+            Some(value) => tessera_actors::validate::json_integer(value)
                 .map(Some)
                 .ok_or_else(|| ScimError::bad(ScimType::InvalidValue, format!("{key} must be an integer"))),
         }

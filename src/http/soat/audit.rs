@@ -54,6 +54,17 @@ fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, SoatE
         .transpose()
 }
 
+/// Whether `cursor` has exactly the shape of the cursors this API hands out (`next_cursor`:
+/// microseconds since 1970, `_`, the event's id as 32 lowercase hex digits), the pattern the
+/// OpenAPI document gives; anything else is refused before it is parsed.
+fn is_cursor_shaped(cursor: &str) -> bool {
+    let Some((micros, id)) = cursor.split_once('_') else { return false };
+    (1..=18).contains(&micros.len())
+        && micros.bytes().all(|byte| byte.is_ascii_digit())
+        && id.len() == 32
+        && id.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 impl AuditParams {
     fn into_query(self) -> Result<AuditQuery, SoatError> {
         let outcome = self
@@ -67,7 +78,12 @@ impl AuditParams {
         let before = self
             .cursor
             .as_deref()
-            .map(|cursor| parse_cursor(cursor).ok_or_else(|| SoatError::BadRequest("cursor is not valid".into())))
+            .map(|cursor| {
+                is_cursor_shaped(cursor)
+                    .then(|| parse_cursor(cursor))
+                    .flatten()
+                    .ok_or_else(|| SoatError::BadRequest("cursor is not valid".into()))
+            })
             .transpose()?;
         Ok(AuditQuery {
             from: time("from", self.from.as_deref())?,

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 use tessera_actors::model::Kind;
+use tessera_actors::validate::json_integer;
 use uuid::Uuid;
 
 use super::SoatError;
@@ -49,7 +50,7 @@ impl Fields {
         match self.0.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(value) => {
-                value.as_i64().map(Some).ok_or_else(|| SoatError::BadRequest(format!("{key} must be an integer")))
+                json_integer(value).map(Some).ok_or_else(|| SoatError::BadRequest(format!("{key} must be an integer")))
             }
         }
     }

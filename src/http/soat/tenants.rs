@@ -155,8 +155,7 @@ fn settings_change(fields: &Fields) -> Result<SettingsChange, SoatError> {
         match map.get(key) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
-            Some(value) => value
-                .as_u64()
+            Some(value) => tessera_actors::validate::json_integer(value)
                 .and_then(|value| u32::try_from(value).ok())
                 .map(|value| Some(Some(value)))
                 .ok_or_else(|| SoatError::BadRequest(format!("settings.{key} must be a positive integer or null"))),
