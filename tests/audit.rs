@@ -277,3 +277,43 @@ async fn events_stream_to_stdout_as_json_lines_when_asked() {
     );
     assert!(lines.iter().all(|line| !line.contains(ADMIN_PASSWORD)));
 }
+
+#[tokio::test]
+async fn a_bulk_batch_records_one_event_per_account_and_creates_name_what_they_made() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    let operations: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"),
+                   "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("bulk{i}@example.test")}})
+        })
+        .collect();
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations});
+    let reply = server.post("/scim/v2/Bulk", Some(&admin), bulk).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let created: Vec<String> = reply.body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|operation| {
+            let location = operation["location"].as_str().unwrap();
+            let id = uuid::Uuid::parse_str(location.rsplit('/').next().unwrap()).unwrap();
+            format!("srn:default:user:usr_{}", id.simple())
+        })
+        .collect();
+    let provisioned = events(&server, "", &admin, "action=scim:CreateUser").await;
+    let mut targets: Vec<String> = provisioned["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["target"].as_str().unwrap().to_owned())
+        .collect();
+    targets.sort();
+    let mut expected = created.clone();
+    expected.sort();
+    assert_eq!(targets, expected, "one event per provisioned account, each naming it");
+    let group = server.post("/api/v1/groups", Some(&admin), json!({"name": "named"})).await;
+    let group_srn = format!("srn:default:group:{}", group.body["id"].as_str().unwrap());
+    let made = events(&server, "", &admin, "action=groups:CreateGroup").await;
+    assert_eq!(made["events"][0]["target"], group_srn.as_str());
+}

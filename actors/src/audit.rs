@@ -145,47 +145,71 @@ pub fn parse_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
     Some((at, Uuid::try_parse(id).ok()?))
 }
 
-/// The event of the write in progress, and whether a transaction has carried it yet.
+/// The events of the write in progress (one, or one per record of a batch), and whether a
+/// transaction has carried them yet.
 pub(crate) struct Pending {
-    pub(crate) event: AuditEvent,
+    pub(crate) events: Vec<AuditEvent>,
     pub(crate) carried: bool,
 }
 
 tokio::task_local! {
-    /// The event of the administrative write this task is running, if any.
+    /// The events of the administrative write this task is running, if any.
     static PENDING: RefCell<Option<Pending>>;
 }
 
-/// The event a transactional store script should carry now (marking it carried), if the
+/// The events a transactional store script should carry now (marking them carried), if the
 /// running task is inside [`record`].
-pub(crate) fn event_to_carry() -> Option<AuditEvent> {
+pub(crate) fn events_to_carry() -> Option<Vec<AuditEvent>> {
     PENDING
         .try_with(|pending| {
             let mut pending = pending.borrow_mut();
             let pending = pending.as_mut()?;
             pending.carried = true;
-            Some(pending.event.clone())
+            Some(pending.events.clone())
         })
         .ok()
         .flatten()
 }
 
+/// Applies `change` to the write in progress, if there is one; `false` when there is none.
+fn with_pending(change: impl FnOnce(&mut Pending)) -> bool {
+    PENDING
+        .try_with(|pending| match pending.borrow_mut().as_mut() {
+            Some(pending) => {
+                change(pending);
+                true
+            }
+            None => false,
+        })
+        .unwrap_or(false)
+}
+
 /// Names the record a write in progress acts on, once it is known (a create's new id).
 pub fn set_target(target: String) {
-    let _ = PENDING.try_with(|pending| {
-        if let Some(pending) = pending.borrow_mut().as_mut() {
-            pending.event.target = target;
+    with_pending(|pending| {
+        if let [event] = pending.events.as_mut_slice() {
+            event.target = target;
         }
+    });
+}
+
+/// Names the records a batch write creates: one event each (the same actor, action and
+/// origin), carried by the batch's transaction together.
+pub fn set_targets(targets: Vec<String>) {
+    with_pending(|pending| {
+        let Some(template) = pending.events.first().cloned() else { return };
+        pending.events =
+            targets.into_iter().map(|target| AuditEvent { id: Uuid::now_v7(), target, ..template.clone() }).collect();
     });
 }
 
 /// A permission check passed inside a write: the resource it checked is what the write's
 /// event names, when the check was for the write's own action.
 pub(crate) fn checked(action: &str, resource: &str) {
-    let _ = PENDING.try_with(|pending| {
-        if let Some(pending) = pending.borrow_mut().as_mut() {
-            if pending.event.action == action {
-                resource.clone_into(&mut pending.event.target);
+    with_pending(|pending| {
+        if let [event] = pending.events.as_mut_slice() {
+            if event.action == action {
+                resource.clone_into(&mut event.target);
             }
         }
     });
@@ -194,16 +218,12 @@ pub(crate) fn checked(action: &str, resource: &str) {
 /// Marks the write in progress as denied, if there is one; `false` when there is none (the
 /// denial is then recorded on its own).
 fn deny_pending(resource: &str) -> bool {
-    PENDING
-        .try_with(|pending| match pending.borrow_mut().as_mut() {
-            Some(pending) => {
-                pending.event.outcome = AuditOutcome::Denied;
-                resource.clone_into(&mut pending.event.target);
-                true
-            }
-            None => false,
-        })
-        .unwrap_or(false)
+    with_pending(|pending| {
+        for event in &mut pending.events {
+            event.outcome = AuditOutcome::Denied;
+            resource.clone_into(&mut event.target);
+        }
+    })
 }
 
 /// Runs an administrative write with its event: carried by the write's transaction when it
@@ -212,22 +232,24 @@ pub async fn record<T>(
     event: AuditEvent,
     work: impl Future<Output = Result<T, DomainError>>,
 ) -> Result<T, DomainError> {
-    let cell = RefCell::new(Some(Pending { event, carried: false }));
+    let cell = RefCell::new(Some(Pending { events: vec![event], carried: false }));
     let (result, pending) = PENDING
         .scope(cell, async {
             let result = work.await;
             (result, PENDING.with(|pending| pending.borrow_mut().take()))
         })
         .await;
-    let Some(Pending { mut event, carried }) = pending else { return result };
-    match &result {
-        Ok(_) if carried => sink_stream(&event),
-        Ok(_) => emit(event),
-        Err(error) => {
-            if event.outcome != AuditOutcome::Denied {
-                event.outcome = AuditOutcome::of_error(error);
+    let Some(Pending { events, carried }) = pending else { return result };
+    for mut event in events {
+        match &result {
+            Ok(_) if carried => sink_stream(&event),
+            Ok(_) => emit(event),
+            Err(error) => {
+                if event.outcome != AuditOutcome::Denied {
+                    event.outcome = AuditOutcome::of_error(error);
+                }
+                emit(event);
             }
-            emit(event);
         }
     }
     result
@@ -351,7 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_in_progress_hands_its_event_to_one_transaction_at_a_time() {
-        assert!(event_to_carry().is_none(), "outside a write nothing is carried");
+        assert!(events_to_carry().is_none(), "outside a write nothing is carried");
         let event = AuditEvent::new(
             TenantId::default_tenant(),
             AuditActor::System,
@@ -362,8 +384,12 @@ mod tests {
         let id = event.id;
         let result: Result<(), DomainError> = record(event, async {
             set_target("srn:default:user:usr_1".into());
-            let carried = event_to_carry().expect("inside a write");
-            assert_eq!((carried.id, carried.target.as_str()), (id, "srn:default:user:usr_1"));
+            let carried = events_to_carry().expect("inside a write");
+            assert_eq!((carried[0].id, carried[0].target.as_str()), (id, "srn:default:user:usr_1"));
+            set_targets(vec!["srn:default:user:usr_2".into(), "srn:default:user:usr_3".into()]);
+            let batch = events_to_carry().expect("inside a write");
+            assert_eq!(batch.len(), 2);
+            assert!(batch[0].id != batch[1].id && batch.iter().all(|event| event.action == "users:CreateUser"));
             Ok(())
         })
         .await;

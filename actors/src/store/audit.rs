@@ -73,11 +73,16 @@ impl AuditRow {
     }
 }
 
-/// The statement a write's transaction runs to carry its event (bound as `$audit_event`):
-/// an `UPSERT` of the event's own record id, so that a write retried or made of several
-/// transactions stores it once.
+/// Appends one event (bound as `$audit_event`): an `UPSERT` of its own record id, so that
+/// restating an event a write already carried stores it once.
 pub(crate) const CARRY_EVENT: &str = "UPSERT type::record('audit_event', [$audit_event.tenant, $audit_event.at, \
      $audit_event.eid]) CONTENT $audit_event RETURN NONE;\n";
+
+/// The statement a write's transaction runs to carry its events (bound as `$audit_events`),
+/// each an `UPSERT` of its own record id, so that a write retried or made of several
+/// transactions stores each once.
+pub(crate) const CARRY_EVENTS: &str = "FOR $carried IN $audit_events { UPSERT type::record('audit_event', \
+     [$carried.tenant, $carried.at, $carried.eid]) CONTENT $carried RETURN NONE; };\n";
 
 /// Which events a listing wants (all conditions together), newest first.
 #[derive(Debug, Clone, Default)]

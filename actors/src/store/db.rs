@@ -22,9 +22,10 @@ impl Db {
     pub(crate) fn query<'c>(&'c self, query: impl Into<Cow<'c, str>>) -> TimedQuery<'c> {
         let query = query.into();
         if let Some(at) = query.rfind(COMMIT) {
-            if let Some(event) = crate::audit::event_to_carry() {
-                let carried = format!("{}{}{}", &query[..at], super::audit::CARRY_EVENT, &query[at..]);
-                return TimedQuery(self.0.query(carried).bind(("audit_event", super::audit::AuditRow::from(&event))));
+            if let Some(events) = crate::audit::events_to_carry() {
+                let carried = format!("{}{}{}", &query[..at], super::audit::CARRY_EVENTS, &query[at..]);
+                let rows: Vec<super::audit::AuditRow> = events.iter().map(super::audit::AuditRow::from).collect();
+                return TimedQuery(self.0.query(carried).bind(("audit_events", rows)));
             }
         }
         TimedQuery(self.0.query(query))

@@ -132,6 +132,7 @@ pub(super) async fn issue(
         created_at: now,
         updated_at: now,
     };
+    crate::audit::set_target(Kind::ApiKey.srn(tenant, key.id));
     store.create_api_key(tenant, &key, &keys.api_key_hash(&raw), MAX_KEYS_PER_USER).await?;
     tracing::info!(tenant = %tenant, key = %key.id, user = %owner, "created API key");
     Ok(IssuedApiKey { key, raw })

@@ -128,6 +128,7 @@ impl Handler<CreateGroup> for UserActor {
                 created_at: now,
                 updated_at: now,
             };
+            crate::audit::set_target(Kind::Group.srn(&message.tenant, group.id));
             store.create_group(&message.tenant, &group).await?;
             tracing::info!(tenant = %message.tenant, group = %group.id, by = %message.by.user.id, "created group");
             store.get_group(&message.tenant, group.id).await?.ok_or(DomainError::NotFound)

@@ -144,6 +144,7 @@ impl Handler<CreatePolicy> for UserActor {
                 created_at: now,
                 updated_at: now,
             };
+            crate::audit::set_target(Kind::Policy.srn(&message.tenant, policy.id));
             store.create_policy(&message.tenant, &policy).await?;
             tracing::info!(tenant = %message.tenant, policy = %policy.id, by = %message.by.user.id, "created policy");
             Ok(policy)

@@ -122,6 +122,7 @@ impl Handler<WriteProvisionedUser> for UserActor {
                     record.external_id = user.external_id;
                     record.profile = user.profile;
                     record.disabled_at = disabled.then(Utc::now);
+                    crate::audit::set_target(Kind::User.srn(&tenant, record.id));
                     store.create_user(&tenant, &record).await?;
                     tracing::info!(tenant = %tenant, user = %record.id, by = %by.user.id, "provisioned user");
                     Ok(record)
@@ -182,6 +183,7 @@ impl Handler<CreateProvisionedUsers> for UserActor {
                 record.disabled_at = disabled.then(Utc::now);
                 records.push(record);
             }
+            crate::audit::set_targets(records.iter().map(|record| Kind::User.srn(&tenant, record.id)).collect());
             store.create_users(&tenant, &records).await?;
             tracing::info!(tenant = %tenant, users = records.len(), by = %by.user.id, "provisioned users");
             Ok(records)
@@ -250,6 +252,7 @@ impl Handler<WriteProvisionedGroup> for UserActor {
                         created_at: now,
                         updated_at: now,
                     };
+                    crate::audit::set_target(Kind::Group.srn(&tenant, record.id));
                     store.create_group(&tenant, &record).await?;
                     tracing::info!(tenant = %tenant, group = %record.id, by = %by.user.id, "provisioned group");
                     store.get_group(&tenant, record.id).await?.ok_or(DomainError::NotFound)
