@@ -155,7 +155,7 @@ async fn browser_sessions_are_listed_and_revoked_through_the_api() {
 
 #[tokio::test]
 async fn sign_out_ends_the_session_and_continues_to_the_providers_logout() {
-    let Setup { server, provider, .. } = setup(false).await;
+    let Setup { server, provider, admin } = setup(false).await;
     let browser = manual();
     // Walk the redirects by hand to keep the cookie jar of one browser.
     let mut url = server.url("/auth/oidc/idp");
@@ -176,6 +176,16 @@ async fn sign_out_ends_the_session_and_continues_to_the_providers_logout() {
     let cleared = out.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cleared.starts_with("tessera_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(me_status(&server, &browser).await, 401);
+    // The sign-out is in the audit trail as the session's revocation by its own user.
+    let trail = server.get("/api/v1/audit-events?action=sessions:RevokeSession", Some(&admin)).await;
+    let revoked = &trail.body["events"][0];
+    assert_eq!(
+        (revoked["actor"]["type"].as_str(), revoked["outcome"].as_str()),
+        (Some("user"), Some("success")),
+        "{}",
+        trail.text
+    );
+    assert!(revoked["target"].as_str().unwrap().starts_with("srn:default:session:"));
     // The provider's logout page is there to follow.
     assert_eq!(reqwest::get(&location).await.unwrap().status(), 200);
 

@@ -490,7 +490,16 @@ impl Handler<SignOut> for SessionActor {
             let Some(session) = store.get_session(&message.tenant, message.session).await? else {
                 return Ok(None);
             };
-            store.delete_session(&message.tenant, session.id).await?;
+            // Signing out is the session's own revocation, recorded as its user's.
+            let user_id = Kind::User.public_id(session.user_id);
+            let event = crate::audit::AuditEvent::new(
+                message.tenant.clone(),
+                crate::audit::AuditActor::User { user_id },
+                "sessions:RevokeSession",
+                Kind::Session.srn(&message.tenant, session.id),
+                &Default::default(),
+            );
+            crate::audit::record(event, async { Ok(store.delete_session(&message.tenant, session.id).await?) }).await?;
             tracing::info!(tenant = %message.tenant, session = %session.id, user = %session.user_id, "signed out");
             Ok(Some(session))
         })
