@@ -171,11 +171,8 @@ impl Store {
 
     /// The group with this id, if it exists in this tenant.
     pub async fn get_group(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Group>, StoreError> {
-        let query = format!("SELECT {GROUP_FIELDS} FROM type::record('user_group', [$tenant, $gid])");
-        let mut response =
-            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("gid", id.to_string())).await?;
-        let rows: Vec<GroupRow> = response.take(0)?;
-        rows.into_iter().next().map(GroupRow::into_group).transpose()
+        let row: Option<GroupRow> = self.db.select_by_id("user_group", tenant.as_str(), &id.to_string()).await?;
+        row.map(GroupRow::into_group).transpose()
     }
 
     /// Every group of the tenant, oldest first.

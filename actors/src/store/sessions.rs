@@ -44,11 +44,8 @@ impl Store {
 
     /// The session with this id, if it exists in this tenant (expired ones included).
     pub async fn get_session(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Session>, StoreError> {
-        let query = format!("SELECT {SESSION_FIELDS} FROM type::record('session', [$tenant, $sid])");
-        let mut response =
-            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("sid", id.to_string())).await?;
-        let rows: Vec<SessionRow> = response.take(0)?;
-        rows.into_iter().next().map(SessionRow::into_session).transpose()
+        let row: Option<SessionRow> = self.db.select_by_id("session", tenant.as_str(), &id.to_string()).await?;
+        row.map(SessionRow::into_session).transpose()
     }
 
     /// Unexpired sessions of one user, or of every user when `user` is `None`.

@@ -337,11 +337,8 @@ impl Store {
 
     /// The user with this id, if it exists in this tenant.
     pub async fn get_user(&self, tenant: &TenantId, id: Uuid) -> Result<Option<User>, StoreError> {
-        let query = format!("SELECT {USER_FIELDS} FROM type::record('user', [$tenant, $uid])");
-        let mut response =
-            self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).bind(("uid", id.to_string())).await?;
-        let rows: Vec<UserRow> = response.take(0)?;
-        rows.into_iter().next().map(UserRow::into_user).transpose()
+        let row: Option<UserRow> = self.db.select_by_id("user", tenant.as_str(), &id.to_string()).await?;
+        row.map(UserRow::into_user).transpose()
     }
 
     /// The user with this username (case-insensitive).
