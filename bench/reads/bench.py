@@ -909,8 +909,21 @@ def report(res: Results, args, m: dict, version: str, versions: dict, argon2: di
     if WAITED["busy"]:
         notes.append("**Measured on a machine that was not quiet (after waiting): "
                      f"{'; '.join(WAITED['busy'])}.**")
-    return end_section(L, notes, f"Run: `{' '.join(['bench/reads/run.sh'] + rerun_args())}` "
+    return end_section(L, notes, f"Run: `{' '.join(['bench/reads/run.sh'] + run_args())}` "
                                  "(see `bench/reads/README.md`).")
+
+
+def run_args() -> list[str]:
+    """This run's arguments but --write and --json FILE (where the raw numbers went), quoted."""
+    args, skip = [], False
+    for a in rerun_args():
+        if skip:
+            skip = False
+        elif a == "--json":
+            skip = True
+        elif not a.startswith("--json="):
+            args.append(a)
+    return args
 
 
 def load_json(x: Load | None):

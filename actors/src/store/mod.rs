@@ -207,7 +207,7 @@ impl Store {
     async fn connect_unmigrated(config: &StoreConfig) -> Result<Self, StoreError> {
         let db = Store::client(config).await?;
         let config = std::sync::Arc::new(config.clone());
-        Ok(Store { db: db::Db(db), principals: std::sync::Arc::default(), config })
+        Ok(Store { db: db::Db(std::sync::Arc::new(db)), principals: std::sync::Arc::default(), config })
     }
 
     /// A client of the database at `config`, signed in, namespace and database selected.
