@@ -16,20 +16,38 @@ use super::AppState;
 /// The result of authenticating a request; never fails extraction itself.
 pub struct Caller(pub Result<Principal, AuthFailure>);
 
-/// The name of the HttpOnly cookie that carries a browser session's token.
+/// The name of the HttpOnly cookie that carries a browser session's token over http.
 pub const SESSION_COOKIE: &str = "tessera_session";
+
+/// Its name over https: the `__Host-` prefix makes browsers refuse it unless it is `Secure`,
+/// host-only and for the whole path, so no sibling host or plain-http page can plant or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-tessera_session";
+
+/// The session cookie's name for this deployment's scheme.
+pub fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.is_https() {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The browser session's token carried by the request's session cookie, if any.
+pub fn session_cookie(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(session_cookie_name(state)).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty())
+}
 
 /// The token of an `Authorization: Bearer …` header (scheme matched case-insensitively), or
 /// else of the session cookie, which unsafe methods accept only from our own pages (`base_url`,
 /// computed only then).
-fn bearer(req: &HttpRequest, base_url: impl FnOnce() -> String) -> Option<String> {
+fn bearer(req: &HttpRequest, state: &AppState, base_url: impl FnOnce() -> String) -> Option<String> {
     if req.headers().contains_key(header::AUTHORIZATION) {
         return authorization(req);
     }
     if !req.method().is_safe() && !from_our_pages(req, &base_url()) {
         return None;
     }
-    req.cookie(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty())
+    session_cookie(req, state)
 }
 
 /// Whether a browser request comes from our own origin: its `Origin` (when sent) is
@@ -66,7 +84,7 @@ impl FromRequest for Caller {
             Err(_) => TenantId::default_tenant(),
         };
         // The tenant's own pages are where its browser sessions come from.
-        let token = state.as_ref().and_then(|state| bearer(req, || state.base_url(&tenant)));
+        let token = state.as_ref().and_then(|state| bearer(req, state, || state.base_url(&tenant)));
         let origin = state.as_ref().map(|state| state.origin(req)).unwrap_or_default();
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {

@@ -1,9 +1,11 @@
 //! The HTTP surface: one module per dialect, each translating its wire format to domain
 //! messages and domain errors back to its own status codes and bodies.
 
+mod assets;
 mod body;
 mod caller;
 mod client_address;
+mod console;
 mod dialect;
 mod firezone;
 mod health;
@@ -108,6 +110,8 @@ fn dialects(cfg: &mut web::ServiceConfig) {
     routes::scope(cfg, "/scim/v2", scim::routes);
     sso::routes(cfg);
     sign_in::routes(cfg);
+    assets::routes(cfg);
+    console::routes(cfg);
 }
 
 /// The 404 for a path outside every route, in the dialect the path belongs to.

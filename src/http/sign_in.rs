@@ -10,8 +10,10 @@ use tessera_actors::provisioning_actor::{GetSignInChoices, Protocol, UpstreamSig
 use tessera_actors::session_actor::{LoginChannel, PasswordLogin, SignOut, SignedIn, LOCAL_AUTH_DISABLED};
 use tessera_actors::{AuthFailure, DomainError};
 
-use super::caller::{from_our_pages, Caller, SESSION_COOKIE};
-use super::html::{escape, message, page, sign_in_failed};
+use super::caller::{from_our_pages, session_cookie_name, Caller};
+use maud::html;
+
+use super::html::{message, page, sign_in_failed};
 use super::tenant::Tenant;
 use super::{ask, AppState};
 use crate::http::routes::resource;
@@ -43,7 +45,7 @@ pub fn browser_cookie(
 /// A redirect to the account page that sets the session cookie.
 pub fn signed_in_redirect(state: &AppState, base_url: &str, signed_in: &SignedIn) -> HttpResponse {
     HttpResponse::SeeOther()
-        .cookie(browser_cookie(state, SESSION_COOKIE, signed_in.token.clone(), None))
+        .cookie(browser_cookie(state, session_cookie_name(state), signed_in.token.clone(), None))
         .insert_header((header::LOCATION, format!("{base_url}/account")))
         .finish()
 }
@@ -71,35 +73,37 @@ pub async fn sign_in_page(state: web::Data<AppState>, Tenant(tenant): Tenant, Ca
         Ok(choices) => choices,
         Err(error) => return sign_in_failed(error, &base_url),
     };
-    let mut body = String::new();
-    if !choices.providers.is_empty() {
-        body.push_str("<ul style=\"list-style:none;padding:0\">");
-        for provider in &choices.providers {
+    let links: Vec<(String, &str)> = choices
+        .providers
+        .iter()
+        .map(|provider| {
             let path = match provider.protocol {
                 Protocol::Oidc => format!("{base_url}/auth/oidc/{}", provider.id),
                 Protocol::Saml => format!("{base_url}/auth/saml/auth/signin/{}", provider.id),
             };
-            body.push_str(&format!(
-                "<li style=\"margin:.5rem 0\"><a href=\"{}\">Sign in with {}</a></li>",
-                escape(&path),
-                escape(&provider.label)
-            ));
+            (path, provider.label.as_str())
+        })
+        .collect();
+    let body = html! {
+        @if !links.is_empty() {
+            ul.plain {
+                @for (path, label) in &links { li { a.button.secondary href=(path) { "Sign in with " (label) } } }
+            }
         }
-        body.push_str("</ul>");
-    }
-    if choices.local_auth_enabled {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"{}/auth/identity/callback\">\
-             <p><label>Email or username<br><input name=\"email\" autocomplete=\"username\" required></label></p>\
-             <p><label>Password<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
-             <p><button type=\"submit\">Sign in</button></p></form>",
-            escape(&base_url)
-        ));
-    }
-    if body.is_empty() {
-        body.push_str("<p>No sign-in method is configured for this directory.</p>");
-    }
-    page(StatusCode::OK, "Sign in", &body)
+        @if choices.local_auth_enabled {
+            form.card method="post" action={ (base_url) "/auth/identity/callback" } {
+                label for="email" { "Email or username" }
+                input #email name="email" type="text" autocomplete="username" required;
+                label for="password" { "Password" }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                p { button type="submit" { "Sign in" } }
+            }
+        }
+        @if links.is_empty() && !choices.local_auth_enabled {
+            p { "No sign-in method is configured for this directory." }
+        }
+    };
+    page(StatusCode::OK, &base_url, "Sign in", body)
 }
 
 /// The password form.
@@ -196,14 +200,15 @@ pub async fn account(state: web::Data<AppState>, Tenant(tenant): Tenant, Caller(
         return message(StatusCode::UNAUTHORIZED, "Not signed in", "Please sign in.", &base_url);
     };
     let user = &principal.user;
-    let body = format!(
-        "<p>Signed in as <strong id=\"user\">{}</strong>.</p><p>Signed in with: {}</p>\
-         <form method=\"post\" action=\"{}/sign_out\"><button type=\"submit\">Sign out</button></form>",
-        escape(user.email_or_username()),
-        escape(user.last_signed_in_method.as_deref().unwrap_or("unknown")),
-        escape(&base_url)
-    );
-    page(StatusCode::OK, "Your account", &body)
+    let body = html! {
+        div.card {
+            p { "Signed in as " strong #user { (user.email_or_username()) } "." }
+            p { "Signed in with: " (user.last_signed_in_method.as_deref().unwrap_or("unknown")) }
+            p { a href={ (base_url) "/console" } { "Open the console" } }
+            form method="post" action={ (base_url) "/sign_out" } { button type="submit" { "Sign out" } }
+        }
+    };
+    page(StatusCode::OK, &base_url, "Your account", body)
 }
 
 /// `POST|DELETE /sign_out`: ends the browser's session and clears the cookie; continues to the
@@ -245,7 +250,7 @@ pub async fn sign_out(
             }
         }
     }
-    let cleared = browser_cookie(&state, SESSION_COOKIE, String::new(), Some(CookieAge::ZERO));
+    let cleared = browser_cookie(&state, session_cookie_name(&state), String::new(), Some(CookieAge::ZERO));
     let location = upstream.unwrap_or_else(|| format!("{base_url}/sign_in"));
     HttpResponse::SeeOther().cookie(cleared).insert_header((header::LOCATION, location)).finish()
 }

@@ -1,6 +1,7 @@
 //! Test harness: starts the real `tessera` binary on a free loopback port and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod oidc;
 pub mod saml;
 

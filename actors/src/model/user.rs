@@ -121,4 +121,6 @@ pub struct UserChanges {
     pub password: Option<String>,
     pub password_confirmation: Option<String>,
     pub role: Option<Role>,
+    /// `Some(true)` disables the account (its sessions end at once), `Some(false)` enables it.
+    pub disabled: Option<bool>,
 }

@@ -22,6 +22,7 @@ mod sealed;
 mod sessions;
 mod settings;
 mod tenants;
+mod user_pages;
 mod users;
 
 use std::future::Future;
@@ -39,6 +40,7 @@ pub use principals::{CachedPrincipal, CredentialRef, PrincipalCache, Scope, FEED
 pub use scim::Page;
 pub use sealed::{SealedChange, SealedColumn, SealedValue};
 pub use tenants::{TenantPatch, TENANT_TABLES};
+pub use user_pages::UserPage;
 pub use users::{AdminGuard, UserPatch};
 
 /// Why a store call failed.

@@ -57,7 +57,7 @@ impl Store {
         Ok((total, rows.into_iter().map(GroupRow::into_group).collect::<Result<_, _>>()?))
     }
 
-    async fn search<R: SurrealValue>(
+    pub(super) async fn search<R: SurrealValue>(
         &self,
         table: &str,
         fields: &str,

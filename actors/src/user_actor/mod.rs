@@ -35,7 +35,9 @@ pub use provisioned::{
     WriteProvisionedUser,
 };
 pub use scim_token::{CreateScimToken, SCIM_POLICY_NAME, SCIM_USERNAME};
-pub use users::{BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, UpdateUser};
+pub use users::{
+    BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, SearchUsers, UpdateUser, UserOrder, MAX_PAGE,
+};
 
 /// Owns the directory's records.
 pub struct UserActor {

@@ -51,6 +51,31 @@ pub struct ListUsers {
     pub by: Principal,
 }
 
+/// How a page of users is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserOrder {
+    /// Oldest first (the APIs' list order).
+    #[default]
+    Created,
+    Username,
+    Email,
+    LastSignIn,
+}
+
+/// One page of the tenant's users, optionally only those whose username or email starts with
+/// `text` (case-insensitively), with the number of users that match.
+#[derive(Message)]
+#[rtype(result = "Result<(u64, Vec<User>), DomainError>")]
+pub struct SearchUsers {
+    pub tenant: TenantId,
+    pub by: Principal,
+    pub text: Option<String>,
+    pub order: UserOrder,
+    pub descending: bool,
+    pub offset: u64,
+    pub limit: u64,
+}
+
 /// Partially update one user.
 #[derive(Message)]
 #[rtype(result = "Result<User, DomainError>")]
@@ -151,6 +176,32 @@ impl Handler<ListUsers> for UserActor {
     }
 }
 
+impl Handler<SearchUsers> for UserActor {
+    type Result = ResponseFuture<Result<(u64, Vec<User>), DomainError>>;
+
+    fn handle(&mut self, message: SearchUsers, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        Box::pin(async move {
+            authorize(&message.by, "users:ListUsers", &Kind::User.srn_all(&message.tenant))?;
+            let text = message.text.map(|text| validate::unique_key(text.trim())).filter(|text| !text.is_empty());
+            if text.as_ref().is_some_and(|text| text.len() > validate::MAX_NAME_BYTES) {
+                return Err(DomainError::field("q", "is too long"));
+            }
+            let page = crate::store::UserPage {
+                prefix: text.as_deref(),
+                order: message.order,
+                descending: message.descending,
+                offset: message.offset,
+                limit: message.limit.min(MAX_PAGE),
+            };
+            Ok(store.page_users(&message.tenant, &page).await?)
+        })
+    }
+}
+
+/// The most users one page may hold.
+pub const MAX_PAGE: u64 = 500;
+
 impl Handler<UpdateUser> for UserActor {
     type Result = ResponseFuture<Result<User, DomainError>>;
 
@@ -193,6 +244,14 @@ impl Handler<UpdateUser> for UserActor {
                         add(&mut errors, "role", vec!["You cannot change your own role".to_owned()]);
                     }
                     patch.role = Some(role);
+                }
+            }
+            if let Some(disabled) = changes.disabled {
+                if disabled != current.is_disabled() {
+                    if disabled && current.id == by.user.id {
+                        add(&mut errors, "disabled", vec!["You cannot disable your own account".to_owned()]);
+                    }
+                    patch.disabled_at = Some(disabled.then(chrono::Utc::now));
                 }
             }
             let password = changes.password.filter(|password| !password.is_empty());

@@ -199,6 +199,7 @@ pub async fn update(
         password: params.password,
         password_confirmation: params.password_confirmation,
         role: params.role,
+        disabled: None,
     };
     let message = UpdateUser { tenant, by, user: user_ref(&path), changes, check: CHECK, parse_errors: params.errors };
     let user = ask(&state.domain.users, message).await?;

@@ -162,6 +162,8 @@ own pages). When the database or an internal worker is down, every dialect answe
         super::sign_in::password_sign_in,
         super::sign_in::account,
         super::sign_in::sign_out,
+        super::assets::stylesheet,
+        super::assets::script,
         super::sso::start_oidc,
         super::sso::finish_oidc,
         pages::finish_oidc_slash,
