@@ -2,8 +2,15 @@
 //! administrators, over the same actor messages as the APIs. It adds no rule of its own: what a
 //! user cannot do through the API they cannot do here, and what they may not do is not shown.
 
+mod api_keys;
+mod audit;
+mod groups;
 mod layout;
+mod policies;
+mod providers;
+mod scim;
 mod session;
+mod tenants;
 mod users;
 
 use actix_web::{web, HttpResponse};
@@ -16,6 +23,13 @@ pub use session::{Console, ConsoleError, Posted};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/console").get(landing));
     users::routes(cfg);
+    groups::routes(cfg);
+    policies::routes(cfg);
+    api_keys::routes(cfg);
+    providers::routes(cfg);
+    scim::routes(cfg);
+    audit::routes(cfg);
+    tenants::routes(cfg);
 }
 
 /// `GET /console`: the first section the user may open.
