@@ -15,16 +15,21 @@ pub enum Dialect {
     Soat,
     Firezone,
     Scim,
+    /// The console's HTML pages (`/console…`): errors are pages too.
+    Console,
     Other,
 }
 
 impl Dialect {
     /// Classifies a request path (with or without the `/t/{tenant}` prefix).
-    pub fn of(path: &str) -> Self {
-        let path = match path.strip_prefix("/t/") {
+    pub fn of(full: &str) -> Self {
+        let path = match full.strip_prefix("/t/") {
             Some(rest) => rest.find('/').map_or("", |slash| &rest[slash..]),
-            None => path,
+            None => full,
         };
+        if path == "/console" || path.starts_with("/console/") {
+            return Dialect::Console;
+        }
         if path == "/api" || path.starts_with("/api/") {
             Dialect::Soat
         } else if path == "/v0" || path.starts_with("/v0/") {
@@ -39,6 +44,7 @@ impl Dialect {
     /// A 404 in this dialect's shape; `message` is used where the dialect carries one.
     pub fn not_found(self, message: &str) -> HttpResponse {
         match self {
+            Dialect::Console => self.status(StatusCode::NOT_FOUND),
             Dialect::Soat => HttpResponse::NotFound().json(json!({"error": message})),
             Dialect::Scim => super::scim::ScimError::new(StatusCode::NOT_FOUND, None, message).error_response(),
             Dialect::Firezone | Dialect::Other => HttpResponse::NotFound().json(json!({"error": "not_found"})),
@@ -47,6 +53,10 @@ impl Dialect {
 
     /// Any other generic error status in this dialect's shape.
     pub fn status(self, status: StatusCode) -> HttpResponse {
+        if self == Dialect::Console {
+            let text = status.canonical_reason().unwrap_or("The request was refused.");
+            return super::html::message(status, "Not available", text, "");
+        }
         if status == StatusCode::NOT_FOUND {
             return self.not_found("Not found");
         }
@@ -109,6 +119,9 @@ mod tests {
         assert_eq!(Dialect::of("/scim/v2/Users"), Dialect::Scim);
         assert_eq!(Dialect::of("/t/acme/scim/v2"), Dialect::Scim);
         assert_eq!(Dialect::of("/nothing"), Dialect::Other);
+        assert_eq!(Dialect::of("/t/acme/console/users"), Dialect::Console);
+        assert_eq!(Dialect::of("/console"), Dialect::Console);
+        assert_eq!(Dialect::of("/consoles"), Dialect::Other);
         assert_eq!(Dialect::of("/t/acme"), Dialect::Other);
     }
 }

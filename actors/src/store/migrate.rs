@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../../../schemas/012_policy_list_versions.surql")),
     (13, include_str!("../../../schemas/013_audit.surql")),
     (14, include_str!("../../../schemas/014_memberships.surql")),
+    (15, include_str!("../../../schemas/015_ordered_lists.surql")),
 ];
 
 /// The newest schema version this binary knows.

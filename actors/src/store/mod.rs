@@ -40,7 +40,7 @@ pub use principals::{CachedPrincipal, CredentialRef, PrincipalCache, Scope, FEED
 pub use scim::Page;
 pub use sealed::{SealedChange, SealedColumn, SealedValue};
 pub use tenants::{TenantPatch, TENANT_TABLES};
-pub use user_pages::UserPage;
+pub use user_pages::{UserPage, UsersPage};
 pub use users::{AdminGuard, UserPatch};
 
 /// Why a store call failed.

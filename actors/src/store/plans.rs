@@ -5,9 +5,10 @@
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
-use super::{api_keys, groups, identities, policies, scim, sessions, users, Store};
+use super::{api_keys, groups, identities, policies, scim, sessions, user_pages, users, Store};
 use crate::model::{ApiKey, Group, IdentityKey, Policy, Role, Session, TenantId, User};
 use crate::policy::PolicyDocument;
+use crate::user_actor::UserOrder;
 use crate::validate::unique_key;
 
 /// The values a planned query may refer to; every query gets all of them bound.
@@ -32,6 +33,10 @@ async fn explain(store: &Store, query: &str, binds: &Binds) -> String {
         .bind(("issuer", binds.issuer.clone()))
         .bind(("subject", binds.subject.clone()))
         .bind(("ids", binds.ids.clone()))
+        .bind(("from", "user".to_owned()))
+        .bind(("to", format!("user{}", char::MAX)))
+        .bind(("count", 26))
+        .bind(("offset", 0))
         .await
         .expect("explain");
     let plan: surrealdb::types::Value = response.take(0).expect("plan");
@@ -48,6 +53,9 @@ enum Verdict {
     Point(&'static str, String),
     /// The named index alone, read by the tenant for its first entry only.
     First(&'static str),
+    /// A page: the named index alone, read in its order from the tenant's first entry and
+    /// stopping at the page's end (`LIMIT`), so no sort and no count of the tenant.
+    Ordered(&'static str),
     /// Known gap (issue #12): the named index is read for the whole tenant.
     Gap(&'static str),
 }
@@ -71,6 +79,11 @@ impl Verdict {
             }
             Verdict::First(index) => {
                 assert!(plan.contains("\"limit\": String(\"1\")"), "{name}: expected one entry:\n{plan}");
+                Verdict::only(name, index, reads, plan);
+            }
+            Verdict::Ordered(index) => {
+                let bounded = plan.contains("\"limit\": String(\"$count\")") && !plan.contains("Sort");
+                assert!(bounded, "{name}: expected an ordered index read stopping at the page:\n{plan}");
                 Verdict::only(name, index, reads, plan);
             }
             Verdict::Gap(index) => {
@@ -226,11 +239,32 @@ async fn request_path_queries_read_indexes_or_record_ids() {
         ),
         ("user_policy_documents (groups of a user)", policies::group_policy_ids(), Verdict::RecordId),
         ("memberships (SCIM groups of users)", scim::memberships_query(), Verdict::RecordId),
+        // Console pages of users (schema 15): in each order from its index, a page at a time;
+        // a prefix search is a record-id range of sign-in names, then users by record id.
+        ("page_users(created)", user_pages::ordered_query(UserOrder::Created, false), Verdict::Ordered("user_created")),
+        (
+            "page_users(created desc)",
+            user_pages::ordered_query(UserOrder::Created, true),
+            Verdict::Ordered("user_created"),
+        ),
+        (
+            "page_users(username)",
+            user_pages::ordered_query(UserOrder::Username, false),
+            Verdict::Ordered("user_username"),
+        ),
+        ("page_users(email desc)", user_pages::ordered_query(UserOrder::Email, true), Verdict::Ordered("user_email")),
+        (
+            "page_users(last sign-in)",
+            user_pages::ordered_query(UserOrder::LastSignIn, true),
+            Verdict::Ordered("user_last_sign_in"),
+        ),
+        ("page_users(prefix: names)", user_pages::NAMES_IN_RANGE.to_owned(), Verdict::RecordRange),
+        ("page_users(prefix: users)", user_pages::users_by_ids_query(), Verdict::RecordId),
         // Known gaps.
         // Whole-tenant lists in creation order (unpaged).
-        ("list_users", users::list_users_query(), Verdict::Gap("user_tenant")),
-        ("list_groups", groups::list_groups_query(), Verdict::Gap("group_tenant")),
-        ("list_policies", policies::list_policies_query(), Verdict::Gap("policy_tenant")),
+        ("list_users", users::list_users_query(), Verdict::Gap("user_created")),
+        ("list_groups", groups::list_groups_query(), Verdict::Gap("group_created")),
+        ("list_policies", policies::list_policies_query(), Verdict::Gap("policy_created")),
         ("list_api_keys(tenant)", api_keys::list_api_keys_query(false), Verdict::Gap("api_key_user")),
         ("list_sessions(tenant)", sessions::list_sessions_query(false), Verdict::Gap("session_user")),
     ];

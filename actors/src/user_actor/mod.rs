@@ -8,7 +8,9 @@ mod identities;
 mod lifecycle;
 mod policies;
 mod provisioned;
+pub mod provisioning_tokens;
 mod scim_token;
+mod simulate;
 mod users;
 
 use actix::{Actor, Addr, Context};
@@ -35,6 +37,7 @@ pub use provisioned::{
     WriteProvisionedUser,
 };
 pub use scim_token::{CreateScimToken, SCIM_POLICY_NAME, SCIM_USERNAME};
+pub use simulate::{default_resource, DecidingStatement, Reason, SimulateAccess, Simulation};
 pub use users::{
     BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, SearchUsers, UpdateUser, UserOrder, MAX_PAGE,
 };

@@ -63,9 +63,9 @@ pub enum UserOrder {
 }
 
 /// One page of the tenant's users, optionally only those whose username or email starts with
-/// `text` (case-insensitively), with the number of users that match.
+/// `text` (case-insensitively, then in name order), and whether more follow.
 #[derive(Message)]
-#[rtype(result = "Result<(u64, Vec<User>), DomainError>")]
+#[rtype(result = "Result<crate::store::UsersPage, DomainError>")]
 pub struct SearchUsers {
     pub tenant: TenantId,
     pub by: Principal,
@@ -177,7 +177,7 @@ impl Handler<ListUsers> for UserActor {
 }
 
 impl Handler<SearchUsers> for UserActor {
-    type Result = ResponseFuture<Result<(u64, Vec<User>), DomainError>>;
+    type Result = ResponseFuture<Result<crate::store::UsersPage, DomainError>>;
 
     fn handle(&mut self, message: SearchUsers, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
@@ -186,6 +186,9 @@ impl Handler<SearchUsers> for UserActor {
             let text = message.text.map(|text| validate::unique_key(text.trim())).filter(|text| !text.is_empty());
             if text.as_ref().is_some_and(|text| text.len() > validate::MAX_NAME_BYTES) {
                 return Err(DomainError::field("q", "is too long"));
+            }
+            if message.offset > MAX_OFFSET {
+                return Err(DomainError::field("page", "is too far: narrow the search instead"));
             }
             let page = crate::store::UserPage {
                 prefix: text.as_deref(),
@@ -201,6 +204,9 @@ impl Handler<SearchUsers> for UserActor {
 
 /// The most users one page may hold.
 pub const MAX_PAGE: u64 = 500;
+
+/// How deep paging may go (each page reads the ones before it); beyond, search narrows.
+pub const MAX_OFFSET: u64 = 10_000;
 
 impl Handler<UpdateUser> for UserActor {
     type Result = ResponseFuture<Result<User, DomainError>>;

@@ -165,15 +165,14 @@ pub fn error_summary(errors: &FieldErrors) -> Markup {
     }
 }
 
-/// "Previous / page N of M / Next" for a list of `total` items shown `per_page` at a time,
-/// linking to `href(page)`.
-pub fn pager(page: u64, per_page: u64, total: u64, href: impl Fn(u64) -> String) -> Markup {
-    let pages = total.div_ceil(per_page).max(1);
+/// "Previous · Page N · Next" for a list read a page at a time (no list counts the tenant);
+/// `more` says whether a next page exists; links go to `href(page)`.
+pub fn pager(page: u64, more: bool, href: impl Fn(u64) -> String) -> Markup {
     html! {
         nav.pager aria-label="Pages" {
             @if page > 1 { a href=(href(page - 1)) rel="prev" { "Previous" } }
-            span { "Page " (page) " of " (pages) " · " (total) " in all" }
-            @if page < pages { a href=(href(page + 1)) rel="next" { "Next" } }
+            span { "Page " (page) }
+            @if more { a href=(href(page + 1)) rel="next" { "Next" } }
         }
     }
 }

@@ -66,6 +66,11 @@ impl Console {
         HttpResponse::SeeOther().insert_header((header::LOCATION, self.url(path))).finish()
     }
 
+    /// The page for a query string that does not parse (a page number that is not one, …).
+    pub fn bad_query(&self) -> ConsoleError {
+        ConsoleError::new(StatusCode::BAD_REQUEST, "Bad request", "The address has a malformed parameter.", &self.base)
+    }
+
     /// A domain refusal as a console error page.
     pub fn fail(&self, error: DomainError) -> ConsoleError {
         ConsoleError::from_domain(error, &self.base)

@@ -81,8 +81,11 @@ fn user_path(id: Uuid) -> String {
 }
 
 /// `GET /console/users`: search, sort and page through the users.
-async fn list(console: Console, query: web::Query<ListQuery>) -> Result<HttpResponse, ConsoleError> {
-    let query = query.into_inner();
+async fn list(
+    console: Console,
+    query: Result<web::Query<ListQuery>, actix_web::Error>,
+) -> Result<HttpResponse, ConsoleError> {
+    let query = query.map_err(|_| console.bad_query())?.into_inner();
     let page = list_page(&console, &query, &NewUserForm::default(), &FieldErrors::new()).await?;
     Ok(console.page(StatusCode::OK, Section::Users, "Users", query.done.as_deref(), page))
 }
@@ -106,7 +109,8 @@ async fn list_page(
         offset: (page - 1) * PER_PAGE,
         limit: PER_PAGE,
     };
-    let (total, users) = ask(&console.state.domain.users, search).await.map_err(|error| console.fail(error))?;
+    let found = ask(&console.state.domain.users, search).await.map_err(|error| console.fail(error))?;
+    let users = found.users;
     let link = |page: u64| {
         let mut url = format!("{}?page={page}&sort={}", console.url("/users"), sort_name(order));
         if descending {
@@ -126,7 +130,7 @@ async fn list_page(
                 input #q type="search" name="q" value=[text.as_deref()] maxlength="254";
             }
             div {
-                label for="sort" { "Sort by" }
+                label for="sort" { "Sort by (a search lists by name)" }
                 select #sort name="sort" data-autosubmit {
                     @for (value, label) in [("created", "Created"), ("username", "Username"), ("email", "Email"), ("last_sign_in", "Last sign-in")] {
                         option value=(value) selected[value == sort_name(order)] { (label) }
@@ -162,7 +166,7 @@ async fn list_page(
                 }
             }
         }
-        (pager(page, PER_PAGE, total, link))
+        (pager(page, found.more, link))
         @if may_create { (new_user_form(console, form, errors)) }
     })
 }
