@@ -127,6 +127,8 @@ fn public_statuses(method: &str, template: &str) -> Option<&'static [u16]> {
         ("GET", "/sign_in") => &[200],
         ("POST", "/auth/identity/callback") => &[400, 401, 403, 429],
         ("GET", "/account") => &[401],
+        // The pages' stylesheet and script: public, the same for every tenant.
+        ("GET", "/assets/tessera.css" | "/assets/tessera.js") => &[200],
         ("POST" | "DELETE", "/sign_out") => &[303],
         // Starting a sign-in with B's provider is public by design; its IdP is unreachable here.
         ("GET", "/auth/oidc/{provider}") => &[302, 303, 403, 429],

@@ -224,10 +224,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Posted<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned().expect("AppState is registered");
-        let tenant = Tenant::from_request(req, payload).into_inner().map(|Tenant(tenant)| tenant);
-        let base = state.base_url(&tenant.unwrap_or_else(|_| TenantId::default_tenant()));
-        let expected = cookie_token(req, &state).map(|token| csrf_token(&token));
+        // Who is posting is settled first, so that no stranger learns anything from how a
+        // form is refused (and the refusal is the same 401/403 as for any console page).
+        let console = Console::from_request(req, payload);
         let form_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -235,6 +234,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Posted<T> {
             .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
+            let console = console.await?;
+            let (base, expected) = (console.base, Some(console.csrf));
             let bad = |text: &str| ConsoleError::new(StatusCode::BAD_REQUEST, "Not saved", text, &base);
             let bytes = body.await.map_err(|_| bad("The form could not be read."))?;
             if bytes.len() > MAX_FORM_BYTES {
