@@ -297,3 +297,32 @@ async fn output_is_escaped_and_members_see_only_what_their_policies_allow() {
     let posted = max_console.post("/users", &users.csrf(), &[("username", "sneaky")]).await;
     assert_eq!(posted.status, 403, "{}", posted.html);
 }
+
+#[tokio::test]
+async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
+    let server = Server::start_with(&[("TESSERA__SERVER__EXTERNAL_URL", "https://id.example.test")]).await;
+    server.admin_token().await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = client
+        .post(server.url("/auth/identity/callback"))
+        .form(&[("email", "admin"), ("password", "supersecret")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-tessera_session="), "{cookie}");
+    for attribute in ["HttpOnly", "Secure", "Path=/", "SameSite=Lax"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+
+    let page = |name: &'static str| {
+        let (client, url, token) = (client.clone(), server.url("/console/users"), token.clone());
+        async move { client.get(url).header("cookie", format!("{name}={token}")).send().await.unwrap().status() }
+    };
+    assert_eq!(page("__Host-tessera_session").await, 200);
+    // The unprefixed name, which a sibling host or plain-http page could plant, is not read.
+    assert_eq!(page("tessera_session").await, 401);
+}
