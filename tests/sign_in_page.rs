@@ -44,7 +44,10 @@ async fn the_page_lists_providers_and_the_password_form() {
         "{html}"
     );
     assert!(html.contains("name=\"password\""), "{html}");
-    assert!(!html.contains("<script"), "{html}");
+    // No inline script: the only script is Tessera's own file.
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert_eq!(scripts.len(), 1, "{html}");
+    assert!(scripts[0].starts_with(&format!(" src=\"{}/assets/tessera.js\"", server.base)), "{html}");
 }
 
 #[tokio::test]
