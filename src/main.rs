@@ -83,7 +83,7 @@ fn operate(cli: Cli) -> anyhow::Result<bool> {
                     anyhow::bail!("tenant {tenant} does not exist");
                 };
                 let base_url = http::tenant_base_url(&settings.server.external_url, &tenant, &record.hostnames);
-                let message = CreateScimToken { tenant: tenant.clone(), expires_in_days: expires_in };
+                let message = CreateScimToken { tenant: tenant.clone(), by: None, expires_in_days: expires_in };
                 let issued = domain.users.send(message).await??;
                 println!("SCIM base URL: {base_url}/scim/v2");
                 println!("Bearer token:  {}", issued.raw);

@@ -19,11 +19,14 @@ pub const SCIM_USERNAME: &str = "scim-provisioner";
 /// The policy that account holds.
 pub const SCIM_POLICY_NAME: &str = "scim-provisioning";
 
-/// Issue a provisioning credential for `tenant` (an operator command, so there is no caller).
+/// Issue a provisioning credential for `tenant`: for the operator's command (`by: None`, recorded
+/// as the system's act) or for an admin already checked by [`super::IssueScimToken`].
 #[derive(Message)]
 #[rtype(result = "Result<IssuedApiKey, DomainError>")]
 pub struct CreateScimToken {
     pub tenant: TenantId,
+    /// The admin who asked, named in the audit trail; `None` for the operator's command.
+    pub by: Option<crate::model::Principal>,
     /// Lifetime in days (within the API-key limits); `None`: until deleted.
     pub expires_in_days: Option<i64>,
 }
@@ -34,13 +37,17 @@ impl Handler<CreateScimToken> for UserActor {
     fn handle(&mut self, message: CreateScimToken, _: &mut Context<Self>) -> Self::Result {
         let (store, keys) = (self.store.clone(), self.keys.clone());
         let limit = self.key_days_limit(&message.tenant);
-        let audit = crate::audit::AuditEvent::new(
-            message.tenant.clone(),
-            crate::audit::AuditActor::System,
-            "api-keys:CreateApiKey",
-            crate::model::Kind::ApiKey.srn_all(&message.tenant),
-            &Default::default(),
-        );
+        let (action, all_keys) = ("api-keys:CreateApiKey", crate::model::Kind::ApiKey.srn_all(&message.tenant));
+        let audit = match &message.by {
+            Some(admin) => crate::audit::AuditEvent::by(admin, action, all_keys),
+            None => crate::audit::AuditEvent::new(
+                message.tenant.clone(),
+                crate::audit::AuditActor::System,
+                action,
+                all_keys,
+                &Default::default(),
+            ),
+        };
         let attempt = async move {
             let lifetime = key_lifetime(message.expires_in_days, &KEY_DAYS, limit)
                 .map_err(|problem| DomainError::field("expires_in_days", problem))?;
@@ -54,7 +61,9 @@ impl Handler<CreateScimToken> for UserActor {
             }
             let expires_at = lifetime.map(|days| Utc::now() + Duration::days(days));
             let name = format!("scim {}", Utc::now().format("%Y-%m-%d"));
-            issue(&store, &keys, tenant, account.id, name, Vec::new(), expires_at).await
+            let issued = issue(&store, &keys, tenant, account.id, name, Vec::new(), expires_at).await?;
+            crate::audit::set_target(crate::model::Kind::ApiKey.srn(tenant, issued.key.id));
+            Ok(issued)
         };
         Box::pin(crate::audit::record(audit, attempt))
     }
