@@ -43,19 +43,47 @@ impl Decision {
 /// Decides `request` against all statements of `documents`: `Deny` if any matching statement
 /// denies, else `Allow` if any matching statement allows, else `NotAllowed`.
 pub fn evaluate(documents: &[&PolicyDocument], request: &Request<'_>) -> Decision {
-    let mut allowed = false;
-    for statement in documents.iter().flat_map(|document| &document.statement) {
-        if statement_matches(statement, request) {
+    explain(documents, request).decision
+}
+
+/// Where a statement is: the position of its document in the list evaluated, and its own
+/// position in that document's `statement` array (both 0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatementAt {
+    pub document: usize,
+    pub statement: usize,
+}
+
+/// A decision and the statement that made it, so an administrator can be shown why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Explanation {
+    pub decision: Decision,
+    /// The first matching `Deny` for [`Decision::Deny`], the first matching `Allow` for
+    /// [`Decision::Allow`]; `None` for [`Decision::NotAllowed`] (no statement matched).
+    pub decided_by: Option<StatementAt>,
+}
+
+/// Decides `request` exactly as [`evaluate`] does (which is defined by it, so the two cannot
+/// drift apart) and says which statement decided.
+pub fn explain(documents: &[&PolicyDocument], request: &Request<'_>) -> Explanation {
+    let mut first_allow = None;
+    for (document_index, document) in documents.iter().enumerate() {
+        for (statement_index, statement) in document.statement.iter().enumerate() {
+            if !statement_matches(statement, request) {
+                continue;
+            }
+            let at = StatementAt { document: document_index, statement: statement_index };
             match statement.effect {
-                Effect::Deny => return Decision::Deny,
-                Effect::Allow => allowed = true,
+                Effect::Deny => return Explanation { decision: Decision::Deny, decided_by: Some(at) },
+                Effect::Allow => {
+                    first_allow.get_or_insert(at);
+                }
             }
         }
     }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::NotAllowed
+    match first_allow {
+        Some(at) => Explanation { decision: Decision::Allow, decided_by: Some(at) },
+        None => Explanation { decision: Decision::NotAllowed, decided_by: None },
     }
 }
 
@@ -408,5 +436,73 @@ mod tests {
         assert_eq!(narrowed(&[], Some(&[&deny]), "users:DeleteUser"), Decision::Deny);
         assert_eq!(narrowed(&[&deny], Some(&[]), "users:DeleteUser"), Decision::Deny);
         assert_eq!(narrowed(&[&everything], Some(&[&everything, &deny]), "users:GetUser"), Decision::Allow);
+    }
+
+    fn explained(documents: &[&PolicyDocument], action: &str, resource: &str) -> Explanation {
+        explain(documents, &Request { action, resource, context: &BTreeMap::new() })
+    }
+
+    fn at(document: usize, statement: usize) -> Option<StatementAt> {
+        Some(StatementAt { document, statement })
+    }
+
+    #[test]
+    fn explain_names_the_deciding_statement() {
+        let readers = doc(json!({"statement": [
+            {"effect": "Allow", "action": ["groups:ListGroups"]},
+            {"effect": "Allow", "action": ["users:GetUser"]},
+            {"effect": "Allow", "action": ["users:*"]}
+        ]}));
+        let no_delete = doc(json!({"statement": [
+            {"effect": "Allow", "action": ["sessions:ListSessions"]},
+            {"effect": "Deny", "action": ["users:DeleteUser"], "resource": [USER]}
+        ]}));
+        let documents = [&readers, &no_delete];
+        // The first matching Allow decides an Allow.
+        let allowed = explained(&documents, "users:GetUser", USER);
+        assert_eq!(allowed, Explanation { decision: Decision::Allow, decided_by: at(0, 1) });
+        assert_eq!(explained(&documents, "sessions:ListSessions", USER).decided_by, at(1, 0));
+        // A Deny decides even after an Allow matched, and wherever it is.
+        let denied = explained(&documents, "users:DeleteUser", USER);
+        assert_eq!(denied, Explanation { decision: Decision::Deny, decided_by: at(1, 1) });
+        let reversed = explained(&[&no_delete, &readers], "users:DeleteUser", USER);
+        assert_eq!(reversed.decided_by, at(0, 1));
+        // The Deny's resource does not match: the Allow decides.
+        let other = explained(&documents, "users:DeleteUser", "srn:default:user:usr_other");
+        assert_eq!(other, Explanation { decision: Decision::Allow, decided_by: at(0, 2) });
+        // Nothing matched: no statement decided.
+        let none = explained(&documents, "tenants:ListTenants", USER);
+        assert_eq!(none, Explanation { decision: Decision::NotAllowed, decided_by: None });
+        assert_eq!(explained(&[], "users:GetUser", USER).decided_by, None);
+    }
+
+    #[test]
+    fn explain_decides_as_evaluate_does() {
+        let everything = allow(json!(["*"]));
+        let users = allow(json!(["users:*"]));
+        let deny = doc(json!({"statement": [{"effect": "Deny", "action": ["users:DeleteUser"]}]}));
+        let guarded = doc(json!({"statement": [{
+            "effect": "Allow", "action": ["groups:*"], "resource": ["srn:default:group:*"],
+            "condition": {"StringEquals": {"soat:username": "alice"}}
+        }]}));
+        let sets: [&[&PolicyDocument]; 5] =
+            [&[], &[&everything], &[&users, &deny], &[&deny, &everything], &[&guarded, &users]];
+        let contexts = [BTreeMap::new(), ctx(&[("soat:username", "alice")])];
+        for documents in sets {
+            for action in ["users:DeleteUser", "users:GetUser", "groups:GetGroup", "tenants:ListTenants"] {
+                for resource in [USER, "srn:default:group:grp_1"] {
+                    for context in &contexts {
+                        let request = Request { action, resource, context };
+                        let explanation = explain(documents, &request);
+                        assert_eq!(explanation.decision, evaluate(documents, &request));
+                        assert_eq!(explanation.decided_by.is_some(), explanation.decision != Decision::NotAllowed);
+                        if let Some(found) = explanation.decided_by {
+                            let statement = &documents[found.document].statement[found.statement];
+                            assert!(statement_matches(statement, &request));
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -11,5 +11,5 @@ pub use document::{
     validate, ConditionValue, Conditions, Effect, Operator, PolicyDocument, Statement, MAX_ENTRIES, MAX_STATEMENTS,
     MAX_STRING_BYTES,
 };
-pub use evaluate::{evaluate, evaluate_narrowed, Decision, Request};
+pub use evaluate::{evaluate, evaluate_narrowed, explain, Decision, Explanation, Request, StatementAt};
 pub use glob::glob_match;
