@@ -198,3 +198,31 @@ async fn environment_bootstraps_an_admin_at_start() {
     let late = server.post("/api/v1/users/bootstrap", None, json!({"username": "x", "password": "supersecret"})).await;
     assert_eq!(late.status, 409);
 }
+
+#[tokio::test]
+async fn the_user_list_pages_with_limit_and_offset() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    for index in 0..7 {
+        let body = json!({"username": format!("pager{index}"), "password": "pager password"});
+        assert_eq!(server.post("/api/v1/users", Some(&admin), body).await.status, 201);
+    }
+    let names = |reply: &common::Reply| -> Vec<String> {
+        reply.body.as_array().unwrap().iter().map(|user| user["username"].as_str().unwrap().to_owned()).collect()
+    };
+    let all = server.get("/api/v1/users", Some(&admin)).await;
+    assert_eq!(all.status, 200);
+    assert_eq!(names(&all).len(), 8, "no parameters: the whole list, as before");
+    let first = server.get("/api/v1/users?limit=3", Some(&admin)).await;
+    assert_eq!(names(&first), names(&all)[..3]);
+    let middle = server.get("/api/v1/users?limit=3&offset=3", Some(&admin)).await;
+    assert_eq!(names(&middle), names(&all)[3..6]);
+    let last = server.get("/api/v1/users?offset=6", Some(&admin)).await;
+    assert_eq!(names(&last), names(&all)[6..]);
+    assert_eq!(first.body[0], all.body[0], "the same records as the list");
+    for bad in ["limit=0", "limit=501", "limit=ten", "offset=-1", "offset=10001"] {
+        let refused = server.get(&format!("/api/v1/users?{bad}"), Some(&admin)).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
+        assert!(refused.body["error"].is_string(), "{}", refused.text);
+    }
+}

@@ -349,6 +349,19 @@ pub struct UpdateTenantBody {
     pub settings: Option<TenantSettingsChange>,
 }
 
+/// The query of a SOAT list that pages from the store: without either parameter, the whole
+/// list (as the pinned clients expect); with them, one page in creation order.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPageQuery {
+    /// Items per page, 1–500 (default 100 when only `offset` is given).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u64>,
+    /// Items to skip, 0–10,000 (default 0).
+    #[param(minimum = 0, maximum = 10000)]
+    pub offset: Option<u64>,
+}
+
 /// The query of `GET /api/v1/audit-events`: every filter optional, all of them applying
 /// together; an unknown parameter is 400.
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -8,6 +8,7 @@ mod fields;
 pub(super) mod groups;
 pub(super) mod identities;
 pub(super) mod policies;
+mod page;
 mod precondition;
 mod render;
 pub(super) mod sessions;

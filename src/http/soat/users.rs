@@ -4,11 +4,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use tessera_actors::model::NewUser;
 use tessera_actors::session_actor::{LoginChannel, PasswordLogin, LOCAL_AUTH_DISABLED};
-use tessera_actors::user_actor::{BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, PasswordCheck, UserRef};
+use tessera_actors::user_actor::{
+    BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, PasswordCheck, SearchUsers, UserOrder, UserRef,
+};
 use tessera_actors::validate::PasswordRules;
 use tessera_actors::{DomainError, FieldErrors, Role};
 
 use super::fields::Fields;
+use super::page::ListPage;
 use super::render::{role, UserRecord};
 use super::SoatError;
 use crate::http::caller::Caller;
@@ -119,27 +122,38 @@ pub async fn me(Caller(caller): Caller) -> Result<HttpResponse, SoatError> {
         .json(json!({"id": Kind::User.public_id(user.id), "username": user.username, "role": role(user.role)})))
 }
 
-/// `GET /users`
+/// `GET /users[?limit&offset]`
 #[utoipa::path(
     get,
     path = "/api/v1/users",
     operation_id = "soat_list_users",
     tag = "soat",
+    params(doc::ListPageQuery),
     responses(
-        (status = 200, description = "Every user of the tenant.", body = Vec<UserRecord>),
+        (status = 200, description = "Every user of the tenant in creation order, or the page `limit`/`offset` name.", body = Vec<UserRecord>),
+        (status = 400, response = doc::SoatBadRequest),
         (status = 401, response = doc::SoatUnauthorized),
         (status = 403, response = doc::SoatForbidden),
         (status = 503, response = doc::SoatUnavailable),
     )
 )]
 pub async fn list(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
-    let users = ask(&state.domain.users, ListUsers { tenant, by: caller? })
-        .await
-        .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
+    let by = caller?;
+    let page = ListPage::parse(req.query_string())?;
+    let users = match page {
+        None => ask(&state.domain.users, ListUsers { tenant, by }).await,
+        Some(ListPage { limit, offset }) => {
+            let search =
+                SearchUsers { tenant, by, text: None, order: UserOrder::Created, descending: false, offset, limit };
+            ask(&state.domain.users, search).await.map(|page| page.users)
+        }
+    }
+    .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(users.iter().map(UserRecord::from).collect::<Vec<_>>()))
 }
 
