@@ -367,3 +367,48 @@ async fn in_a_tenant_keys_and_provider_urls_are_the_tenants() {
         "not the default tenant's"
     );
 }
+
+#[tokio::test]
+async fn concurrent_provider_forms_never_lose_each_others_changes() {
+    let server = Server::start().await;
+    let (console, token) = admin(&server).await;
+    let csrf = console.get("/providers/oidc").await.csrf();
+    let ids: Vec<String> = (0..12).map(|index| format!("idp{index}")).collect();
+    // Twelve administrators add a provider each at the same moment.
+    let forms: Vec<Vec<(&str, &str)>> = ids.iter().map(|id| oidc_fields(id, "a-client-secret-value")).collect();
+    let adds = forms.iter().map(|fields| console.post("/providers/oidc", &csrf, fields));
+    for added in futures::future::join_all(adds).await {
+        assert_eq!(added.status, 303, "{}", added.html);
+    }
+    // Then rename half of them while the other half is deleted, all at once.
+    let edits = ids.iter().enumerate().map(|(index, id)| {
+        let console = &console;
+        let csrf = csrf.clone();
+        async move {
+            if index % 2 == 0 {
+                let label = format!("Renamed {id}");
+                let mut fields = oidc_fields(id, "");
+                fields[1] = ("label", &label);
+                console.post(&format!("/providers/oidc/{id}"), &csrf, &fields).await
+            } else {
+                console.post(&format!("/providers/oidc/{id}/delete"), &csrf, &[]).await
+            }
+        }
+    });
+    for changed in futures::future::join_all(edits).await {
+        assert_eq!(changed.status, 303, "{}", changed.html);
+    }
+    let configuration = server.get("/v0/configuration", Some(&token)).await;
+    let providers = configuration.body["data"]["openid_connect_providers"].as_array().unwrap().clone();
+    let labels: Vec<(String, String)> = providers
+        .iter()
+        .map(|provider| (provider["id"].as_str().unwrap().to_owned(), provider["label"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected: Vec<(String, String)> =
+        ids.iter().step_by(2).map(|id| (id.clone(), format!("Renamed {id}"))).collect();
+    let mut sorted = labels.clone();
+    sorted.sort();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort();
+    assert_eq!(sorted, expected_sorted, "{}", configuration.text);
+}

@@ -119,9 +119,22 @@ pub(crate) async fn change(
     changes: &Map<String, Value>,
     base_url: &str,
 ) -> Result<Configuration, DomainError> {
+    change_with(store, sealer, tenant, base_url, |_| Ok(changes.clone())).await
+}
+
+/// Like [`change`], with the changes computed from the configuration as each attempt finds it
+/// (an edit of one provider is applied to the list as it is, never to a stale copy).
+pub(crate) async fn change_with(
+    store: &Store,
+    sealer: &Sealer,
+    tenant: &TenantId,
+    base_url: &str,
+    changes_of: impl Fn(&Configuration) -> Result<Map<String, Value>, DomainError>,
+) -> Result<Configuration, DomainError> {
     for _ in 0..MAX_ATTEMPTS {
         let Loaded { configuration: current, unopened, version } = load_versioned(store, sealer, tenant).await?;
-        let next = apply_changes(&current, changes, base_url).map_err(DomainError::InvalidDocument)?;
+        let changes = changes_of(&current)?;
+        let next = apply_changes(&current, &changes, base_url).map_err(DomainError::InvalidDocument)?;
         if next != current {
             let document = stored(sealer, &next, &unopened)?;
             match store.put_configuration(tenant, &document, version.as_deref()).await {

@@ -4,6 +4,7 @@
 mod audit;
 mod configuration;
 mod options;
+mod provider_change;
 mod provision;
 mod refresher;
 mod saml_sign_in;
@@ -27,6 +28,7 @@ use crate::user_actor::UserActor;
 pub use audit::{ListAuditEvents, MAX_PAGE as MAX_AUDIT_PAGE};
 pub use configuration::{GetConfiguration, SeedConfiguration, ShownConfiguration, UpdateConfiguration};
 pub use options::{GetSignInChoices, Protocol, ProviderChoice, ProviderIssuer, SignInChoices, UpstreamSignOut};
+pub use provider_change::{list_key, ChangeProvider, ProviderChange};
 pub use refresher::{RefreshReport, RefreshRound};
 pub(crate) use saml_sign_in::SP_CREDENTIALS;
 pub use saml_sign_in::{FinishSamlSignIn, GetSamlMetadata, StartSamlSignIn};

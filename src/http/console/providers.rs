@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tessera_actors::configuration::{Configuration, OidcProvider, SamlProvider};
-use tessera_actors::provisioning_actor::{GetConfiguration, UpdateConfiguration};
+use tessera_actors::provisioning_actor::{self, ChangeProvider, GetConfiguration, ProviderChange, UpdateConfiguration};
 use tessera_actors::{DomainError, FieldErrors};
 
 use super::{error_summary, field_errors, Console, ConsoleError, Posted, Section};
@@ -226,12 +226,17 @@ enum Protocol {
 }
 
 impl Protocol {
+    /// The domain's name for the protocol.
+    fn domain(self) -> provisioning_actor::Protocol {
+        match self {
+            Protocol::Oidc => provisioning_actor::Protocol::Oidc,
+            Protocol::Saml => provisioning_actor::Protocol::Saml,
+        }
+    }
+
     /// The configuration key of the protocol's provider list.
     fn list_key(self) -> &'static str {
-        match self {
-            Protocol::Oidc => "openid_connect_providers",
-            Protocol::Saml => "saml_identity_providers",
-        }
+        provisioning_actor::list_key(self.domain())
     }
 
     /// The console path of the "add" form (`None`) or of a provider.
@@ -347,46 +352,52 @@ async fn update<F: ProviderForm>(
     save(&console, form.with_id(id.clone()), Some(&id)).await
 }
 
-/// The protocol's stored providers as the configuration's JSON (secrets in the clear, as the
-/// message takes them; they never reach a page).
-fn stored_list(config: &Configuration, protocol: Protocol) -> Result<Vec<Value>, DomainError> {
-    let list = match protocol {
-        Protocol::Oidc => serde_json::to_value(&config.openid_connect_providers),
-        Protocol::Saml => serde_json::to_value(&config.saml_identity_providers),
-    };
-    match list.map_err(|error| DomainError::Internal(error.to_string()))? {
-        Value::Array(items) => Ok(items),
-        _ => Err(DomainError::Internal("a provider list is not a list".to_owned())),
+/// Where the provider `id` is in the protocol's list as `config` has it (for placing the
+/// domain's messages; the change itself applies to the list as the write finds it).
+fn position(config: &Configuration, protocol: Protocol, id: &str) -> Option<usize> {
+    match protocol {
+        Protocol::Oidc => config.openid_connect_providers.iter().position(|provider| provider.id == id),
+        Protocol::Saml => config.saml_identity_providers.iter().position(|provider| provider.id == id),
     }
 }
 
-/// Where the provider `id` is in a stored list.
-fn position(list: &[Value], id: &str) -> Option<usize> {
-    list.iter().position(|item| item.get("id").and_then(Value::as_str) == Some(id))
+/// How many providers of the protocol `config` has (where an added one lands).
+fn count(config: &Configuration, protocol: Protocol) -> usize {
+    match protocol {
+        Protocol::Oidc => config.openid_connect_providers.len(),
+        Protocol::Saml => config.saml_identity_providers.len(),
+    }
 }
 
-/// Adds the form's provider (`editing`: replaces the one with that id) in the configuration as
-/// it is now; refused input comes back with the domain's messages beside the fields (422).
+/// Applies one provider change with `ChangeProvider`.
+async fn change_provider(console: &Console, protocol: Protocol, change: ProviderChange) -> Result<(), DomainError> {
+    let message = ChangeProvider {
+        tenant: console.tenant.clone(),
+        by: console.principal.clone(),
+        protocol: protocol.domain(),
+        change,
+        base_url: console.base.clone(),
+    };
+    ask(&console.state.domain.provisioning, message).await.map(|_| ())
+}
+
+/// Adds the form's provider (`editing`: changes the one with that id); refused input comes back
+/// with the domain's messages beside the fields (422).
 async fn save<F: ProviderForm>(
     console: &Console,
     form: F,
     editing: Option<&str>,
 ) -> Result<HttpResponse, ConsoleError> {
     let config = configuration(console).await.map_err(|error| console.fail(error))?;
-    let mut list = stored_list(&config, F::PROTOCOL).map_err(|error| console.fail(error))?;
-    let index = match editing {
-        Some(id) => position(&list, id).ok_or_else(|| console.fail(DomainError::NotFound))?,
-        None => {
-            list.push(json!({}));
-            list.len() - 1
+    let (index, change) = match editing {
+        Some(id) => {
+            let index = position(&config, F::PROTOCOL, id).ok_or_else(|| console.fail(DomainError::NotFound))?;
+            (index, ProviderChange::Edit(id.to_owned(), form.fields()))
         }
+        None => (count(&config, F::PROTOCOL), ProviderChange::Add(form.fields())),
     };
-    if let Value::Object(provider) = &mut list[index] {
-        provider.extend(form.fields());
-    }
-    let changes = Map::from_iter([(F::PROTOCOL.list_key().to_owned(), Value::Array(list))]);
-    let (status, errors) = match change(console, changes).await {
-        Ok(_) => {
+    let (status, errors) = match change_provider(console, F::PROTOCOL, change).await {
+        Ok(()) => {
             let done = if editing.is_some() { "saved" } else { "created" };
             return Ok(console.redirect(&format!("/providers?done={done}")));
         }
@@ -481,12 +492,7 @@ async fn delete<F: ProviderForm>(
     _: Posted<Empty>,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = path_provider(&req);
-    let config = configuration(&console).await.map_err(|error| console.fail(error))?;
-    let mut list = stored_list(&config, F::PROTOCOL).map_err(|error| console.fail(error))?;
-    let index = position(&list, &id).ok_or_else(|| console.fail(DomainError::NotFound))?;
-    list.remove(index);
-    let changes = Map::from_iter([(F::PROTOCOL.list_key().to_owned(), Value::Array(list))]);
-    change(&console, changes).await.map_err(|error| console.fail(error))?;
+    change_provider(&console, F::PROTOCOL, ProviderChange::Remove(id)).await.map_err(|error| console.fail(error))?;
     Ok(console.redirect("/providers?done=deleted"))
 }
 
