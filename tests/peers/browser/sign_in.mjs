@@ -12,8 +12,7 @@
 //   {"ok":false,"error","url","text","blocked":[urls],"steps":[...]}                  exit 1
 // (exit 2 with a message on stderr for bad arguments). See ../README.md.
 import { parseArgs } from 'node:util';
-
-const CHROMIUM = process.env.TESSERA_CHROMIUM || '/usr/bin/chromium';
+import { guardLoopback, launchChromium, sleep, withTimeout } from './launch.mjs';
 
 // ---- one JSON line on stdout, then exit --------------------------------------------------------
 let finished = false;
@@ -75,13 +74,6 @@ async function fail(error) {
   const { url, text } = await pageState();
   await screenshot();
   await finish(1, { ok: false, error: String(error), url, text, blocked, steps });
-}
-
-function withTimeout(p, ms) {
-  return Promise.race([
-    p,
-    new Promise((_, rej) => setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms).unref()),
-  ]);
 }
 
 // ---- arguments ---------------------------------------------------------------------------------
@@ -164,70 +156,17 @@ setTimeout(() => {
   }
 }, timeoutMs + 15000).unref();
 
-// ---- loopback only -----------------------------------------------------------------------------
-function isLoopbackHost(hostname) {
-  const h = hostname.toLowerCase();
-  return h === 'localhost' || h.endsWith('.localhost') || h === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-function isOutside(u) {
-  let url;
-  try {
-    url = new URL(u);
-  } catch {
-    return false;
-  }
-  if (!['http:', 'https:', 'ws:', 'wss:', 'ftp:'].includes(url.protocol)) return false; // data:, blob:, about:
-  return !isLoopbackHost(url.hostname);
-}
-function noteBlocked(u) {
-  if (!blocked.includes(u)) blocked.push(u);
-}
-
 // ---- the flow ----------------------------------------------------------------------------------
 async function main() {
-  const { chromium } = await import('playwright-core');
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());
 
   step('launch');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-    timeout: Math.min(timeoutMs, 30000),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-      // Belt and braces for "no outside request": page.route below sees only the first hop of a
-      // redirect chain, so send everything that is not loopback to a closed proxy port (Chromium
-      // always connects directly to localhost/127.0.0.0/8/[::1]) and resolve no other host name.
-      '--proxy-server=http://127.0.0.1:9',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.*, EXCLUDE ::1',
-    ],
-  });
+  browser = await launchChromium(timeoutMs);
   if (finished) return;
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (isOutside(u)) {
-      noteBlocked(u);
-      return route.abort('blockedbyclient');
-    }
-    return route.continue();
-  });
+  await guardLoopback(context, blocked);
   page = await context.newPage();
-  // Every request, redirect hops included (these fail at the closed proxy).
-  context.on('request', (req) => {
-    if (isOutside(req.url())) noteBlocked(req.url());
-  });
 
   // Did a main-frame navigation go to another origin (the provider) since the click?
   let wentAway = false;
@@ -353,10 +292,6 @@ async function main() {
       return false;
     }
   }
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 try {
