@@ -37,27 +37,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ctypes
 import json
 import math
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from benchkit import (BULK_REQUEST, CLK_TCK, JSON, REPO, SCIM_JSON,  # noqa: E402
-                      USER_SCHEMA, Http, cpu_seconds, default_binary, end_section, file_tail,
-                      fmt_ms, free_port, log, machine, process_rss_mib, ratio, rerun_args,
-                      run_main, stop_process, tessera_version, write_section)
+from benchkit import (REPO, Child, Http, Quiet, RssSampler, Tessera,  # noqa: E402
+                      add_output_args, add_quiet_args, add_run_args, apply_sizes, args_json,
+                      bulk_users, call, check_binary, die_with_parent, end_section, file_tail,
+                      fmt_ms, in_workdir, log, machine, nginx_binary, nginx_fixed_body,
+                      process_rss_mib, publish, ratio, rerun_args_but_json, scim_user,
+                      start_nginx, tessera_version, tool_version)
 
 HERE = Path(__file__).resolve().parent
 WRK_LUA = HERE / "wrk.lua"
@@ -71,178 +68,6 @@ GOAL_ME, GOAL_OTHER, GOAL_P99_MS, GOAL_LOGINS = 0.40, 0.25, 10.0, 0.90
 # Published figures compared with (not measured here).
 KEYCLOAK = "Keycloak's sizing guide: 15 password logins/s per vCPU, ~1.25 GB of memory per pod"
 RAUTHY = "Rauthy: 35–65 MB RSS"
-
-# Children alive right now, so that main() can stop them whatever happened.
-LIVE: set = set()
-
-
-def die_with_parent() -> None:
-    """In the child before exec: the kernel kills it if this script dies (even by SIGKILL)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
-
-
-class Unexpected(RuntimeError):
-    pass
-
-
-async def call(http: Http, method: str, path: str, obj=None, token: str | None = None,
-               expect: tuple = (200,), content_type: str = JSON):
-    """One request whose answer must be `expect`; returns the decoded JSON body."""
-    body = None if obj is None else json.dumps(obj, separators=(",", ":")).encode()
-    status, payload = await http.request(method, path, body, token, content_type,
-                                         accept=content_type)
-    if status not in expect:
-        raise Unexpected(f"{method} {path}: HTTP {status} {payload[:200].decode(errors='replace')}")
-    return json.loads(payload) if payload else None
-
-
-# --------------------------------------------------------------------------- machine quiet
-
-def builds_running() -> list[str]:
-    """The cargo/rustc processes running now (another build on the same cores)."""
-    found = []
-    for name in ("cargo", "rustc"):
-        with contextlib.suppress(OSError):
-            out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True)
-            found += [f"{name} {pid}" for pid in out.stdout.split()]
-    return found
-
-
-WAITED: dict = {"s": 0.0, "busy": [], "timed_out": False}
-QUIET_CORES = 0.25    # CPU other processes may use while the machine counts as quiet
-
-
-async def wait_quiet(args, phase: str) -> None:
-    """Waits, at most --wait-idle s (60 s once a wait has timed out), until no cargo/rustc
-    process runs and the other processes of the machine use less than QUIET_CORES cores over
-    5 s; when it is not so by then, measures anyway and says so in the report."""
-    if args.wait_idle <= 0:
-        return
-    limit = min(60.0, args.wait_idle) if WAITED["timed_out"] else args.wait_idle
-    t0 = time.monotonic()
-    said = False
-    while True:
-        others = Others()
-        await asyncio.sleep(5 if said else 1)
-        busy = builds_running()
-        load = others.cores()
-        if not busy and load < QUIET_CORES:
-            break
-        why = (", ".join(busy[:4]) + " running" if busy else
-               f"other processes using {load:.2f} cores")
-        if time.monotonic() - t0 > limit:
-            log(f"{phase}: still not quiet after {limit:g} s ({why}): measuring anyway")
-            WAITED["busy"].append(f"{phase} ({why})")
-            WAITED["timed_out"] = True
-            break
-        if not said:
-            log(f"{phase}: waiting for a quiet machine ({why})")
-            said = True
-    WAITED["s"] += time.monotonic() - t0
-
-
-def machine_busy_s() -> float:
-    """CPU seconds all cores spent busy since boot (/proc/stat: all but idle and iowait)."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = f
-        return (user + nice + system + irq + softirq + steal) / CLK_TCK
-    return float("nan")
-
-
-def children_of(pid: int) -> list[int]:
-    """The live processes whose parent is `pid`, from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a process and of its live children (nginx's workers), from /proc."""
-    return cpu_seconds(pid, children=False) + sum(cpu_seconds(c, children=False)
-                                                  for c in children_of(pid))
-
-
-def ours_s() -> float:
-    """CPU seconds of this script with its children, reaped (their time is then in ours) or
-    live (wrk, the argon2 processes, the servers and nginx's workers)."""
-    return cpu_seconds(os.getpid(), children=True) + sum(tree_cpu_s(c)
-                                                         for c in children_of(os.getpid()))
-
-
-class Others:
-    """CPU used by other processes of the machine during a measurement, in cores."""
-
-    def __init__(self) -> None:
-        self.t0, self.busy0, self.ours0 = time.perf_counter(), machine_busy_s(), ours_s()
-
-    def cores(self) -> float:
-        wall = time.perf_counter() - self.t0
-        return max(0.0, ((machine_busy_s() - self.busy0) - (ours_s() - self.ours0)) / wall)
-
-
-OTHERS: dict = {}   # measurement -> cores used by other processes meanwhile
-
-
-# --------------------------------------------------------------------------- children
-
-class Child:
-    """A server child process on a free loopback port, stopped by its PID."""
-
-    def __init__(self, label: str, logfile: Path) -> None:
-        self.label, self.logfile = label, logfile
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
-
-    def spawn(self, argv: list[str], env: dict | None = None, cwd: Path | None = None) -> None:
-        out = open(self.logfile, "ab")
-        try:
-            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=cwd,
-                                         start_new_session=True, preexec_fn=die_with_parent)
-        finally:
-            out.close()
-        LIVE.add(self)
-
-    async def until_200(self, path: str, timeout: float = 120) -> float:
-        """Polls GET `path` every 5 ms until it answers 200; returns the seconds it took."""
-        t0 = time.perf_counter()
-        last = "no answer"
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.label} exited with {self.proc.returncode} at start:\n"
-                                   f"{file_tail(self.logfile)}")
-            http = Http(self.port)
-            try:
-                status, payload = await http.request("GET", path)
-                if status == 200:
-                    return time.perf_counter() - t0
-                last = f"HTTP {status} {payload[:100].decode(errors='replace')}"
-            except Exception as e:    # noqa: BLE001  not listening yet
-                last = str(e) or type(e).__name__
-            finally:
-                await http.close()
-            if time.perf_counter() - t0 > timeout:
-                raise RuntimeError(f"{self.label}: GET {path} not 200 after {timeout:.0f} s "
-                                   f"({last}):\n{file_tail(self.logfile)}")
-            await asyncio.sleep(0.005)
-
-    def pid(self) -> int:
-        return self.proc.pid if self.proc else -1
-
-    def cpu(self) -> float:
-        """CPU seconds of the process and of its live children (nginx's workers), from /proc."""
-        return float("nan") if self.proc is None else tree_cpu_s(self.proc.pid)
-
-    def stop(self) -> None:
-        p, self.proc = self.proc, None
-        LIVE.discard(self)
-        stop_process(p)
-
 
 def argon2_params() -> dict:
     """[auth.argon2] of config/default.toml: the server's defaults, given to both sides."""
@@ -259,81 +84,16 @@ def argon2_params() -> dict:
     return params
 
 
-def start_tessera(binary: Path, workdir: Path, argon2: dict) -> Child:
-    t = Child("tessera", workdir / "tessera.log")
-    t.port = free_port()
-    (workdir / "store").mkdir()
-    env = dict(os.environ,
-               TESSERA__SERVER__BIND=f"127.0.0.1:{t.port}",
-               TESSERA__SERVER__EXTERNAL_URL=f"http://127.0.0.1:{t.port}",
-               TESSERA__DATABASE__ENDPOINT=f"surrealkv://{workdir / 'store' / 'tessera.db'}",
-               TESSERA__LOG__LEVEL="warn",
-               # the defaults of config/default.toml, stated: the ceiling uses the same
-               TESSERA__AUTH__ARGON2__MEMORY_KIB=str(argon2["memory_kib"]),
-               TESSERA__AUTH__ARGON2__ITERATIONS=str(argon2["iterations"]),
-               TESSERA__AUTH__ARGON2__PARALLELISM=str(argon2["parallelism"]))
-    for k in ("TESSERA__SERVER__WORKERS", "TESSERA__AUTH__HASHER_THREADS",
-              "TESSERA__AUTH__MAX_PENDING_LOGINS"):
-        env.pop(k, None)          # the defaults: one per core, four per hashing thread
-    t.spawn([str(binary), "serve"], env=env, cwd=workdir)
-    return t
-
-
-NGINX_CONF = """\
-daemon off;
-master_process on;
-worker_processes auto;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/nginx-tmp/body;
-    proxy_temp_path {dir}/nginx-tmp/proxy;
-    fastcgi_temp_path {dir}/nginx-tmp/fastcgi;
-    uwsgi_temp_path {dir}/nginx-tmp/uwsgi;
-    scgi_temp_path {dir}/nginx-tmp/scgi;
-    keepalive_requests 10000000;
-    keepalive_timeout 75s;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            default_type application/json;
-            return 200 '{body}';
-        }}
-    }}
-}}
-"""
-
-
-def nginx_binary() -> str:
-    for c in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if c and os.access(c, os.X_OK):
-            return c
-    raise RuntimeError("nginx not found (bench/reads/run.sh installs it: apt-get install nginx)")
-
-
-def start_nginx(workdir: Path, body: str) -> Child:
-    if "$" in body or "\n" in body:
-        raise RuntimeError("the fixed body cannot hold `$` or a newline in nginx's `return`")
-    n = Child("nginx", workdir / "nginx.log")
-    n.port = free_port()
-    (workdir / "nginx-tmp").mkdir(exist_ok=True)
-    escaped = body.replace("\\", "\\\\").replace("'", "\\'")
-    conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=workdir, port=n.port, body=escaped))
-    n.spawn([nginx_binary(), "-p", str(workdir), "-e", str(workdir / "nginx-error.log"),
-             "-c", str(conf)])
-    return n
-
-
-def tool_version(argv: list[str]) -> str:
-    with contextlib.suppress(Exception):
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=20)
-        text = (out.stdout + out.stderr).strip().splitlines()
-        if text:
-            return text[0]
-    return "?"
+def start_tessera(binary: Path, workdir: Path, argon2: dict) -> Tessera:
+    """The server with the defaults of config/default.toml stated (the ceiling uses the same
+    argon2 parameters), its workers, hashing threads and sign-ins in flight left to their
+    defaults: one per core, four per hashing thread."""
+    return Tessera(binary, workdir / "store", "tessera", logfile=workdir / "tessera.log", env={
+        "TESSERA__AUTH__ARGON2__MEMORY_KIB": str(argon2["memory_kib"]),
+        "TESSERA__AUTH__ARGON2__ITERATIONS": str(argon2["iterations"]),
+        "TESSERA__AUTH__ARGON2__PARALLELISM": str(argon2["parallelism"])},
+        unset=("TESSERA__SERVER__WORKERS", "TESSERA__AUTH__HASHER_THREADS",
+               "TESSERA__AUTH__MAX_PENDING_LOGINS"))
 
 
 # --------------------------------------------------------------------------- measurements
@@ -411,26 +171,8 @@ async def wrk(port: int, path: str, seconds: float, connections: int, threads: i
     return load
 
 
-REPEATED: dict = {}   # measurement -> times it was measured again
-
-
-async def quiet_phase(args, label: str, attempt):
-    """Waits for a quiet machine, then `await attempt()`; measures again (at most --retries
-    times) when other processes used QUIET_CORES cores or more meanwhile. The cores they used
-    during the attempt kept are recorded in OTHERS."""
-    for n in range(args.retries + 1):
-        await wait_quiet(args, label)
-        others = Others()
-        result = await attempt()
-        OTHERS[label] = others.cores()
-        if OTHERS[label] < QUIET_CORES or n == args.retries:
-            return result
-        REPEATED[label] = REPEATED.get(label, 0) + 1
-        log(f"{label}: other processes used {OTHERS[label]:.2f} cores meanwhile: again")
-
-
-async def measure(args, server: Child | None, port: int, path: str, label: str,
-                  token: str = "", connections: int | None = None,
+async def measure(args, quiet: Quiet, server: Child | None, port: int, path: str,
+                  label: str, token: str = "", connections: int | None = None,
                   bodies: list[str] | None = None) -> Load:
     """One phase: waits for a quiet machine, warms up, then runs wrk for --duration."""
     c = connections or args.connections
@@ -446,7 +188,7 @@ async def measure(args, server: Child | None, port: int, path: str, label: str,
         log(f"  {load.summary()}")
         return load
 
-    return await quiet_phase(args, label, attempt)
+    return await quiet.phase(label, attempt)
 
 
 async def argon2_ceiling(args, argon2: dict, processes: int, label: str,
@@ -483,35 +225,6 @@ async def argon2_ceiling(args, argon2: dict, processes: int, label: str,
     return load
 
 
-class RssSampler:
-    """Samples a process' VmRSS every 100 ms; keeps the maximum per named window."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.window = "start"
-        self.peak: dict = {}
-        self.task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            v = process_rss_mib(self.pid)
-            if not math.isnan(v):
-                self.peak[self.window] = max(self.peak.get(self.window, 0.0), v)
-            await asyncio.sleep(0.1)
-
-    def peak_of(self, *windows: str) -> float:
-        vs = [self.peak[w] for w in windows if w in self.peak]
-        return max(vs) if vs else float("nan")
-
-    async def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-
-
 # --------------------------------------------------------------------------- seeding
 
 @dataclass
@@ -526,29 +239,17 @@ class Seeded:
 
 
 def user_body(i: int) -> dict:
-    name = f"user{i}@reads.test"
-    return {"schemas": [USER_SCHEMA], "userName": name,
-            "emails": [{"value": name, "type": "work", "primary": True}], "active": True}
+    return scim_user(f"user{i}@reads.test")
 
 
-async def seed(t: Child, args) -> Seeded:
+async def seed(t: Tessera, args) -> Seeded:
     s = Seeded()
     t0 = time.perf_counter()
     http = Http(t.port)
     try:
         await call(http, "POST", "/api/v1/users/bootstrap", ADMIN, expect=(201,))
         s.admin = (await call(http, "POST", "/api/v1/users/login", ADMIN))["token"]
-        for first in range(1, args.users + 1, 1000):
-            chunk = range(first, min(first + 1000, args.users + 1))
-            reply = await call(http, "POST", "/scim/v2/Bulk", {
-                "schemas": [BULK_REQUEST],
-                "Operations": [{"method": "POST", "path": "/Users", "bulkId": f"u{i}",
-                                "data": user_body(i)} for i in chunk]},
-                token=s.admin, content_type=SCIM_JSON)
-            bad = [op.get("status") for op in reply.get("Operations", [])
-                   if str(op.get("status")) != "201"]
-            if bad or len(reply.get("Operations", [])) != len(chunk):
-                raise RuntimeError(f"/Bulk of {len(chunk)} users: statuses {sorted(set(bad))[:5]}")
+        await bulk_users([http], "", s.admin, user_body, 1, args.users, 1000)
         s.target_id = (await call(http, "POST", "/api/v1/users", TARGET, s.admin,
                                   expect=(201,)))["id"]
         reader_id = (await call(http, "POST", "/api/v1/users", READER, s.admin,
@@ -604,6 +305,7 @@ class Results:
     beside_reads: Load | None = None                 # /users/me beside the logins
     beside_logins: Load | None = None                # logins beside /users/me
     rss: dict = field(default_factory=dict)
+    quiet: Quiet = field(default_factory=lambda: Quiet(0, 0))
     seeded: Seeded | None = None
     body_bytes: int = 0
     start_s: float = float("nan")
@@ -641,7 +343,7 @@ async def together(port_a: int, path_a: str, token_a: str, args, other, label: s
 
 async def run(args, workdir: Path, res: Results, argon2: dict, cores: int) -> None:
     tessera = start_tessera(args.binary, workdir, argon2)
-    res.start_s = await tessera.until_200("/healthz")
+    res.start_s, _ = await tessera.start(timeout=120, interval=0.005, from_spawn=False)
     rss = RssSampler(tessera.pid())
     rss.start()
     nginx = None
@@ -655,34 +357,38 @@ async def run(args, workdir: Path, res: Results, argon2: dict, cores: int) -> No
         res.rss["seeded"] = process_rss_mib(tessera.pid())
         log(f"  seeded in {s.seconds:.1f} s, RSS {res.rss['seeded']:.0f} MiB")
         res.body_bytes = len(s.body.encode())
-        nginx = start_nginx(workdir, s.body)
+        nginx = start_nginx(workdir, nginx_fixed_body(s.body))
         await nginx.until_200("/")
         rss.window = "reads"
         target = f"/api/v1/users/{s.target_id}"
         c = args.connections
         log(f"nginx, fixed body of {res.body_bytes} bytes, {c} connections")
-        res.nginx.append(await measure(args, nginx, nginx.port, "/", "nginx (first)"))
+        res.nginx.append(await measure(args, res.quiet, nginx, nginx.port, "/",
+                                       "nginx (first)"))
         log("Tessera reads")
-        res.healthz = await measure(args, tessera, tessera.port, "/healthz", "/healthz")
+        res.healthz = await measure(args, res.quiet, tessera, tessera.port, "/healthz",
+                                    "/healthz")
         for key, token, path in (("me_session", s.admin, "/api/v1/users/me"),
                                  ("me_key", s.key, "/api/v1/users/me"),
                                  ("other_admin", s.admin, target),
                                  ("other_group", s.reader, target)):
-            res.reads[key] = await measure(args, tessera, tessera.port, path, key, token)
+            res.reads[key] = await measure(args, res.quiet, tessera, tessera.port, path, key,
+                                           token)
         res.rss["reads"] = rss.peak_of("reads")
         rss.window = "logins"
         log(f"argon2id verify (argon2-cffi), {cores} processes, {argon2}")
-        res.argon2 = await quiet_phase(
-            args, "argon2-cffi verify",
+        res.argon2 = await res.quiet.phase(
+            "argon2-cffi verify",
             lambda: argon2_ceiling(args, argon2, cores, "argon2-cffi verify"))
         log(f"logins, {args.login_connections} connections")
-        res.logins = await measure(args, tessera, tessera.port, "/api/v1/users/login", "logins",
+        res.logins = await measure(args, res.quiet, tessera, tessera.port,
+                                   "/api/v1/users/login", "logins",
                                    connections=args.login_connections, bodies=s.login_bodies)
         res.rss["logins"] = rss.peak_of("logins")
         rss.window = "together"
         log("together: nginx beside the argon2 processes")
-        res.beside_nginx, res.beside_argon2 = await quiet_phase(
-            args, "nginx beside argon2", lambda: together(
+        res.beside_nginx, res.beside_argon2 = await res.quiet.phase(
+            "nginx beside argon2", lambda: together(
                 nginx.port, "/", "", args,
                 lambda at: argon2_ceiling(args, argon2, cores, "argon2-cffi beside nginx", at),
                 "nginx beside argon2", nginx))
@@ -694,13 +400,14 @@ async def run(args, workdir: Path, res: Results, argon2: dict, cores: int) -> No
                              label="logins beside reads", start_at=at)
             return load
 
-        res.beside_reads, res.beside_logins = await quiet_phase(
-            args, "/users/me beside logins", lambda: together(
+        res.beside_reads, res.beside_logins = await res.quiet.phase(
+            "/users/me beside logins", lambda: together(
                 tessera.port, "/api/v1/users/me", s.admin, args, logins_beside,
                 "/users/me beside logins", tessera))
         res.rss["together"] = rss.peak_of("together")
         log("nginx again")
-        res.nginx.append(await measure(args, nginx, nginx.port, "/", "nginx (last)"))
+        res.nginx.append(await measure(args, res.quiet, nginx, nginx.port, "/",
+                                       "nginx (last)"))
         res.rss["end"] = process_rss_mib(tessera.pid())
         res.rss["peak"] = rss.peak_of("reads", "logins", "together")
     finally:
@@ -892,38 +599,9 @@ def report(res: Results, args, m: dict, version: str, versions: dict, argon2: di
     notes.append("wrk's latencies are per request, from the request's send (a closed loop: "
                  "each connection sends its next request when the answer arrives); a request "
                  "answered other than 2xx counts as an error, not as a request.")
-    if OTHERS:
-        worst = max(OTHERS, key=OTHERS.get)
-        notes.append(f"CPU used by other processes of the machine during the measurements "
-                     f"(all cores busy, less this script, wrk, the argon2 processes and the two "
-                     f"servers): mean {sum(OTHERS.values()) / len(OTHERS):.2f} cores, at most "
-                     f"{OTHERS[worst]:.2f} ({worst}).")
-    if args.wait_idle > 0:
-        notes.append(f"Before each measurement the script waited for a quiet machine (no "
-                     f"cargo/rustc running, other processes under {QUIET_CORES:g} cores over "
-                     f"1–5 s): {WAITED['s']:.0f} s in all.")
-    if REPEATED:
-        notes.append("Measured again because other processes used "
-                     f"{QUIET_CORES:g} cores or more meanwhile (the last attempt is shown): "
-                     + ", ".join(f"{k} {v}×" for k, v in REPEATED.items()) + ".")
-    if WAITED["busy"]:
-        notes.append("**Measured on a machine that was not quiet (after waiting): "
-                     f"{'; '.join(WAITED['busy'])}.**")
-    return end_section(L, notes, f"Run: `{' '.join(['bench/reads/run.sh'] + run_args())}` "
-                                 "(see `bench/reads/README.md`).")
-
-
-def run_args() -> list[str]:
-    """This run's arguments but --write and --json FILE (where the raw numbers went), quoted."""
-    args, skip = [], False
-    for a in rerun_args():
-        if skip:
-            skip = False
-        elif a == "--json":
-            skip = True
-        elif not a.startswith("--json="):
-            args.append(a)
-    return args
+    notes += res.quiet.notes("this script, wrk, the argon2 processes and the two servers")
+    rerun = " ".join(["bench/reads/run.sh"] + rerun_args_but_json())
+    return end_section(L, notes, f"Run: `{rerun}` (see `bench/reads/README.md`).")
 
 
 def load_json(x: Load | None):
@@ -943,7 +621,8 @@ def to_json(res: Results) -> dict:
                          "argon2": load_json(res.beside_argon2),
                          "reads": load_json(res.beside_reads),
                          "logins": load_json(res.beside_logins)},
-            "rss_mib": res.rss, "other_processes_cores": OTHERS, "repeated": REPEATED,
+            "rss_mib": res.rss, "other_processes_cores": res.quiet.others,
+            "repeated": res.quiet.repeated,
             "body_bytes": res.body_bytes, "start_s": res.start_s,
             "failure": res.failure}
 
@@ -958,12 +637,7 @@ SIZES = {"duration": (10.0, 2.0), "warmup": (2.0, 0.5), "connections": (64, 16),
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--binary", type=Path, default=default_binary(),
-                    help="Tessera binary (default: $CARGO_TARGET_DIR/release/tessera, "
-                         "else ~/.cache/tessera/target/release/tessera)")
-    ap.add_argument("--quick", action="store_true",
-                    help="a short run, to try the script (not with --write): defaults become "
-                         + ", ".join(f"--{k} {q:g}" for k, (_, q) in SIZES.items()))
+    add_run_args(ap, SIZES, "a short run")
     ap.add_argument("--duration", type=float, help="seconds per measurement (10)")
     ap.add_argument("--warmup", type=float, help="seconds of warm-up before each (2)")
     ap.add_argument("--connections", type=int, help="wrk connections for the reads (64)")
@@ -974,24 +648,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--users", type=int, help="users created through SCIM /Bulk (1000)")
     ap.add_argument("--login-users", type=int, default=8,
                     help="users the logins sign in as, in turn (8)")
-    ap.add_argument("--wait-idle", type=float, default=900,
-                    help="before each measurement, wait up to this many seconds until no "
-                         "cargo/rustc process runs (900; 0: do not wait)")
-    ap.add_argument("--retries", type=int, default=2,
-                    help="measure again, at most this many times, a measurement during which "
-                         "other processes used 0.25 cores or more (2)")
-    ap.add_argument("--write", action="store_true",
-                    help="replace the ## Reads section of BENCHMARKS.md")
-    ap.add_argument("--benchmarks-file", type=Path, default=REPO / "BENCHMARKS.md")
-    ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the temporary directory (store, configuration, logs)")
+    add_quiet_args(ap)
+    add_output_args(ap, "Reads", "store, configuration, logs")
     a = ap.parse_args()
-    for k, (full, quick) in SIZES.items():
-        if getattr(a, k) is None:
-            setattr(a, k, quick if a.quick else full)
-    if a.quick and a.write:
-        ap.error("--write with --quick: a quick run does not replace the published numbers")
+    apply_sizes(ap, a, SIZES)
     cores = len(os.sched_getaffinity(0))
     if a.login_connections is None:
         a.login_connections = 2 * cores
@@ -1004,7 +664,7 @@ def parse_args() -> argparse.Namespace:
 async def amain(args, workdir: Path, m: dict, version: str, versions: dict) -> int:
     argon2 = argon2_params()
     cores = len(os.sched_getaffinity(0))
-    res = Results()
+    res = Results(quiet=Quiet(args.wait_idle, args.retries))
     failed = False
     try:
         await run(args, workdir, res, argon2, cores)
@@ -1015,25 +675,14 @@ async def amain(args, workdir: Path, m: dict, version: str, versions: dict) -> i
         log(f"tessera log tail:\n{file_tail(workdir / 'tessera.log')}")
     load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
     section = report(res, args, m, version, versions, argon2, cores, load_end)
-    print(section)
-    if args.json:
-        args.json.write_text(json.dumps({"machine": m, "version": version, "versions": versions,
-                                         "argon2": argon2,
-                                         "args": {k: str(v) for k, v in vars(args).items()},
-                                         "results": to_json(res)}, indent=2))
-    if args.write:
-        if failed:
-            log("not writing BENCHMARKS.md: the run failed")
-        else:
-            write_section(args.benchmarks_file, section, "Reads")
-    return 1 if failed else 0
+    return publish(args, section, "Reads", failed, {
+        "machine": m, "version": version, "versions": versions, "argon2": argon2,
+        "args": args_json(args), "results": to_json(res)})
 
 
 def main() -> int:
     args = parse_args()
-    if not args.binary.exists():
-        print(f"Tessera binary not found: {args.binary} (build it with `cargo build --release`, "
-              "or pass --binary)", file=sys.stderr)
+    if not check_binary(args):
         return 2
     if shutil.which("wrk") is None:
         print("wrk not found (bench/reads/run.sh installs it: apt-get install wrk)",
@@ -1046,24 +695,13 @@ def main() -> int:
     except ImportError:
         print("needs argon2-cffi: pip install -r bench/requirements.txt", file=sys.stderr)
         return 2
-    args.binary = args.binary.resolve()
     m = machine()
     version = tessera_version(args.binary)
     versions = {"wrk": tool_version(["wrk", "-v"]).split(" [")[0].split(" Copyright")[0],
                 "nginx": tool_version([nginx_binary(), "-v"]).replace("nginx version: ", ""),
                 "argon2": argon2_version}
-    workdir = Path(tempfile.mkdtemp(prefix="tessera-reads-bench-"))
-    log(f"workdir {workdir}, {version}, {versions}, machine {m}")
-    try:
-        return run_main(amain(args, workdir, m, version, versions))
-    finally:
-        for child in list(LIVE):
-            child.stop()
-        if args.keep:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-
+    return in_workdir(args, "tessera-reads-bench-", f"{version}, {versions}, machine {m}",
+                      lambda workdir: amain(args, workdir, m, version, versions))
 
 if __name__ == "__main__":
     sys.exit(main())

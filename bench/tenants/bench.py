@@ -47,16 +47,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import json
 import math
 import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -64,214 +59,21 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from benchkit import (BULK_REQUEST, JSON, REPO, SCIM_JSON, USER_SCHEMA,  # noqa: E402
-                      Http, Run, TransportError, cpu_seconds, default_binary, end_section,
-                      file_tail, fmt_ms, free_port, log, machine, process_rss_mib, ratio,
-                      rerun_args, run_main, stop_process, tessera_version,
-                      write_section)
+from benchkit import (CHEAP_ARGON2, HINTS, SCIM_JSON, Http, Run,  # noqa: E402
+                      Tessera, TransportError, add_output_args, add_run_args, apply_sizes,
+                      args_json, bulk_users, call, call_again, check_200, check_binary,
+                      end_section, fmt_ms, in_workdir, log, machine, publish, ratio,
+                      rerun_args, run_all, scim_user, series, tessera_version)
 
 OPERATOR = {"username": "operator", "password": "operator-password"}
 TENANT_ADMIN = {"username": "admin", "password": "tenant-admin-password"}
 TARGET = 1.5
 
-# Servers alive right now, so that main() can stop them whatever happened.
-LIVE: set["Tessera"] = set()
-
-
-class Unexpected(RuntimeError):
-    def __init__(self, method: str, path: str, status: int, payload: bytes) -> None:
-        self.status = status
-        text = payload[:200].decode(errors="replace")
-        hint = ""
-        if path == "/api/v1/tenants" and status == 404:
-            hint = (" (this binary has no tenants API: build the current tree, or try the "
-                    "script with --create config)")
-        super().__init__(f"{method} {path}: HTTP {status} {text}{hint}")
-
-
-async def call(http: Http, method: str, path: str, obj=None, token: str | None = None,
-               expect: tuple = (200,), content_type: str = JSON):
-    """One request whose answer must be `expect`; returns the decoded JSON body."""
-    body = None if obj is None else json.dumps(obj, separators=(",", ":")).encode()
-    status, payload = await http.request(method, path, body, token, content_type,
-                                         accept=content_type)
-    if status not in expect:
-        raise Unexpected(method, path, status, payload)
-    return json.loads(payload) if payload else None
-
-
-async def call_again(retried: dict, what: str, again: tuple, first, then=None, tries: int = 20):
-    """`first()`, and while it fails with a status in `again`, `then()` (default `first`)
-    after a short pause, counting each retry in `retried[what]`."""
-    attempt = first
-    for n in range(tries):
-        try:
-            return await attempt()
-        except Unexpected as e:
-            if e.status not in again or n == tries - 1:
-                raise
-            retried[f"{what} HTTP {e.status}"] = retried.get(f"{what} HTTP {e.status}", 0) + 1
-            attempt = then or first
-            await asyncio.sleep(0.05 * (n + 1))
-
-
-async def run_all(coros) -> None:
-    """Runs the coroutines concurrently; the first failure cancels the others and is raised."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for t in done:
-            if t.exception() is not None:
-                raise t.exception()
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-# --------------------------------------------------------------------------- server
-
-def die_with_parent() -> None:
-    """In the child before exec: the kernel kills it if this script dies (even by SIGKILL)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
-
-
-class Tessera:
-    """`tessera serve` on one data directory, on a fresh free port at each start."""
-
-    def __init__(self, binary: Path, datadir: Path, label: str) -> None:
-        self.binary, self.datadir, self.label = binary, datadir, label
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
-        self.starts = 0
-        self.extra_env: dict = {}
-
-    @property
-    def logfile(self) -> Path:
-        return self.datadir.parent / f"{self.datadir.name}.log"
-
-    def env(self) -> dict:
-        return dict(os.environ,
-                    TESSERA__SERVER__BIND=f"127.0.0.1:{self.port}",
-                    TESSERA__SERVER__EXTERNAL_URL=f"http://127.0.0.1:{self.port}",
-                    TESSERA__DATABASE__ENDPOINT=f"surrealkv://{self.datadir / 'tessera.db'}",
-                    TESSERA__LOG__LEVEL="warn",
-                    # password hashing is not what is measured
-                    TESSERA__AUTH__ARGON2__MEMORY_KIB="1024",
-                    TESSERA__AUTH__ARGON2__ITERATIONS="1",
-                    **self.extra_env)
-
-    async def start(self, probe: tuple[str, str] | None = None,
-                    timeout: float = 600) -> tuple[float, float]:
-        """Starts the server; returns (s to the first /healthz 200, s to the first 200 of
-        GET `probe[0]` with token `probe[1]`, NaN without a probe)."""
-        if self.proc is not None:
-            raise RuntimeError(f"{self.label}: already running")
-        self.port = free_port()
-        self.starts += 1
-        out = open(self.logfile, "ab")
-        out.write(f"\n--- start {self.starts} on port {self.port}\n".encode())
-        out.flush()
-        t0 = time.perf_counter()
-        try:
-            self.proc = subprocess.Popen([str(self.binary), "serve"], env=self.env(), stdout=out,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=self.datadir.parent, start_new_session=True,
-                                         preexec_fn=die_with_parent)
-        finally:
-            out.close()
-        LIVE.add(self)
-        health = await self._until_200("/healthz", None, t0, timeout)
-        tenant = float("nan")
-        if probe:
-            tenant = await self._until_200(probe[0], probe[1], t0, timeout)
-        return health, tenant
-
-    async def _until_200(self, path: str, token: str | None, t0: float, timeout: float) -> float:
-        """Polls GET `path` every 2 ms (a new connection each time) until it answers 200."""
-        last = "no answer"
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.label}: tessera exited with {self.proc.returncode} at "
-                                   f"start:\n{self.log_tail()}")
-            http = Http(self.port)
-            try:
-                status, payload = await http.request("GET", path, token=token)
-                if status == 200:
-                    return time.perf_counter() - t0
-                last = f"HTTP {status} {payload[:100].decode(errors='replace')}"
-                if status in (401, 403):      # will not change by waiting
-                    raise RuntimeError(f"{self.label}: GET {path} at start: {last}")
-            except TransportError as e:
-                last = str(e)
-            finally:
-                await http.close()
-            if time.perf_counter() - t0 > timeout:
-                raise RuntimeError(f"{self.label}: GET {path} not 200 after {timeout:.0f} s "
-                                   f"({last}):\n{self.log_tail()}")
-            await asyncio.sleep(0.002)
-
-    def log_tail(self, n: int = 30) -> str:
-        return file_tail(self.logfile, n)
-
-    def rss_mib(self) -> float:
-        return float("nan") if self.proc is None else process_rss_mib(self.proc.pid)
-
-    def cpu(self) -> float:
-        """User + system CPU seconds of the server, from /proc."""
-        return float("nan") if self.proc is None else cpu_seconds(self.proc.pid, children=False)
-
-    def stop(self) -> None:
-        """Stops the child by its PID (SIGTERM, then SIGKILL after 10 s)."""
-        p, self.proc = self.proc, None
-        LIVE.discard(self)
-        stop_process(p)
-
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+HINTS[("/api/v1/tenants", 404)] = (" (this binary has no tenants API: build the current "
+                                   "tree, or try the script with --create config)")
 
 
 # --------------------------------------------------------------------------- measurements
-
-async def series(server: Tessera, run: Run | None, path: str, token: str, n: int, clients: int,
-                 check, accept: str = JSON) -> None:
-    """GET `path` n times, `clients` connections each with one request in flight; `check`
-    gets (status, body) and says what is wrong, or None. run None: warm-up, not recorded."""
-    left = iter(range(n))
-    conns = [Http(server.port) for _ in range(clients)]
-    sink = run or Run("warm-up")
-
-    async def worker(http: Http) -> None:
-        for _ in left:
-            t = time.perf_counter()
-            try:
-                status, payload = await http.request("GET", path, token=token, accept=accept)
-            except TransportError as e:
-                sink.fail(str(e))
-                continue
-            dt_ = time.perf_counter() - t
-            wrong = check(status, payload)
-            if wrong:
-                sink.fail(wrong)
-            else:
-                sink.lat.append(dt_)
-
-    try:
-        t0, c0 = time.perf_counter(), server.cpu()
-        await run_all(worker(c) for c in conns)
-        sink.wall += time.perf_counter() - t0
-        sink.server_cpu += server.cpu() - c0
-    finally:
-        for c in conns:
-            await c.close()
-    if run is None and sink.errors:
-        raise RuntimeError(f"warm-up of GET {path}: {sink.errors}")
-
-
-def check_me(status: int, payload: bytes) -> str | None:
-    return None if status == 200 else f"HTTP {status}"
-
 
 def check_one(status: int, payload: bytes) -> str | None:
     if status != 200:
@@ -313,9 +115,7 @@ def tenant_ids(n: int) -> list[str]:
 
 
 def user_body(i: int, tenant: str) -> dict:
-    name = f"user{i}@{tenant}.test"
-    return {"schemas": [USER_SCHEMA], "userName": name,
-            "emails": [{"value": name, "type": "work", "primary": True}], "active": True}
+    return scim_user(f"user{i}@{tenant}.test")
 
 
 def probe_user(users: int) -> int:
@@ -349,25 +149,8 @@ async def populate_tenant(conns: list[Http], tenant: str, users: int, operator: 
     # 404: the new tenant not served yet
     token = (await call_again(retried, "admin login", (404, 503),
                               lambda: call(http, "POST", f"{root}/login", TENANT_ADMIN)))["token"]
-    chunks = iter(range(1, users + 1, args.bulk_size))
-
-    async def sender(conn: Http) -> None:
-        for first in chunks:
-            chunk = range(first, min(first + args.bulk_size, users + 1))
-            reply = await call(conn, "POST", f"/t/{tenant}/scim/v2/Bulk", {
-                "schemas": [BULK_REQUEST],
-                "Operations": [{"method": "POST", "path": "/Users", "bulkId": f"u{i}",
-                                "data": user_body(i, tenant)} for i in chunk]},
-                token=token, content_type=SCIM_JSON)
-            ops = reply.get("Operations", [])
-            bad = [op.get("status") for op in ops if str(op.get("status")) != "201"]
-            if bad or len(ops) != len(chunk):
-                raise RuntimeError(f"{tenant}: /Bulk of {len(chunk)} users: {len(ops)} answers, "
-                                   f"statuses {sorted(set(map(str, bad)))[:5]}")
-            if progress:
-                progress(len(chunk))
-
-    await run_all(sender(c) for c in conns)
+    await bulk_users(conns, f"/t/{tenant}", token, lambda i: user_body(i, tenant), 1, users,
+                     args.bulk_size, progress, label=f"{tenant}: ")
     return token
 
 
@@ -483,17 +266,17 @@ async def latency(store: Store, args, round_: int) -> None:
         store.lookup = store.lookup or Run("SCIM filter, 1 client")
         store.concurrent = store.concurrent or Run(f"users/me, {args.clients} clients")
         log(f"{label}: GET {me}, 1 client")
-        await series(server, None, me, token, args.warmup, 1, check_me)
-        await series(server, store.me, me, token, args.requests, 1, check_me)
+        await series(server, None, me, args.warmup, 1, check_200, token)
+        await series(server, store.me, me, args.requests, 1, check_200, token)
         log(f"  {store.me.summary()}")
         log(f"{label}: SCIM filter userName eq \"{name}\", 1 client")
-        await series(server, None, lookup, token, args.warmup, 1, check_one, SCIM_JSON)
-        await series(server, store.lookup, lookup, token, args.requests, 1, check_one, SCIM_JSON)
+        await series(server, None, lookup, args.warmup, 1, check_one, token, SCIM_JSON)
+        await series(server, store.lookup, lookup, args.requests, 1, check_one, token, SCIM_JSON)
         log(f"  {store.lookup.summary()}")
         log(f"{label}: GET {me}, {args.clients} clients")
-        await series(server, None, me, token, args.warmup, args.clients, check_me)
-        await series(server, store.concurrent, me, token, args.concurrent_requests, args.clients,
-                     check_me)
+        await series(server, None, me, args.warmup, args.clients, check_200, token)
+        await series(server, store.concurrent, me, args.concurrent_requests, args.clients,
+                     check_200, token)
         log(f"  {store.concurrent.summary()}")
         store.rss_after = server.rss_mib()
     finally:
@@ -557,7 +340,7 @@ async def deletion(store: Store, args) -> None:
         finally:
             await http.close()
         me = "/api/v1/users/me"
-        await series(server, None, me, operator, args.warmup, 1, check_me)
+        await series(server, None, me, args.warmup, 1, check_200, operator)
         d.before = Run("default users/me, 1 client, before the DELETE")
         d.during = Run("default users/me, 1 client, during the deletion")
         runs = {"before": d.before, "during": d.during}
@@ -944,12 +727,7 @@ SIZES = {"tenants": (1000, 20), "users": (100, 10), "restarts": (5, 2), "request
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--binary", type=Path, default=default_binary(),
-                    help="Tessera binary (default: $CARGO_TARGET_DIR/release/tessera, "
-                         "else ~/.cache/tessera/target/release/tessera)")
-    ap.add_argument("--quick", action="store_true",
-                    help="a small run, to try the script (not with --write): defaults become "
-                         + ", ".join(f"--{k.replace('_', '-')} {q:g}" for k, (_, q) in SIZES.items()))
+    add_run_args(ap, SIZES, "a small run")
     ap.add_argument("--tenants", type=int,
                     help="tenants of the many-tenant store (1000); the same-data store has 1 "
                          "tenant with --tenants × --users users")
@@ -978,17 +756,9 @@ def parse_args() -> argparse.Namespace:
                          "(default), or `config`: named in TESSERA__SERVER__TENANTS at every "
                          "start, then its own /t/<id>/api/v1/users/bootstrap (for binaries "
                          "before the tenants API, to try the script; the report says so)")
-    ap.add_argument("--write", action="store_true",
-                    help="replace the ## Tenants section of BENCHMARKS.md")
-    ap.add_argument("--benchmarks-file", type=Path, default=REPO / "BENCHMARKS.md")
-    ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (stores, logs)")
+    add_output_args(ap, "Tenants", "stores, logs")
     a = ap.parse_args()
-    for k, (full, quick) in SIZES.items():
-        if getattr(a, k) is None:
-            setattr(a, k, quick if a.quick else full)
-    if a.quick and a.write:
-        ap.error("--write with --quick: a quick run does not replace the published numbers")
+    apply_sizes(ap, a, SIZES)
     if min(a.tenants, a.users, a.restarts, a.rounds, a.requests, a.clients, a.concurrent_requests,
            a.populate_clients, a.bulk_size) < 1 or a.warmup < 0 or a.settle < 0 \
             or a.delete_baseline <= 0:
@@ -1001,7 +771,8 @@ def parse_args() -> argparse.Namespace:
 def make_store(binary: Path, workdir: Path, tenants: int, users: int) -> Store:
     label = (f"{tenants:,} tenant{'s' if tenants > 1 else ''} × "
              f"{users:,} user{'s' if users > 1 else ''}")
-    return Store(tenants, users, Tessera(binary, workdir / f"store-{tenants}x{users}", label))
+    return Store(tenants, users, Tessera(binary, workdir / f"store-{tenants}x{users}", label,
+                                         env=CHEAP_ARGON2))
 
 
 async def amain(args, workdir: Path, m: dict, version: str) -> int:
@@ -1040,42 +811,19 @@ async def amain(args, workdir: Path, m: dict, version: str) -> int:
                 log(f"{s.server.label} log tail:\n{s.server.log_tail()}")
     load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
     section = report(small, same, many, args, m, version, "/debug/" in str(binary), load_end)
-    print(section)
-    if args.json:
-        args.json.write_text(json.dumps({"machine": m, "version": version,
-                                         "args": {k: str(v) for k, v in vars(args).items()},
-                                         "one": to_json(small), "same_data": to_json(same),
-                                         "many": to_json(many)}, indent=2))
-    if args.write:
-        if failed:
-            log("not writing BENCHMARKS.md: the run failed")
-        else:
-            write_section(args.benchmarks_file, section, "Tenants")
-    return 1 if failed else 0
+    return publish(args, section, "Tenants", failed, {
+        "machine": m, "version": version, "args": args_json(args), "one": to_json(small),
+        "same_data": to_json(same), "many": to_json(many)})
 
 
 def main() -> int:
     args = parse_args()
-    if not args.binary.exists():
-        print(f"Tessera binary not found: {args.binary} (build it with `cargo build --release`, "
-              "or pass --binary)", file=sys.stderr)
+    if not check_binary(args):
         return 2
-    args.binary = args.binary.resolve()
     m = machine()
     version = tessera_version(args.binary)
-    workdir = Path(tempfile.mkdtemp(prefix="tessera-tenants-bench-"))
-    log(f"workdir {workdir}, {version}, machine {m}")
-
-    try:
-        return run_main(amain(args, workdir, m, version))
-    finally:
-        for server in list(LIVE):
-            server.stop()
-        if args.keep:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-
+    return in_workdir(args, "tessera-tenants-bench-", f"{version}, machine {m}",
+                      lambda workdir: amain(args, workdir, m, version))
 
 if __name__ == "__main__":
     sys.exit(main())

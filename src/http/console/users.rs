@@ -10,7 +10,7 @@ use tessera_actors::model::{Kind, LinkedIdentity, NewUser, UserChanges};
 use tessera_actors::session_actor::{ListSessions, RevokeSession};
 use tessera_actors::user_actor::{
     CreateUser, DeleteUser, GetUser, ListUserIdentities, PasswordCheck, SearchUsers, UnlinkUserIdentity, UpdateUser,
-    UserOrder, UserRef,
+    UserOrder, UserRef, MAX_OFFSET,
 };
 use tessera_actors::validate::PasswordRules;
 use tessera_actors::{DomainError, FieldErrors, Role, Session, User};
@@ -166,7 +166,8 @@ async fn list_page(
                 }
             }
         }
-        (pager(page, found.more, link))
+        (pager(page, found.more && page * PER_PAGE <= MAX_OFFSET, link))
+        @if found.more && page * PER_PAGE > MAX_OFFSET { p.muted { "More users follow: search to narrow the list." } }
         @if may_create { (new_user_form(console, form, errors)) }
     })
 }
