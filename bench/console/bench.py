@@ -15,8 +15,8 @@ each); --keys API keys of the admin; --tenants tenants; a SCIM provisioning toke
 through the console's own form. The seeding rate and the server's RSS are reported.
 
 Pages (GET, the admin's browser session: the cookie `tessera_session=<token>` of
-POST /api/v1/users/login): /console/users sorted by created, username, email, last_sign_in,
-each ascending and descending; page 200 (or the last page when there are fewer) and the last
+POST /api/v1/users/login): /console/users in each order it offers (username, email, newest,
+oldest, recent_sign_in); page 200 (or the last page when there are fewer) and the last
 page; a search by a prefix matching a few users, one matching many usernames, one matching
 many emails; a user's page and its delete confirmation; groups, a group, policies, a policy,
 API keys, an API key's delete confirmation, identity providers, SCIM, the audit log (and its
@@ -242,15 +242,14 @@ class Page:
 
 def pages(s: Seeded) -> list[Page]:
     """The pages measured, with what each must show."""
-    # The console pages down to offset 10,000 (MAX_OFFSET); beyond, a search narrows the list.
-    last = max(1, min(math.ceil(s.users / PER_PAGE), 10_000 // PER_PAGE + 1))
+    # The console offers 200 pages (MAX_PAGES in src/http/console/users.rs); beyond, a search
+    # narrows the list.
+    last = max(1, min(math.ceil(s.users / PER_PAGE), 200))
     deep = min(DEEP_PAGE, last)
     ps = []
-    for sort in ("created", "username", "email", "last_sign_in"):
-        for order in ("", "desc"):
-            query = f"sort={sort}" + (f"&order={order}" if order else "")
-            ps.append(Page(f"users, sort={sort}" + (" desc" if order else ""),
-                           f"/console/users?{query}"))
+    # The sorts the console offers (src/http/console/users.rs SORTS).
+    for sort in ("username", "email", "newest", "oldest", "recent_sign_in"):
+        ps.append(Page(f"users, sort={sort}", f"/console/users?sort={sort}"))
     ps.append(Page(f"users, page {deep:,}", f"/console/users?page={deep}"))
     if last > deep:
         ps.append(Page(f"users, last page ({last:,})", f"/console/users?page={last}"))

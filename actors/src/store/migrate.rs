@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../../../schemas/013_audit.surql")),
     (14, include_str!("../../../schemas/014_memberships.surql")),
     (15, include_str!("../../../schemas/015_ordered_lists.surql")),
+    (16, include_str!("../../../schemas/016_range_keys.surql")),
 ];
 
 /// The newest schema version this binary knows.

@@ -42,10 +42,11 @@ pub(super) fn ordered_query(order: UserOrder, descending: bool) -> String {
     format!("SELECT {USER_FIELDS} FROM user WHERE tenant = $tenant ORDER BY {order} LIMIT $count START $offset")
 }
 
-/// The owners of the sign-in names (usernames and emails) in `[$from, $to)`, in name order: a
-/// record-id range, so it reads the matching names only.
+/// The owners of the sign-in names (usernames and emails) whose `name_key` (`<tenant> <key>`,
+/// schema version 16) is in `[$from, $to)`, in name order: one index read between two bounds,
+/// stopping at `$count`, so it reads the matching names only.
 pub(super) const NAMES_IN_RANGE: &str =
-    "SELECT VALUE uid FROM sign_in_name:[$tenant, $from]..[$tenant, $to] LIMIT $count";
+    "SELECT VALUE uid FROM sign_in_name WHERE name_key >= $from AND name_key < $to ORDER BY name_key LIMIT $count";
 
 /// The users of `$ids`, read by record id.
 pub(super) fn users_by_ids_query() -> String {
@@ -90,9 +91,8 @@ impl Store {
         let mut response = self
             .db
             .query(NAMES_IN_RANGE)
-            .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("from", prefix.to_owned()))
-            .bind(("to", format!("{prefix}{AFTER_PREFIX}")))
+            .bind(("from", format!("{tenant} {prefix}")))
+            .bind(("to", format!("{tenant} {prefix}{AFTER_PREFIX}")))
             .bind(("count", names))
             .await?;
         let owners: Vec<String> = response.take(0)?;
