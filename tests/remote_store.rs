@@ -282,10 +282,23 @@ async fn cached_principals_follow_changes_made_through_another_replica() {
     let scim_id = uuid::Uuid::parse_str(helper_id.trim_start_matches("usr_")).unwrap();
     let disable = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    // B's admin reads the helper's record (kept in B's record cache) before the change.
+    let record = format!("/v0/users/{scim_id}");
+    for _ in 0..3 {
+        let read = b.get(&record, Some(&admin)).await;
+        assert_eq!(read.status, 200, "{}", read.text);
+        assert!(read.body["data"]["disabled_at"].is_null(), "{}", read.text);
+    }
     let patched =
         a.call(reqwest::Method::PATCH, &format!("/scim/v2/Users/{scim_id}"), Some(&admin), Some(disable)).await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     refused_within_a_second(&b, "/api/v1/users/me", &fresh, 401).await;
+    // And the record B serves shows the change within a second too.
+    let since = Instant::now();
+    while b.get(&record, Some(&admin)).await.body["data"]["disabled_at"].is_null() {
+        assert!(since.elapsed() < Duration::from_secs(1), "B still served the helper as enabled after 1 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // On the replica that made the changes they applied at once (checked above through A's own
     // calls), and /readyz reports the feed.
     let ready = b.get("/readyz", None).await;

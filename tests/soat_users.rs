@@ -221,8 +221,25 @@ async fn the_user_list_pages_with_limit_and_offset() {
     assert_eq!(names(&last), names(&all)[6..]);
     assert_eq!(first.body[0], all.body[0], "the same records as the list");
     for bad in ["limit=0", "limit=501", "limit=ten", "offset=-1", "offset=10001"] {
-        let refused = server.get(&format!("/api/v1/users?{bad}"), Some(&admin)).await;
-        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
-        assert!(refused.body["error"].is_string(), "{}", refused.text);
+        for list in ["users", "groups", "policies"] {
+            let refused = server.get(&format!("/api/v1/{list}?{bad}"), Some(&admin)).await;
+            assert_eq!(refused.status, 400, "{list}?{bad}: {}", refused.text);
+            assert!(refused.body["error"].is_string(), "{}", refused.text);
+        }
+    }
+    // Groups and policies page the same way.
+    let document = json!({"statement": [{"effect": "Allow", "action": ["users:GetUser"], "resource": ["*"]}]});
+    for index in 0..5 {
+        let group = server.post("/api/v1/groups", Some(&admin), json!({"name": format!("team{index}")})).await;
+        assert_eq!(group.status, 201, "{}", group.text);
+        let policy = json!({"name": format!("policy{index}"), "document": document});
+        assert_eq!(server.post("/api/v1/policies", Some(&admin), policy).await.status, 201);
+    }
+    for list in ["groups", "policies"] {
+        let all = server.get(&format!("/api/v1/{list}"), Some(&admin)).await;
+        let all = all.body.as_array().unwrap().clone();
+        assert_eq!(all.len(), 5);
+        let page = server.get(&format!("/api/v1/{list}?limit=2&offset=2"), Some(&admin)).await;
+        assert_eq!(page.body.as_array().unwrap(), &all[2..4], "{list}");
     }
 }

@@ -50,9 +50,10 @@ pub struct GroupPatch {
     pub expected_version: Option<u64>,
 }
 
-/// Every group of the tenant, oldest first.
-pub(super) fn list_groups_query() -> String {
-    format!("SELECT {GROUP_FIELDS} FROM user_group WHERE tenant = $tenant ORDER BY created_at, gid")
+/// The tenant's groups, oldest first (`span`: only those).
+pub(super) fn list_groups_query(span: Option<super::Span>) -> String {
+    let clause = super::span::clause(span);
+    format!("SELECT {GROUP_FIELDS} FROM user_group WHERE tenant = $tenant ORDER BY created_at, gid{clause}")
 }
 
 impl Store {
@@ -175,10 +176,10 @@ impl Store {
         row.map(GroupRow::into_group).transpose()
     }
 
-    /// Every group of the tenant, oldest first.
-    pub async fn list_groups(&self, tenant: &TenantId) -> Result<Vec<Group>, StoreError> {
-        let query = list_groups_query();
-        let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
+    /// The tenant's groups, oldest first (`span`: only those).
+    pub async fn list_groups(&self, tenant: &TenantId, span: Option<super::Span>) -> Result<Vec<Group>, StoreError> {
+        let request = self.db.query(list_groups_query(span)).bind(("tenant", tenant.as_str().to_owned()));
+        let mut response = super::span::bind(request, span).await?;
         let rows: Vec<GroupRow> = response.take(0)?;
         rows.into_iter().map(GroupRow::into_group).collect()
     }

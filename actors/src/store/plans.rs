@@ -43,6 +43,9 @@ async fn explain(store: &Store, query: &str, binds: &Binds) -> String {
     format!("{plan:?}")
 }
 
+/// A page of a list, as the SOAT `limit`/`offset` ask for one.
+const SPAN: super::Span = super::Span { offset: 0, limit: 26 };
+
 /// How a query is answered.
 enum Verdict {
     /// Record ids only: no index and no table is iterated.
@@ -269,11 +272,14 @@ async fn request_path_queries_read_indexes_or_record_ids() {
         ),
         ("page_users(prefix: names)", user_pages::NAMES_IN_RANGE.to_owned(), Verdict::Between("sign_in_name_key")),
         ("page_users(prefix: users)", user_pages::users_by_ids_query(), Verdict::RecordId),
+        // SOAT lists with `limit`/`offset`: a page in creation order from the schema-15 index.
+        ("list_groups(span)", groups::list_groups_query(Some(SPAN)), Verdict::Ordered("group_created")),
+        ("list_policies(span)", policies::list_policies_query(Some(SPAN)), Verdict::Ordered("policy_created")),
         // Known gaps.
         // Whole-tenant lists in creation order (unpaged).
         ("list_users", users::list_users_query(), Verdict::Gap("user_created")),
-        ("list_groups", groups::list_groups_query(), Verdict::Gap("group_created")),
-        ("list_policies", policies::list_policies_query(), Verdict::Gap("policy_created")),
+        ("list_groups", groups::list_groups_query(None), Verdict::Gap("group_created")),
+        ("list_policies", policies::list_policies_query(None), Verdict::Gap("policy_created")),
         ("list_api_keys(tenant)", api_keys::list_api_keys_query(false), Verdict::Gap("api_key_user")),
         ("list_sessions(tenant)", sessions::list_sessions_query(false), Verdict::Gap("session_user")),
     ];

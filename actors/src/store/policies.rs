@@ -68,9 +68,10 @@ pub(super) fn group_policy_ids() -> String {
     format!("SELECT VALUE policy_ids FROM {}", super::groups::groups_of_user())
 }
 
-/// Every policy of the tenant, oldest first.
-pub(super) fn list_policies_query() -> String {
-    format!("SELECT {POLICY_FIELDS} FROM policy WHERE tenant = $tenant ORDER BY created_at, pid")
+/// The tenant's policies, oldest first (`span`: only those).
+pub(super) fn list_policies_query(span: Option<super::Span>) -> String {
+    let clause = super::span::clause(span);
+    format!("SELECT {POLICY_FIELDS} FROM policy WHERE tenant = $tenant ORDER BY created_at, pid{clause}")
 }
 
 impl Store {
@@ -158,10 +159,10 @@ impl Store {
         rows.into_iter().map(PolicyRow::into_policy).collect()
     }
 
-    /// Every policy of the tenant, oldest first.
-    pub async fn list_policies(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError> {
-        let query = list_policies_query();
-        let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
+    /// The tenant's policies, oldest first (`span`: only those).
+    pub async fn list_policies(&self, tenant: &TenantId, span: Option<super::Span>) -> Result<Vec<Policy>, StoreError> {
+        let request = self.db.query(list_policies_query(span)).bind(("tenant", tenant.as_str().to_owned()));
+        let mut response = super::span::bind(request, span).await?;
         let rows: Vec<PolicyRow> = response.take(0)?;
         rows.into_iter().map(PolicyRow::into_policy).collect()
     }

@@ -20,6 +20,8 @@ use crate::model::{CredentialKind, Permissions, TenantId, User};
 
 /// How many principals are kept (least recently used go first).
 const CAPACITY: usize = 100_000;
+/// How many user records are kept for reads of another user (least recently used go first).
+const USER_CAPACITY: usize = 10_000;
 /// Generation slots: scopes share slots by hash, which only ever causes extra misses.
 const SLOTS: usize = 1 << 16;
 /// Longest any entry is trusted, however quiet the feed: a bound on any missed change.
@@ -65,9 +67,20 @@ struct Entry {
     stored: Instant,
 }
 
-/// Shared by every clone of the store.
+/// A user record as cached for reads, with the generations of its tenant and itself.
+struct UserEntry {
+    user: User,
+    slots: [usize; 2],
+    stamps: [u64; 2],
+    stored: Instant,
+}
+
+/// Shared by every clone of the store. Besides principals it keeps user records for reads of
+/// another user (`GET /api/v1/users/{id}`), under the same generations: a record is kept only
+/// while neither it nor its tenant changed.
 pub struct PrincipalCache {
     entries: quick_cache::sync::Cache<(String, CredentialRef), Arc<Entry>>,
+    users: quick_cache::sync::Cache<(String, Uuid), Arc<UserEntry>>,
     slots: Box<[AtomicU64]>,
     /// Bumped by every invalidation, after its slot: a read that overlapped one is not cached.
     epoch: AtomicU64,
@@ -82,6 +95,7 @@ impl Default for PrincipalCache {
     fn default() -> Self {
         PrincipalCache {
             entries: quick_cache::sync::Cache::new(CAPACITY),
+            users: quick_cache::sync::Cache::new(USER_CAPACITY),
             slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
             epoch: AtomicU64::new(0),
             feed_up: AtomicBool::new(false),
@@ -101,11 +115,8 @@ impl PrincipalCache {
     pub fn get(&self, tenant: &TenantId, credential: &CredentialRef) -> Option<CachedPrincipal> {
         let key = (tenant.as_str().to_owned(), credential.clone());
         let entry = self.entries.get(&key)?;
-        let fresh =
-            entry.slots.iter().zip(entry.stamps).all(|(slot, stamp)| self.slots[*slot].load(Ordering::SeqCst) == stamp);
-        let ttl = if self.feed_up.load(Ordering::SeqCst) { MAX_AGE } else { FEED_DOWN_TTL };
         let live = entry.principal.expires_at.is_none_or(|at| at > Utc::now());
-        if fresh && live && entry.stored.elapsed() < ttl {
+        if live && self.fresh(&entry.slots, &entry.stamps, entry.stored) {
             Some(entry.principal.clone())
         } else {
             self.entries.remove(&key);
@@ -134,6 +145,37 @@ impl PrincipalCache {
         self.entries.insert((t.to_owned(), credential), Arc::new(entry));
     }
 
+    /// Whether an entry read with these generations may still be served.
+    fn fresh(&self, slots: &[usize], stamps: &[u64], stored: Instant) -> bool {
+        let current = slots.iter().zip(stamps).all(|(slot, stamp)| self.slots[*slot].load(Ordering::SeqCst) == *stamp);
+        let ttl = if self.feed_up.load(Ordering::SeqCst) { MAX_AGE } else { FEED_DOWN_TTL };
+        current && stored.elapsed() < ttl
+    }
+
+    /// The cached record of user `id`, if neither it nor its tenant changed since it was read.
+    pub fn get_user(&self, tenant: &TenantId, id: Uuid) -> Option<User> {
+        let key = (tenant.as_str().to_owned(), id);
+        let entry = self.users.get(&key)?;
+        if self.fresh(&entry.slots, &entry.stamps, entry.stored) {
+            Some(entry.user.clone())
+        } else {
+            self.users.remove(&key);
+            None
+        }
+    }
+
+    /// Keeps a user record read since `start`, unless something changed meanwhile.
+    pub fn insert_user(&self, tenant: &TenantId, start: ReadStart, user: User) {
+        let t = tenant.as_str();
+        let slots = [slot(Scope::Tenant(t)), slot(Scope::User(t, user.id))];
+        let stamps = slots.map(|slot| self.slots[slot].load(Ordering::SeqCst));
+        if self.epoch.load(Ordering::SeqCst) != start.0 {
+            return;
+        }
+        let key = (t.to_owned(), user.id);
+        self.users.insert(key, Arc::new(UserEntry { user, slots, stamps, stored: Instant::now() }));
+    }
+
     /// Something `scope` covers changed: every principal depending on it is read again.
     pub fn invalidate(&self, scope: Scope<'_>) {
         self.invalidate_slot(slot(scope));
@@ -148,6 +190,7 @@ impl PrincipalCache {
     pub fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.entries.clear();
+        self.users.clear();
     }
 
     /// Whether changes made through other replicas reach this cache (a LIVE feed is running).
@@ -226,6 +269,17 @@ mod tests {
         cache.set_feed_up(false);
         fill();
         assert!(cache.get(&tenant, &key).is_some());
+        // User records: dropped by a change of the user or of its tenant.
+        cache.set_feed_up(true);
+        for scope in [Scope::User("default", user.id), Scope::Tenant("default")] {
+            let start = cache.start_read();
+            cache.insert_user(&tenant, start, user.clone());
+            assert_eq!(cache.get_user(&tenant, user.id).map(|cached| cached.id), Some(user.id));
+            cache.invalidate(scope);
+            assert!(cache.get_user(&tenant, user.id).is_none(), "{scope:?}");
+        }
+        assert!(cache.get_user(&TenantId::parse("acme").unwrap(), user.id).is_none(), "per tenant");
+        cache.set_feed_up(false);
         let mut expired = principal(&user, session);
         expired.expires_at = Some(Utc::now() - chrono::Duration::seconds(1));
         let start = cache.start_read();

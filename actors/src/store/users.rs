@@ -341,6 +341,21 @@ impl Store {
         row.map(UserRow::into_user).transpose()
     }
 
+    /// The user with this id for answering a read (`GET /users/{id}`): from the record cache
+    /// while neither the user nor its tenant changed, else read and kept. Decisions and writes
+    /// use [`Store::get_user`], which always reads the record.
+    pub async fn read_user(&self, tenant: &TenantId, id: Uuid) -> Result<Option<User>, StoreError> {
+        if let Some(user) = self.principals.get_user(tenant, id) {
+            return Ok(Some(user));
+        }
+        let start = self.principals.start_read();
+        let user = self.get_user(tenant, id).await?;
+        if let Some(user) = &user {
+            self.principals.insert_user(tenant, start, user.clone());
+        }
+        Ok(user)
+    }
+
     /// The user with this username (case-insensitive).
     pub async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<User>, StoreError> {
         self.find_one("username_key = $key", tenant, unique_key(username)).await

@@ -42,12 +42,13 @@ pub struct GetGroup {
     pub id: Uuid,
 }
 
-/// Read every group.
+/// Read the tenant's groups, oldest first: all, or one span of them.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<Group>, DomainError>")]
 pub struct ListGroups {
     pub tenant: TenantId,
     pub by: Principal,
+    pub span: Option<crate::store::Span>,
 }
 
 /// Delete a group; its members lose its policies at once.
@@ -181,7 +182,7 @@ impl Handler<ListGroups> for UserActor {
         let store = self.store.clone();
         Box::pin(async move {
             authorize(&message.by, "groups:ListGroups", &Kind::Group.srn_all(&message.tenant))?;
-            Ok(store.list_groups(&message.tenant).await?)
+            Ok(store.list_groups(&message.tenant, message.span).await?)
         })
     }
 }

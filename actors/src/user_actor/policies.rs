@@ -49,12 +49,13 @@ pub struct GetPolicy {
     pub id: Uuid,
 }
 
-/// Read every policy of the tenant.
+/// Read the tenant's policies, oldest first: all, or one span of them.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<Policy>, DomainError>")]
 pub struct ListPolicies {
     pub tenant: TenantId,
     pub by: Principal,
+    pub span: Option<crate::store::Span>,
 }
 
 /// Delete a policy; it is detached everywhere and stops granting at once.
@@ -200,7 +201,7 @@ impl Handler<ListPolicies> for UserActor {
         let store = self.store.clone();
         Box::pin(async move {
             authorize(&message.by, "policies:ListPolicies", &Kind::Policy.srn_all(&message.tenant))?;
-            Ok(store.list_policies(&message.tenant).await?)
+            Ok(store.list_policies(&message.tenant, message.span).await?)
         })
     }
 }

@@ -95,7 +95,7 @@ async fn provisioning_policy(store: &Store, tenant: &TenantId) -> Result<Uuid, D
     let document = crate::policy::validate(&document)
         .map_err(|problems| DomainError::Internal(format!("the provisioning policy is invalid: {problems:?}")))?;
     if let Some(existing) =
-        store.list_policies(tenant).await?.into_iter().find(|policy| policy.name == SCIM_POLICY_NAME)
+        store.list_policies(tenant, None).await?.into_iter().find(|policy| policy.name == SCIM_POLICY_NAME)
     {
         if existing.document == document {
             return Ok(existing.id);

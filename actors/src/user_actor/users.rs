@@ -159,6 +159,11 @@ impl Handler<GetUser> for UserActor {
     fn handle(&mut self, message: GetUser, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
         Box::pin(async move {
+            if let UserRef::Id(id) = message.user {
+                // A read by id: checked first, then answered from the record cache.
+                authorize(&message.by, "users:GetUser", &Kind::User.srn(&message.tenant, id))?;
+                return store.read_user(&message.tenant, id).await?.ok_or(DomainError::NotFound);
+            }
             resolve_authorized(&store, &message.tenant, &message.by, &message.user, "users:GetUser").await
         })
     }

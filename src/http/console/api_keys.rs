@@ -137,7 +137,7 @@ async fn own_keys(console: &Console) -> Result<Vec<ApiKey>, ConsoleError> {
 
 /// The tenant's policies when the user may list them (to narrow a key); `None` otherwise.
 async fn policies(console: &Console) -> Result<Option<Vec<Policy>>, ConsoleError> {
-    let message = ListPolicies { tenant: console.tenant.clone(), by: console.principal.clone() };
+    let message = ListPolicies { tenant: console.tenant.clone(), by: console.principal.clone(), span: None };
     match ask(&console.state.domain.users, message).await {
         Ok(policies) => Ok(Some(policies)),
         Err(DomainError::Forbidden) => Ok(None),

@@ -71,7 +71,7 @@ async fn list_page(
     form: &GroupForm,
     errors: &FieldErrors,
 ) -> Result<Markup, ConsoleError> {
-    let message = ListGroups { tenant: console.tenant.clone(), by: console.principal.clone() };
+    let message = ListGroups { tenant: console.tenant.clone(), by: console.principal.clone(), span: None };
     let groups = ask(&console.state.domain.users, message).await.map_err(|error| console.fail(error))?;
     let page = page.max(1);
     let (shown, more) = page_of(&groups, page, PER_PAGE);
@@ -473,7 +473,7 @@ async fn policies_section(console: &Console, group: &Group, view: &View) -> Resu
 /// The policies that could be attached (those not attached yet), where the console user may
 /// list policies.
 async fn attachable(console: &Console, attached: &[Policy]) -> Result<Vec<Policy>, ConsoleError> {
-    let message = ListPolicies { tenant: console.tenant.clone(), by: console.principal.clone() };
+    let message = ListPolicies { tenant: console.tenant.clone(), by: console.principal.clone(), span: None };
     match ask(&console.state.domain.users, message).await {
         Ok(policies) => Ok(policies.into_iter().filter(|policy| !attached.iter().any(|a| a.id == policy.id)).collect()),
         Err(DomainError::Forbidden) => Ok(Vec::new()),

@@ -81,7 +81,7 @@ async fn list(
     query: Result<web::Query<PageQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, ConsoleError> {
     let query = query.map_err(|_| console.bad_query())?.into_inner();
-    let message = ListPolicies { tenant: console.tenant.clone(), by: console.principal.clone() };
+    let message = ListPolicies { tenant: console.tenant.clone(), by: console.principal.clone(), span: None };
     let policies = ask(&console.state.domain.users, message).await.map_err(|error| console.fail(error))?;
     let page = query.page.unwrap_or(1).max(1);
     let (shown, more) = page_of(&policies, page, PER_PAGE);

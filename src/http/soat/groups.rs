@@ -1,7 +1,7 @@
 //! `/api/v1/groups…`: groups, their members and their policies.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_actors::model::Kind;
 use tessera_actors::scim::etag;
 use tessera_actors::store::GroupPatch;
@@ -11,6 +11,7 @@ use tessera_actors::user_actor::{
 use uuid::Uuid;
 
 use super::fields::Fields;
+use super::page::ListPage;
 use super::precondition::IfMatch;
 use super::render::{GroupRecord, PolicySummary};
 use super::SoatError;
@@ -32,19 +33,24 @@ fn group_id(path: &str) -> Result<Uuid, SoatError> {
     path = "/api/v1/groups",
     operation_id = "soat_list_groups",
     tag = "soat",
+    params(doc::ListPageQuery),
     responses(
-        (status = 200, description = "Every group of the tenant.", body = Vec<GroupRecord>),
+        (status = 200, description = "Every group of the tenant in creation order, or the page `limit`/`offset` name.", body = Vec<GroupRecord>),
+        (status = 400, response = doc::SoatBadRequest),
         (status = 401, response = doc::SoatUnauthorized),
         (status = 403, response = doc::SoatForbidden),
         (status = 503, response = doc::SoatUnavailable),
     )
 )]
 pub async fn list(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
-    let groups = ask(&state.domain.users, ListGroups { tenant, by: caller? })
+    let by = caller?;
+    let span = ListPage::parse(req.query_string())?;
+    let groups = ask(&state.domain.users, ListGroups { tenant, by, span })
         .await
         .map_err(SoatError::or_missing(GROUP_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(groups.iter().map(GroupRecord::from).collect::<Vec<_>>()))

@@ -2,6 +2,7 @@
 //! as the pinned clients expect; present, one page. Out-of-range values are 400, not clamped.
 
 use serde::Deserialize;
+use tessera_actors::store::Span;
 use tessera_actors::user_actor::{MAX_OFFSET, MAX_PAGE};
 
 use super::SoatError;
@@ -9,12 +10,8 @@ use super::SoatError;
 /// Items per page when only `offset` is given.
 const DEFAULT_LIMIT: u64 = 100;
 
-/// One page of a list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListPage {
-    pub limit: u64,
-    pub offset: u64,
-}
+/// The `?limit&offset` of a list.
+pub struct ListPage;
 
 #[derive(Deserialize)]
 struct Raw {
@@ -23,8 +20,8 @@ struct Raw {
 }
 
 impl ListPage {
-    /// The page a query string asks for; `None` for the whole list.
-    pub fn parse(query: &str) -> Result<Option<ListPage>, SoatError> {
+    /// The span a query string asks for; `None` for the whole list.
+    pub fn parse(query: &str) -> Result<Option<Span>, SoatError> {
         let raw: Raw =
             serde_urlencoded::from_str(query).map_err(|_| SoatError::BadRequest("Invalid query string".to_owned()))?;
         if raw.limit.is_none() && raw.offset.is_none() {
@@ -32,7 +29,7 @@ impl ListPage {
         }
         let limit = number("limit", raw.limit.as_deref(), 1, MAX_PAGE)?.unwrap_or(DEFAULT_LIMIT);
         let offset = number("offset", raw.offset.as_deref(), 0, MAX_OFFSET)?.unwrap_or(0);
-        Ok(Some(ListPage { limit, offset }))
+        Ok(Some(Span { limit, offset }))
     }
 }
 
@@ -56,8 +53,8 @@ mod tests {
     fn pages_are_parsed_and_bounded() {
         assert_eq!(ListPage::parse("").unwrap(), None);
         assert_eq!(ListPage::parse("other=1").unwrap(), None);
-        assert_eq!(ListPage::parse("limit=5").unwrap(), Some(ListPage { limit: 5, offset: 0 }));
-        assert_eq!(ListPage::parse("offset=10").unwrap(), Some(ListPage { limit: DEFAULT_LIMIT, offset: 10 }));
+        assert_eq!(ListPage::parse("limit=5").unwrap(), Some(Span { limit: 5, offset: 0 }));
+        assert_eq!(ListPage::parse("offset=10").unwrap(), Some(Span { limit: DEFAULT_LIMIT, offset: 10 }));
         for bad in ["limit=0", "limit=501", "limit=x", "offset=-1", "offset=10001", "limit=1.5"] {
             assert!(ListPage::parse(bad).is_err(), "{bad}");
         }

@@ -1,6 +1,6 @@
 //! `/api/v1/policies…`, `/api/v1/users/{id}/policies` and `/api/v1/permissions`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use tessera_actors::model::Kind;
 use tessera_actors::policy::catalog;
@@ -10,6 +10,7 @@ use tessera_actors::user_actor::{
 use uuid::Uuid;
 
 use super::fields::Fields;
+use super::page::ListPage;
 use super::precondition::IfMatch;
 use super::render::{PolicyRecord, PolicySummary};
 use super::SoatError;
@@ -53,19 +54,24 @@ pub async fn permissions(Caller(caller): Caller) -> Result<HttpResponse, SoatErr
     path = "/api/v1/policies",
     operation_id = "soat_list_policies",
     tag = "soat",
+    params(doc::ListPageQuery),
     responses(
-        (status = 200, description = "Every policy of the tenant.", body = Vec<PolicyRecord>),
+        (status = 200, description = "Every policy of the tenant in creation order, or the page `limit`/`offset` name.", body = Vec<PolicyRecord>),
+        (status = 400, response = doc::SoatBadRequest),
         (status = 401, response = doc::SoatUnauthorized),
         (status = 403, response = doc::SoatForbidden),
         (status = 503, response = doc::SoatUnavailable),
     )
 )]
 pub async fn list(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
-    let policies = ask(&state.domain.users, ListPolicies { tenant, by: caller? })
+    let by = caller?;
+    let span = ListPage::parse(req.query_string())?;
+    let policies = ask(&state.domain.users, ListPolicies { tenant, by, span })
         .await
         .map_err(SoatError::or_missing(POLICY_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(policies.iter().map(PolicyRecord::from).collect::<Vec<_>>()))

@@ -20,6 +20,7 @@ use crate::http::path_id::PathId;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 use tessera_actors::model::Kind;
+use tessera_actors::store::Span;
 
 const CHECK: PasswordCheck = PasswordCheck { rules: PasswordRules::SOAT, confirmation_required: false };
 const USER_NOT_FOUND: &str = "User not found";
@@ -144,10 +145,10 @@ pub async fn list(
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    let page = ListPage::parse(req.query_string())?;
-    let users = match page {
+    let span = ListPage::parse(req.query_string())?;
+    let users = match span {
         None => ask(&state.domain.users, ListUsers { tenant, by }).await,
-        Some(ListPage { limit, offset }) => {
+        Some(Span { limit, offset }) => {
             let search =
                 SearchUsers { tenant, by, text: None, order: UserOrder::Created, descending: false, offset, limit };
             ask(&state.domain.users, search).await.map(|page| page.users)
