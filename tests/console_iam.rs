@@ -288,3 +288,32 @@ async fn groups_and_policies_forms_need_the_csrf_token() {
     assert_eq!(server.get("/api/v1/groups", Some(&token)).await.body, json!([]));
     assert_eq!(server.get("/api/v1/policies", Some(&token)).await.body, json!([]));
 }
+
+#[tokio::test]
+async fn group_and_policy_lists_page_from_the_store() {
+    let server = Server::start().await;
+    let token = server.admin_token().await;
+    let console = ConsoleBrowser::new(&server, "", &token);
+    let document = json!({"statement": [{"effect": "Allow", "action": ["users:GetUser"], "resource": ["*"]}]});
+    for index in 0..53 {
+        let group = server.post("/api/v1/groups", Some(&token), json!({"name": format!("team-{index:02}")})).await;
+        assert_eq!(group.status, 201, "{}", group.text);
+        let policy = json!({"name": format!("policy-{index:02}"), "document": document});
+        assert_eq!(server.post("/api/v1/policies", Some(&token), policy).await.status, 201);
+    }
+    for (list, name) in [("/groups", "team-"), ("/policies", "policy-")] {
+        let first = console.get(list).await;
+        assert_eq!(first.status, 200, "{}", first.html);
+        assert!(first.html.contains(&format!(">{name}00<")) && first.html.contains(&format!(">{name}49<")), "{list}");
+        assert!(!first.html.contains(&format!(">{name}50<")), "{list}: 50 a page");
+        assert!(first.html.contains("rel=\"next\""), "{list}");
+        let second = console.get(&format!("{list}?page=2")).await;
+        assert!(
+            second.html.contains(&format!(">{name}52<")) && !second.html.contains(&format!(">{name}00<")),
+            "{list}"
+        );
+        assert!(!second.html.contains("rel=\"next\""), "{list}: the last page");
+        let beyond = console.get(&format!("{list}?page=99999999999")).await;
+        assert_eq!(beyond.status, 200, "{list}: {}", beyond.html);
+    }
+}

@@ -17,7 +17,7 @@ use tessera_actors::{Conflict, DomainError, FieldErrors, User};
 use uuid::Uuid;
 
 use super::policies::{page_of, path_id, policy_path, Empty, PageQuery};
-use super::{error_summary, field_errors, pager, Console, ConsoleError, Posted, Section};
+use super::{error_summary, field_errors, pager, span, split_more, Console, ConsoleError, Posted, Section};
 use crate::http::ask;
 use crate::http::routes::resource;
 
@@ -71,10 +71,11 @@ async fn list_page(
     form: &GroupForm,
     errors: &FieldErrors,
 ) -> Result<Markup, ConsoleError> {
-    let message = ListGroups { tenant: console.tenant.clone(), by: console.principal.clone(), span: None };
-    let groups = ask(&console.state.domain.users, message).await.map_err(|error| console.fail(error))?;
     let page = page.max(1);
-    let (shown, more) = page_of(&groups, page, PER_PAGE);
+    let span = Some(span(page, PER_PAGE));
+    let message = ListGroups { tenant: console.tenant.clone(), by: console.principal.clone(), span };
+    let groups = ask(&console.state.domain.users, message).await.map_err(|error| console.fail(error))?;
+    let (shown, more) = split_more(groups, PER_PAGE);
     let may_create = console.can("groups:CreateGroup", &Kind::Group.srn_all(&console.tenant));
     Ok(html! {
         @if shown.is_empty() { p { "No groups yet." } } @else {

@@ -165,6 +165,20 @@ pub fn error_summary(errors: &FieldErrors) -> Markup {
     }
 }
 
+/// The span to read for page `page` (1-based) of `per_page` items: one more than a page, so
+/// that [`split_more`] can tell whether another follows.
+pub fn span(page: u64, per_page: usize) -> tessera_actors::store::Span {
+    let per_page = per_page as u64;
+    tessera_actors::store::Span { offset: page.max(1).saturating_sub(1).saturating_mul(per_page), limit: per_page + 1 }
+}
+
+/// A page read with [`span`]: its items, and whether more follow.
+pub fn split_more<T>(mut items: Vec<T>, per_page: usize) -> (Vec<T>, bool) {
+    let more = items.len() > per_page;
+    items.truncate(per_page);
+    (items, more)
+}
+
 /// "Previous · Page N · Next" for a list read a page at a time (no list counts the tenant);
 /// `more` says whether a next page exists; links go to `href(page)`.
 pub fn pager(page: u64, more: bool, href: impl Fn(u64) -> String) -> Markup {

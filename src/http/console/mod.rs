@@ -16,7 +16,7 @@ mod users;
 use actix_web::{web, HttpResponse};
 
 use crate::http::routes::resource;
-pub use layout::{error_summary, field_errors, pager, Section};
+pub use layout::{error_summary, field_errors, pager, span, split_more, Section};
 pub use session::{Console, ConsoleError, Posted};
 
 /// Registers the console's pages (inside the tenant scope and at the root).

@@ -16,7 +16,7 @@ use tessera_actors::user_actor::{
 use tessera_actors::{DomainError, FieldErrors};
 use uuid::Uuid;
 
-use super::{error_summary, field_errors, pager, Console, ConsoleError, Posted, Section};
+use super::{error_summary, field_errors, pager, span, split_more, Console, ConsoleError, Posted, Section};
 use crate::http::ask;
 use crate::http::routes::resource;
 
@@ -81,10 +81,11 @@ async fn list(
     query: Result<web::Query<PageQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, ConsoleError> {
     let query = query.map_err(|_| console.bad_query())?.into_inner();
-    let message = ListPolicies { tenant: console.tenant.clone(), by: console.principal.clone(), span: None };
-    let policies = ask(&console.state.domain.users, message).await.map_err(|error| console.fail(error))?;
     let page = query.page.unwrap_or(1).max(1);
-    let (shown, more) = page_of(&policies, page, PER_PAGE);
+    let span = Some(span(page, PER_PAGE));
+    let message = ListPolicies { tenant: console.tenant.clone(), by: console.principal.clone(), span };
+    let policies = ask(&console.state.domain.users, message).await.map_err(|error| console.fail(error))?;
+    let (shown, more) = split_more(policies, PER_PAGE);
     let all = Kind::Policy.srn_all(&console.tenant);
     let body = html! {
         p {
