@@ -17,6 +17,11 @@ use tessera_actors::{Domain, TenantId};
 use cli::{Cli, Command};
 use settings::{LogFormat, Settings};
 
+/// mimalloc instead of the system allocator (see Cargo.toml: malloc/free were an eighth of a
+/// read's CPU).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
