@@ -407,11 +407,17 @@ async fn a_database_outage_is_503_never_401() {
         .unwrap()
         .to_owned();
     assert_eq!(server.get("/api/v1/users/me", Some(&key)).await.status, 200);
-    let ready = server.get("/readyz", None).await;
-    assert_eq!(
-        (ready.status.as_u16(), ready.body.clone()),
-        (200, json!({"status": "ready", "credential_cache": "live"}))
-    );
+    // The change feed connects on its own after the start: ready and live within seconds.
+    let since = Instant::now();
+    loop {
+        let ready = server.get("/readyz", None).await;
+        let state = (ready.status.as_u16(), ready.body.clone());
+        if state == (200, json!({"status": "ready", "credential_cache": "live"})) {
+            break;
+        }
+        assert!(since.elapsed() < Duration::from_secs(10), "not ready and live after 10 s: {state:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     surreal.child.kill().unwrap();
     surreal.child.wait().unwrap();
 
