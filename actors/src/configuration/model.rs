@@ -77,6 +77,18 @@ pub struct SamlProvider {
     pub link_existing_by_email: bool,
 }
 
+impl SamlProvider {
+    /// Our SP's metadata URL for this provider, which is also our entity id.
+    pub fn sp_metadata_url(&self) -> String {
+        format!("{}/sp/metadata/{}", self.base_url.trim_end_matches('/'), self.id)
+    }
+
+    /// Our SP's assertion consumer service URL for this provider.
+    pub fn acs_url(&self) -> String {
+        format!("{}/sp/consume/{}", self.base_url.trim_end_matches('/'), self.id)
+    }
+}
+
 impl Configuration {
     /// Firezone's defaults for a tenant that has stored nothing yet.
     pub fn defaults() -> Self {

@@ -107,10 +107,9 @@ fn internal(error: impl std::fmt::Display) -> DomainError {
 
 /// Our SP identity for a provider: entity id = the metadata URL, ACS = the consume URL.
 fn sp_settings(provider: &SamlProvider, credentials: SpCredentials) -> SpSettings {
-    let base = provider.base_url.trim_end_matches('/');
     SpSettings {
-        entity_id: format!("{base}/sp/metadata/{}", provider.id),
-        acs_url: format!("{base}/sp/consume/{}", provider.id),
+        entity_id: provider.sp_metadata_url(),
+        acs_url: provider.acs_url(),
         key_pem: credentials.key_pem,
         cert_pem: credentials.cert_pem,
     }

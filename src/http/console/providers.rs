@@ -195,10 +195,9 @@ fn saml_details(provider: &SamlProvider) -> Markup {
     }
 }
 
-/// The SP metadata and ACS URLs of a SAML provider (below its `base_url`, as the SP serves them).
+/// The SP metadata and ACS URLs of a SAML provider (as the SP serves them).
 fn saml_urls(provider: &SamlProvider) -> (String, String) {
-    let base = provider.base_url.trim_end_matches('/');
-    (format!("{base}/sp/metadata/{}", provider.id), format!("{base}/sp/consume/{}", provider.id))
+    (provider.sp_metadata_url(), provider.acs_url())
 }
 
 /// "yes" or "no".
