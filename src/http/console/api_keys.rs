@@ -7,13 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use maud::{html, Markup};
-use serde::Deserialize;
 use tessera_actors::model::{ApiKey, Kind, Policy};
 use tessera_actors::user_actor::{CreateApiKey, DeleteApiKey, GetApiKey, IssuedApiKey, ListApiKeys, ListPolicies};
 use tessera_actors::{Conflict, DomainError, FieldErrors};
 use uuid::Uuid;
 
-use super::{error_summary, field_errors, Console, ConsoleError, Posted, Section};
+use super::{error_summary, field_errors, Console, ConsoleError, Done, Empty, Posted, Section};
 use crate::http::ask;
 use crate::http::routes::resource;
 
@@ -24,12 +23,6 @@ const SECRET_ELEMENT: &str = "new-api-key";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/console/api-keys").get(list).post(create))
         .service(resource("/console/api-keys/{api_key_id}/delete").get(confirm_delete).post(delete));
-}
-
-/// `?done=…` after a redirect.
-#[derive(Deserialize)]
-struct Done {
-    done: Option<String>,
 }
 
 /// The "new key" form as posted: its fields, kept to show again when refused. Read from the
@@ -296,10 +289,6 @@ async fn confirm_delete(req: HttpRequest, console: Console) -> Result<HttpRespon
     };
     Ok(console.page(StatusCode::OK, Section::ApiKeys, "Delete API key", None, body))
 }
-
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-struct Empty {}
 
 /// `POST /console/api-keys/{api_key_id}/delete`: the key stops working at once.
 async fn delete(req: HttpRequest, console: Console, _: Posted<Empty>) -> Result<HttpResponse, ConsoleError> {

@@ -16,8 +16,10 @@ use tessera_actors::user_actor::{
 use tessera_actors::{Conflict, DomainError, FieldErrors, User};
 use uuid::Uuid;
 
-use super::policies::{page_of, path_id, policy_path, Empty, PageQuery};
-use super::{error_summary, field_errors, pager, span, split_more, Console, ConsoleError, Posted, Section};
+use super::policies::{page_of, policy_path, PageQuery};
+use super::{
+    error_summary, field_errors, pager, path_id, span, split_more, Console, ConsoleError, Empty, Posted, Section,
+};
 use crate::http::ask;
 use crate::http::routes::resource;
 

@@ -17,7 +17,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::http::routes::resource;
 pub use layout::{error_summary, field_errors, pager, span, split_more, Section};
-pub use session::{Console, ConsoleError, Posted};
+pub use session::{path_id, Console, ConsoleError, Done, Empty, Posted};
 
 /// Registers the console's pages (inside the tenant scope and at the root).
 pub fn routes(cfg: &mut web::ServiceConfig) {

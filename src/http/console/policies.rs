@@ -16,7 +16,9 @@ use tessera_actors::user_actor::{
 use tessera_actors::{DomainError, FieldErrors};
 use uuid::Uuid;
 
-use super::{error_summary, field_errors, pager, span, split_more, Console, ConsoleError, Posted, Section};
+use super::{
+    error_summary, field_errors, pager, path_id, span, split_more, Console, ConsoleError, Empty, Posted, Section,
+};
 use crate::http::ask;
 use crate::http::routes::resource;
 
@@ -43,22 +45,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/console/policies/{policy_id}/delete").get(confirm_delete).post(delete));
 }
 
-/// The id a path parameter names (`<prefix>_…` or a UUID), or a 404 page.
-pub(super) fn path_id(req: &HttpRequest, console: &Console, name: &str, kind: Kind) -> Result<Uuid, ConsoleError> {
-    req.match_info()
-        .get(name)
-        .and_then(|value| kind.parse(value).or_else(|| Uuid::parse_str(value).ok()))
-        .ok_or_else(|| console.fail(DomainError::NotFound))
-}
-
 /// The console path of a policy's page.
 pub(super) fn policy_path(id: Uuid) -> String {
     format!("/policies/{}", Kind::Policy.public_id(id))
 }
-
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-pub(super) struct Empty {}
 
 /// `?page=…&done=…` of a list or a record's page.
 #[derive(Deserialize, Default)]

@@ -19,7 +19,7 @@ use tessera_actors::configuration::{Configuration, OidcProvider, SamlProvider};
 use tessera_actors::provisioning_actor::{self, ChangeProvider, GetConfiguration, ProviderChange, UpdateConfiguration};
 use tessera_actors::{DomainError, FieldErrors};
 
-use super::{error_summary, field_errors, Console, ConsoleError, Posted, Section};
+use super::{error_summary, field_errors, Console, ConsoleError, Done, Empty, Posted, Section};
 use crate::http::ask;
 use crate::http::routes::resource;
 
@@ -69,12 +69,6 @@ async fn change(console: &Console, changes: Map<String, Value>) -> Result<Config
         base_url: console.base.clone(),
     };
     Ok(ask(&console.state.domain.provisioning, message).await?.configuration)
-}
-
-/// `?done=…` after a redirect.
-#[derive(Deserialize)]
-struct Done {
-    done: Option<String>,
 }
 
 /// `GET /console/providers`: password sign-in and every provider with its URLs.
@@ -479,10 +473,6 @@ async fn confirm_delete<F: ProviderForm>(req: HttpRequest, console: Console) -> 
     };
     Ok(console.page(StatusCode::OK, Section::Providers, "Delete identity provider", None, body))
 }
-
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-struct Empty {}
 
 /// `POST /console/providers/{oidc,saml}/{provider}/delete`: the list without it.
 async fn delete<F: ProviderForm>(

@@ -17,8 +17,8 @@ use tessera_actors::user_actor::{DeleteApiKey, IssuedApiKey};
 use tessera_actors::{DomainError, FieldErrors};
 
 use super::audit::{events_table, when};
-use super::tenants::{done, whole_number, Done};
-use super::{error_summary, field_errors, Console, ConsoleError, Posted, Section};
+use super::tenants::{done, whole_number};
+use super::{error_summary, field_errors, Console, ConsoleError, Done, Empty, Posted, Section};
 use crate::http::ask;
 use crate::http::routes::resource;
 
@@ -181,10 +181,6 @@ async fn create(console: Console, Posted(form): Posted<NewToken>) -> Result<Http
     let body = scim_page(&console, None, &errors).await?;
     Ok(console.page(StatusCode::UNPROCESSABLE_ENTITY, Section::Scim, "SCIM provisioning", None, body))
 }
-
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-struct Empty {}
 
 /// `POST /console/scim/tokens/{api_key_id}/revoke`: deletes a provisioning token's key (only
 /// a provisioning token's: other keys are managed on their own page).

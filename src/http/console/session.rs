@@ -11,8 +11,9 @@ use maud::{html, Markup};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tessera_actors::model::CredentialKind;
+use tessera_actors::model::{CredentialKind, Kind};
 use tessera_actors::{AuthFailure, DomainError, Principal, TenantId};
+use uuid::Uuid;
 
 use crate::http::caller::{session_cookie, Caller};
 use crate::http::html::message;
@@ -208,6 +209,25 @@ impl FromRequest for Console {
             Ok(Console { state, tenant, principal, base, csrf })
         })
     }
+}
+
+/// The record id of the route's `name` segment (`usr_…`, `grp_…`, … or a bare UUID); a value
+/// that names no record is the 404 page.
+pub fn path_id(req: &HttpRequest, console: &Console, name: &str, kind: Kind) -> Result<Uuid, ConsoleError> {
+    req.match_info()
+        .get(name)
+        .and_then(|value| kind.parse(value).or_else(|| Uuid::parse_str(value).ok()))
+        .ok_or_else(|| console.fail(DomainError::NotFound))
+}
+
+/// A form with nothing but its CSRF token (delete, revoke, unlink buttons).
+#[derive(serde::Deserialize)]
+pub struct Empty {}
+
+/// `?done=…` after a redirect: the notice a page shows (see `layout::notice`).
+#[derive(serde::Deserialize, Default)]
+pub struct Done {
+    pub done: Option<String>,
 }
 
 /// A posted console form of type `T` whose `csrf` field matched the session's token (compared

@@ -18,7 +18,7 @@ use tessera_actors::provisioning_actor::{
 use tessera_actors::{Conflict, DomainError, FieldErrors};
 
 use super::audit::when;
-use super::{error_summary, field_errors, Console, ConsoleError, Posted, Section};
+use super::{error_summary, field_errors, Console, ConsoleError, Done, Posted, Section};
 use crate::http::routes::resource;
 use crate::http::{ask, tenant_base_url};
 
@@ -59,7 +59,7 @@ where
 }
 
 /// The tenant id of the path.
-fn path_id(req: &HttpRequest) -> String {
+fn path_tenant(req: &HttpRequest) -> String {
     req.match_info().get("tenant_id").unwrap_or_default().to_owned()
 }
 
@@ -81,12 +81,6 @@ fn hostnames(text: &str) -> Vec<String> {
 fn conflict_errors(conflict: Conflict) -> FieldErrors {
     let field = if conflict == Conflict::HostnameTaken { "hostnames" } else { "id" };
     FieldErrors::from([(field.to_owned(), vec![conflict.to_string()])])
-}
-
-/// `?done=…` after a redirect (the SCIM page's too).
-#[derive(Deserialize)]
-pub(super) struct Done {
-    pub(super) done: Option<String>,
 }
 
 /// The notice code of a page's query; a query that does not parse is a 400 page.
@@ -279,7 +273,7 @@ async fn show(
     query: Result<web::Query<Done>, actix_web::Error>,
 ) -> Result<HttpResponse, ConsoleError> {
     let done = done(&console, query)?;
-    let view = get_tenant(&console, &path_id(&req)).await?;
+    let view = get_tenant(&console, &path_tenant(&req)).await?;
     let body = tenant_page(&console, &view, &SettingsForm::of(&view), &FieldErrors::new());
     Ok(console.page(StatusCode::OK, Section::Tenants, &view.tenant.display_name, done.as_deref(), body))
 }
@@ -379,7 +373,7 @@ async fn update(
     console: Console,
     Posted(form): Posted<SettingsForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = path_id(&req);
+    let id = path_tenant(&req);
     let (status, errors) = match form.change() {
         Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
         Ok(settings) => {
@@ -405,7 +399,7 @@ async fn update(
 
 /// `GET /console/tenants/{tenant_id}/delete`: what deleting removes, and the typed confirmation.
 async fn confirm_delete(req: HttpRequest, console: Console) -> Result<HttpResponse, ConsoleError> {
-    let view = get_tenant(&console, &path_id(&req)).await?;
+    let view = get_tenant(&console, &path_tenant(&req)).await?;
     Ok(delete_page(&console, &view, StatusCode::OK, &FieldErrors::new()))
 }
 
@@ -447,7 +441,7 @@ async fn delete(
     console: Console,
     Posted(form): Posted<DeleteForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let view = get_tenant(&console, &path_id(&req)).await?;
+    let view = get_tenant(&console, &path_tenant(&req)).await?;
     let id = view.tenant.id.as_str();
     if form.confirm.trim() != id {
         let message = format!("does not match the tenant's id ({id}); nothing was deleted");

@@ -16,7 +16,7 @@ use tessera_actors::validate::PasswordRules;
 use tessera_actors::{DomainError, FieldErrors, Role, Session, User};
 use uuid::Uuid;
 
-use super::{error_summary, field_errors, pager, Console, ConsoleError, Posted, Section};
+use super::{error_summary, field_errors, pager, path_id, Console, ConsoleError, Done, Empty, Posted, Section};
 use crate::http::ask;
 use crate::http::routes::resource;
 
@@ -69,12 +69,7 @@ fn sort_of(sort: Option<&str>) -> (&'static str, &'static str, UserOrder, bool) 
 
 /// The user id of the path (`usr_…` or a UUID).
 fn user_id(req: &HttpRequest, console: &Console) -> Result<Uuid, ConsoleError> {
-    path_uuid(req, "user_id", Kind::User).ok_or_else(|| console.fail(DomainError::NotFound))
-}
-
-fn path_uuid(req: &HttpRequest, name: &str, kind: Kind) -> Option<Uuid> {
-    let value = req.match_info().get(name)?;
-    kind.parse(value).or_else(|| Uuid::parse_str(value).ok())
+    path_id(req, console, "user_id", Kind::User)
 }
 
 fn user_path(id: Uuid) -> String {
@@ -277,12 +272,6 @@ async fn create(console: Console, Posted(form): Posted<NewUserForm>) -> Result<H
         }
         Err(error) => Err(console.fail(error)),
     }
-}
-
-/// `?done=…` on a user's page.
-#[derive(Deserialize)]
-struct Done {
-    done: Option<String>,
 }
 
 /// `GET /console/users/{user_id}`: the user, its forms, sessions and identities.
@@ -559,10 +548,6 @@ async fn confirm_delete(req: HttpRequest, console: Console) -> Result<HttpRespon
     Ok(console.page(StatusCode::OK, Section::Users, "Delete user", None, body))
 }
 
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-struct Empty {}
-
 /// `POST /console/users/{user_id}/delete`
 async fn delete(req: HttpRequest, console: Console, _: Posted<Empty>) -> Result<HttpResponse, ConsoleError> {
     let id = user_id(&req, &console)?;
@@ -574,7 +559,7 @@ async fn delete(req: HttpRequest, console: Console, _: Posted<Empty>) -> Result<
 /// `POST /console/users/{user_id}/sessions/{session_id}/revoke`
 async fn revoke_session(req: HttpRequest, console: Console, _: Posted<Empty>) -> Result<HttpResponse, ConsoleError> {
     let id = user_id(&req, &console)?;
-    let session = path_uuid(&req, "session_id", Kind::Session).ok_or_else(|| console.fail(DomainError::NotFound))?;
+    let session = path_id(&req, &console, "session_id", Kind::Session)?;
     // The session must be this user's: revoking through another user's page is refused.
     let sessions = sessions_of(&console, &get_user(&console, id).await?).await?.unwrap_or_default();
     if !sessions.iter().any(|candidate| candidate.id == session) {
