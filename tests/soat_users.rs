@@ -243,3 +243,82 @@ async fn the_user_list_pages_with_limit_and_offset() {
         assert_eq!(page.body.as_array().unwrap(), &all[2..4], "{list}");
     }
 }
+
+/// The records of a list reply.
+fn records(reply: &common::Reply) -> Vec<serde_json::Value> {
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body.as_array().unwrap_or_else(|| panic!("not a list: {}", reply.text)).clone()
+}
+
+/// Reads `list` (a path, maybe with a query) page by page with `limit`, asserting that every
+/// page is the matching slice of `whole` and that the pages together are `whole`.
+async fn assert_pages_make_the_list(server: &Server, token: &str, list: &str, whole: &[serde_json::Value]) {
+    let joiner = if list.contains('?') { '&' } else { '?' };
+    let mut read = Vec::new();
+    for offset in (0..=whole.len()).step_by(2) {
+        let page = records(&server.get(&format!("{list}{joiner}limit=2&offset={offset}"), Some(token)).await);
+        assert_eq!(page, whole[offset..whole.len().min(offset + 2)], "{list} at {offset}");
+        read.extend(page);
+    }
+    assert_eq!(read, whole, "{list}: the pages are the whole list");
+    let beyond = records(&server.get(&format!("{list}{joiner}offset={}", whole.len()), Some(token)).await);
+    assert!(beyond.is_empty(), "{list}: past the end, an empty page");
+    let rest = records(&server.get(&format!("{list}{joiner}offset=1"), Some(token)).await);
+    assert_eq!(rest, whole[1..], "{list}: offset alone, up to the default limit");
+    let first = records(&server.get(&format!("{list}{joiner}limit=3"), Some(token)).await);
+    assert_eq!(first, whole[..3], "{list}: limit alone, from the start");
+}
+
+#[tokio::test]
+async fn api_keys_and_sessions_page_with_limit_and_offset() {
+    let server = Server::start().await;
+    let admin = server.admin_token().await;
+    for _ in 0..4 {
+        server.login("admin", "supersecret").await;
+    }
+    let body = json!({"username": "keeper", "password": "keeper password"});
+    let keeper_id = server.post("/api/v1/users", Some(&admin), body).await.body["id"].as_str().unwrap().to_owned();
+    let keeper = server.login("keeper", "keeper password").await;
+    server.login("keeper", "keeper password").await;
+    let made: Vec<(&String, String)> = (0..7)
+        .map(|i| (&admin, format!("admin-key{i}")))
+        .chain(["keeper-a", "keeper-b"].map(|name| (&keeper, name.to_owned())))
+        .collect();
+    for (token, name) in &made {
+        let created = server.post("/api/v1/api-keys", Some(token), json!({"name": name})).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+
+    // Keys: without parameters the whole list in creation order, as before; pages of it.
+    let keys = records(&server.get("/api/v1/api-keys", Some(&admin)).await);
+    let names: Vec<&str> = keys.iter().map(|key| key["name"].as_str().unwrap()).collect();
+    assert_eq!(names, made.iter().map(|(_, name)| name.as_str()).collect::<Vec<_>>());
+    assert!(keys.iter().all(|key| key.get("key").is_none() && key["id"].as_str().unwrap().starts_with("key_")));
+    assert_pages_make_the_list(&server, &admin, "/api/v1/api-keys", &keys).await;
+    // A caller who may list only its own keys pages those.
+    let own = records(&server.get("/api/v1/api-keys", Some(&keeper)).await);
+    assert_eq!(own, keys[7..]);
+    assert_eq!(records(&server.get("/api/v1/api-keys?limit=1&offset=1", Some(&keeper)).await), keys[8..]);
+
+    // Sessions: own, everyone's and one user's, each in creation order and paged alike.
+    let all = records(&server.get("/api/v1/sessions?user_id=all", Some(&admin)).await);
+    let owners: Vec<&str> = all.iter().map(|session| session["user_id"].as_str().unwrap()).collect();
+    assert_eq!(owners.len(), 7, "{all:?}");
+    assert!(owners[..5].iter().all(|owner| *owner != keeper_id) && owners[5..] == [keeper_id.as_str(); 2]);
+    let mine = records(&server.get("/api/v1/sessions", Some(&admin)).await);
+    assert_eq!(mine, all[..5], "no parameters: the caller's own, as before");
+    assert_pages_make_the_list(&server, &admin, "/api/v1/sessions?user_id=all", &all).await;
+    assert_pages_make_the_list(&server, &admin, "/api/v1/sessions", &mine).await;
+    let theirs = format!("/api/v1/sessions?user_id={keeper_id}");
+    assert_eq!(records(&server.get(&format!("{theirs}&limit=1&offset=1"), Some(&admin)).await), all[6..]);
+    assert_eq!(records(&server.get("/api/v1/sessions?offset=1", Some(&keeper)).await), all[6..]);
+
+    for bad in ["limit=0", "limit=501", "limit=x", "offset=-1", "offset=10001"] {
+        let one_user = format!("{theirs}&");
+        for list in ["/api/v1/api-keys?", "/api/v1/sessions?", "/api/v1/sessions?user_id=all&", one_user.as_str()] {
+            let refused = server.get(&format!("{list}{bad}"), Some(&admin)).await;
+            assert_eq!(refused.status, 400, "{list}{bad}: {}", refused.text);
+            assert!(refused.body["error"].is_string(), "{}", refused.text);
+        }
+    }
+}

@@ -153,6 +153,8 @@ pub struct ListSessions {
     pub by: Principal,
     /// `None`: the caller's own. Admins may name any user, or all with `Some(None)`.
     pub user: Option<Option<Uuid>>,
+    /// Oldest first: all, or one span of them.
+    pub span: Option<crate::store::Span>,
 }
 
 /// Revoke a session at once: the owner or an admin may.
@@ -446,7 +448,7 @@ impl Handler<ListSessions> for SessionActor {
                     Some(by.user.id)
                 }
             };
-            Ok(store.list_sessions(&message.tenant, user).await?)
+            Ok(store.list_sessions(&message.tenant, user, message.span).await?)
         })
     }
 }

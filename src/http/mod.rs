@@ -22,6 +22,7 @@ mod sign_in;
 mod soat;
 mod sso;
 mod start_limit;
+mod stream;
 mod tenant;
 
 use actix::dev::ToEnvelope;

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::policies::CHECK_POLICIES;
 use super::rows::{uuid_strings, ApiKeyRow};
-use super::{Scope, Store, StoreError};
+use super::{Scope, Span, Store, StoreError};
 use crate::model::{ApiKey, TenantId};
 
 const KEY_FIELDS: &str = "kid, user, name, key_prefix, policy_ids, narrowed, expires_at, created_at, updated_at";
@@ -18,10 +18,13 @@ const KEY_BY_HASH: &str = "WITH INDEX api_key_hash WHERE key_hash IN $hashes AND
 pub(super) const LIVE_KEYS_OF_USER: &str = "SELECT kid FROM api_key WITH INDEX api_key_user \
      WHERE tenant = $tenant AND user = $user AND (expires_at = NONE OR expires_at > time::now())";
 
-/// Keys of one user (through `api_key_user` at the user), or of the tenant.
-pub(super) fn list_api_keys_query(one_user: bool) -> String {
+/// Keys of one user, or of the tenant, oldest first (`span`: only those). Read in that order
+/// from the index of schema 17 that holds them (`api_key_user_created` at the user,
+/// `api_key_created` at the tenant), so nothing is sorted and a span stops at its end.
+pub(super) fn list_api_keys_query(one_user: bool, span: Option<Span>) -> String {
     let filter = if one_user { "AND user = $user" } else { "" };
-    format!("SELECT {KEY_FIELDS} FROM api_key WHERE tenant = $tenant {filter} ORDER BY created_at, kid")
+    let clause = super::span::clause(span);
+    format!("SELECT {KEY_FIELDS} FROM api_key WHERE tenant = $tenant {filter} ORDER BY created_at, kid{clause}")
 }
 
 impl Store {
@@ -123,15 +126,24 @@ impl Store {
         rows.into_iter().next().map(ApiKeyRow::into_key).transpose()
     }
 
-    /// Keys of one user, or of the whole tenant.
+    /// Keys of one user, or of the whole tenant, oldest first.
     pub async fn list_api_keys(&self, tenant: &TenantId, user: Option<Uuid>) -> Result<Vec<ApiKey>, StoreError> {
-        let query = list_api_keys_query(user.is_some());
-        let mut response = self
+        self.list_api_keys_span(tenant, user, None).await
+    }
+
+    /// Keys of one user, or of the whole tenant, oldest first (`span`: only those).
+    pub async fn list_api_keys_span(
+        &self,
+        tenant: &TenantId,
+        user: Option<Uuid>,
+        span: Option<Span>,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        let request = self
             .db
-            .query(query)
+            .query(list_api_keys_query(user.is_some(), span))
             .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("user", user.map(|id| id.to_string())))
-            .await?;
+            .bind(("user", user.map(|id| id.to_string())));
+        let mut response = super::span::bind(request, span).await?;
         let rows: Vec<ApiKeyRow> = response.take(0)?;
         rows.into_iter().map(ApiKeyRow::into_key).collect()
     }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../../../schemas/014_memberships.surql")),
     (15, include_str!("../../../schemas/015_ordered_lists.surql")),
     (16, include_str!("../../../schemas/016_range_keys.surql")),
+    (17, include_str!("../../../schemas/017_key_session_order.surql")),
 ];
 
 /// The newest schema version this binary knows.

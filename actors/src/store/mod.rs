@@ -40,7 +40,7 @@ pub use policies::{Holder, PolicyPatch};
 pub use principals::{CachedPrincipal, CredentialRef, PrincipalCache, Scope, FEED_DOWN_TTL};
 pub use scim::Page;
 pub use sealed::{SealedChange, SealedColumn, SealedValue};
-pub use span::Span;
+pub use span::{After, Span};
 pub use tenants::{TenantPatch, TENANT_TABLES};
 pub use user_pages::{UserPage, UsersPage};
 pub use users::{AdminGuard, UserPatch};

@@ -36,11 +36,18 @@ async fn explain(store: &Store, query: &str, binds: &Binds) -> String {
         .bind(("from", "user".to_owned()))
         .bind(("to", format!("user{}", char::MAX)))
         .bind(("count", 26))
+        .bind(("at", Utc::now()))
+        .bind(("id", binds.uid.clone()))
         .bind(("offset", 0))
         .await
         .expect("explain");
     let plan: surrealdb::types::Value = response.take(0).expect("plan");
     format!("{plan:?}")
+}
+
+/// Statement `index` of a script of several.
+fn after_statement(script: String, index: usize) -> String {
+    script.split(';').map(str::trim).filter(|statement| !statement.is_empty()).nth(index).expect("statement").to_owned()
 }
 
 /// A page of a list, as the SOAT `limit`/`offset` ask for one.
@@ -61,6 +68,9 @@ enum Verdict {
     Ordered(&'static str),
     /// The named index alone, read between two bounds and stopping at the page's end.
     Between(&'static str),
+    /// A chunk of a whole list: the named index alone, entered at the previous chunk's last
+    /// key and stopping at the chunk's end.
+    After(&'static str),
     /// Known gap (issue #12): the named index is read for the whole tenant.
     Gap(&'static str),
 }
@@ -96,6 +106,14 @@ impl Verdict {
                     && plan.contains("\"limit\": String(\"$count\")")
                     && !plan.contains("Sort");
                 assert!(bounded, "{name}: expected a read between two bounds, stopping at the page:\n{plan}");
+                Verdict::only(name, index, reads, plan);
+            }
+            Verdict::After(index) => {
+                let entered = plan.contains(" MoreThan ") && plan.contains("\"limit\": String(\"$count\")");
+                assert!(
+                    entered && !plan.contains("Sort"),
+                    "{name}: expected a read from a key, stopping at the chunk:\n{plan}"
+                );
                 Verdict::only(name, index, reads, plan);
             }
             Verdict::Gap(index) => {
@@ -227,8 +245,17 @@ async fn request_path_queries_read_indexes_or_record_ids() {
             Verdict::Point("identity_user", uid.clone()),
         ),
         ("list_identities", identities::IDENTITIES_OF_USER.to_owned(), Verdict::Point("identity_user", uid.clone())),
-        ("list_sessions(user)", sessions::list_sessions_query(true), Verdict::Point("session_user", uid.clone())),
-        ("list_api_keys(user)", api_keys::list_api_keys_query(true), Verdict::Point("api_key_user", uid.clone())),
+        // Keys and sessions of a user, in creation order from the schema-17 indexes.
+        (
+            "list_sessions(user)",
+            sessions::list_sessions_query(true, None),
+            Verdict::Point("session_user_created", uid.clone()),
+        ),
+        (
+            "list_api_keys(user)",
+            api_keys::list_api_keys_query(true, None),
+            Verdict::Point("api_key_user_created", uid.clone()),
+        ),
         (
             "create_api_key (live keys of the user)",
             api_keys::LIVE_KEYS_OF_USER.to_owned(),
@@ -272,16 +299,40 @@ async fn request_path_queries_read_indexes_or_record_ids() {
         ),
         ("page_users(prefix: names)", user_pages::NAMES_IN_RANGE.to_owned(), Verdict::Between("sign_in_name_key")),
         ("page_users(prefix: users)", user_pages::users_by_ids_query(), Verdict::RecordId),
+        // Whole lists, chunk after chunk: the first, then each entered at the last one's key.
+        ("list_users(first chunk)", users::users_after_query(false), Verdict::Ordered("user_created")),
+        (
+            "list_users(chunk: same instant)",
+            after_statement(users::users_after_query(true), 0),
+            Verdict::After("user_created"),
+        ),
+        (
+            "list_users(chunk: later)",
+            after_statement(users::users_after_query(true), 1),
+            Verdict::After("user_created"),
+        ),
         // SOAT lists with `limit`/`offset`: a page in creation order from the schema-15 index.
         ("list_groups(span)", groups::list_groups_query(Some(SPAN)), Verdict::Ordered("group_created")),
         ("list_policies(span)", policies::list_policies_query(Some(SPAN)), Verdict::Ordered("policy_created")),
+        // ... and keys and sessions, of the tenant or of one user, from the schema-17 indexes.
+        ("list_api_keys(span)", api_keys::list_api_keys_query(false, Some(SPAN)), Verdict::Ordered("api_key_created")),
+        (
+            "list_api_keys(user, span)",
+            api_keys::list_api_keys_query(true, Some(SPAN)),
+            Verdict::Ordered("api_key_user_created"),
+        ),
+        ("list_sessions(span)", sessions::list_sessions_query(false, Some(SPAN)), Verdict::Ordered("session_created")),
+        (
+            "list_sessions(user, span)",
+            sessions::list_sessions_query(true, Some(SPAN)),
+            Verdict::Ordered("session_user_created"),
+        ),
         // Known gaps.
         // Whole-tenant lists in creation order (unpaged).
-        ("list_users", users::list_users_query(), Verdict::Gap("user_created")),
         ("list_groups", groups::list_groups_query(None), Verdict::Gap("group_created")),
         ("list_policies", policies::list_policies_query(None), Verdict::Gap("policy_created")),
-        ("list_api_keys(tenant)", api_keys::list_api_keys_query(false), Verdict::Gap("api_key_user")),
-        ("list_sessions(tenant)", sessions::list_sessions_query(false), Verdict::Gap("session_user")),
+        ("list_api_keys(tenant)", api_keys::list_api_keys_query(false, None), Verdict::Gap("api_key_created")),
+        ("list_sessions(tenant)", sessions::list_sessions_query(false, None), Verdict::Gap("session_created")),
     ];
     for (name, query, verdict) in cases {
         let plan = explain(&store, &query, &binds).await;

@@ -5,19 +5,23 @@ use surrealdb::types::SurrealValue;
 use uuid::Uuid;
 
 use super::rows::SessionRow;
-use super::{Scope, Store, StoreError};
+use super::{Scope, Span, Store, StoreError};
 use crate::model::{Session, TenantId};
 
 const SESSION_FIELDS: &str = "sid, user, method, created_at, expires_at";
 
-/// Unexpired sessions of one user (through `session_user` at the user), or of the tenant. The
-/// index is named: the planner would otherwise intersect it with the expiry index, which holds
-/// the live sessions of every tenant.
-pub(super) fn list_sessions_query(one_user: bool) -> String {
-    let filter = if one_user { "AND user = $user" } else { "" };
+/// Unexpired sessions of one user, or of the tenant, oldest first (`span`: only those). Read in
+/// that order from the index of schema 17 that holds them (`session_user_created` at the user,
+/// `session_created` at the tenant), so nothing is sorted and a span stops at its end (expired
+/// sessions, which the hourly purge removes, are skipped on the way). The index is named: the
+/// planner could otherwise intersect it with the expiry index, which holds the live sessions of
+/// every tenant.
+pub(super) fn list_sessions_query(one_user: bool, span: Option<Span>) -> String {
+    let (index, filter) = if one_user { ("session_user_created", "AND user = $user") } else { ("session_created", "") };
+    let clause = super::span::clause(span);
     format!(
-        "SELECT {SESSION_FIELDS} FROM session WITH INDEX session_user WHERE tenant = $tenant {filter} \
-         AND expires_at > time::now() ORDER BY created_at"
+        "SELECT {SESSION_FIELDS} FROM session WITH INDEX {index} WHERE tenant = $tenant {filter} \
+         AND expires_at > time::now() ORDER BY created_at, sid{clause}"
     )
 }
 
@@ -48,15 +52,20 @@ impl Store {
         row.map(SessionRow::into_session).transpose()
     }
 
-    /// Unexpired sessions of one user, or of every user when `user` is `None`.
-    pub async fn list_sessions(&self, tenant: &TenantId, user: Option<Uuid>) -> Result<Vec<Session>, StoreError> {
-        let query = list_sessions_query(user.is_some());
-        let mut response = self
+    /// Unexpired sessions of one user, or of every user when `user` is `None`, oldest first
+    /// (`span`: only those).
+    pub async fn list_sessions(
+        &self,
+        tenant: &TenantId,
+        user: Option<Uuid>,
+        span: Option<Span>,
+    ) -> Result<Vec<Session>, StoreError> {
+        let request = self
             .db
-            .query(query)
+            .query(list_sessions_query(user.is_some(), span))
             .bind(("tenant", tenant.as_str().to_owned()))
-            .bind(("user", user.map(|id| id.to_string())))
-            .await?;
+            .bind(("user", user.map(|id| id.to_string())));
+        let mut response = super::span::bind(request, span).await?;
         let rows: Vec<SessionRow> = response.take(0)?;
         rows.into_iter().map(SessionRow::into_session).collect()
     }

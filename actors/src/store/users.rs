@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{Array, Object, RecordId, SurrealValue, Value};
 
 use super::rows::{UserRow, USER_FIELDS};
-use super::{Scope, Store, StoreError};
+use super::{After, Scope, Store, StoreError};
 use crate::error::Conflict;
 use crate::model::{TenantId, User};
 use crate::validate::unique_key;
@@ -74,9 +74,9 @@ const ADMIN_ONLY: &str = "IF $by != NONE AND ($current.role = 'admin' OR $role_c
 /// Whether the tenant has a user: one entry of `user_tenant`.
 pub(super) const HAS_USERS: &str = "SELECT VALUE uid FROM user WHERE tenant = $tenant LIMIT 1";
 
-/// Every user of the tenant, oldest first.
-pub(super) fn list_users_query() -> String {
-    format!("SELECT {USER_FIELDS} FROM user WHERE tenant = $tenant ORDER BY created_at, uid")
+/// Up to `$count` users of the tenant, oldest first, after `$at`/`$id` when `after`.
+pub(super) fn users_after_query(after: bool) -> String {
+    super::span::after_queries(USER_FIELDS, "user", "uid", after)
 }
 
 /// The owner of the sign-in name `$key`, if `condition` holds for it: two record-id reads.
@@ -388,11 +388,28 @@ impl Store {
         rows.into_iter().next().map(UserRow::into_user).transpose()
     }
 
-    /// Every user of the tenant, oldest first.
-    pub async fn list_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
-        let query = list_users_query();
-        let mut response = self.db.query(query).bind(("tenant", tenant.as_str().to_owned())).await?;
-        let rows: Vec<UserRow> = response.take(0)?;
+    /// Up to `count` users of the tenant, oldest first, after `after` (from the first without):
+    /// one page of the whole list, read from the `user_created` index at any depth alike.
+    pub async fn list_users(
+        &self,
+        tenant: &TenantId,
+        after: Option<After>,
+        count: u64,
+    ) -> Result<Vec<User>, StoreError> {
+        let mut request = self
+            .db
+            .query(users_after_query(after.is_some()))
+            .bind(("tenant", tenant.as_str().to_owned()))
+            .bind(("count", count.min(i64::MAX as u64)));
+        if let Some(After { created_at, id }) = after {
+            request = request.bind(("at", created_at)).bind(("id", id.to_string()));
+        }
+        let mut response = request.await?;
+        let mut rows: Vec<UserRow> = response.take(0)?;
+        if after.is_some() {
+            rows.extend(response.take::<Vec<UserRow>>(1)?);
+        }
+        rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
         rows.into_iter().map(UserRow::into_user).collect()
     }
 }
@@ -802,12 +819,12 @@ mod tests {
         taken(store.create_users(&tenant, &batch).await, Conflict::UsernameTaken);
         let batch = vec![fresh(1), person("u3", Some("FRANK")), fresh(2)];
         taken(store.create_users(&tenant, &batch).await, Conflict::EmailTaken);
-        assert_eq!(store.list_users(&tenant).await.unwrap().len(), 1);
+        assert_eq!(store.list_users(&tenant, None, 10_000).await.unwrap().len(), 1);
         assert_eq!(claims(&store, &tenant).await.len(), 2);
         // A batch with a user whose username is its email, and users without email.
         let batch = vec![fresh(1), person("same@test", Some("SAME@test")), person("plain", None)];
         store.create_users(&tenant, &batch).await.unwrap();
-        assert_eq!(store.list_users(&tenant).await.unwrap().len(), 4);
+        assert_eq!(store.list_users(&tenant, None, 10_000).await.unwrap().len(), 4);
         assert_eq!(claims(&store, &tenant).await.len(), 6);
         for user in &batch {
             let stored = store.get_user(&tenant, user.id).await.unwrap().unwrap();
@@ -898,7 +915,7 @@ mod tests {
             assert_eq!(wins, 1, "round {round}: {winners:?} {:?}", claims(&store, &tenant).await);
             let key = name.to_lowercase();
             let holders = store
-                .list_users(&tenant)
+                .list_users(&tenant, None, 10_000)
                 .await
                 .unwrap()
                 .into_iter()
@@ -908,6 +925,43 @@ mod tests {
                 })
                 .count();
             assert_eq!(holders, 1, "round {round}");
+        }
+    }
+
+    /// A whole list read chunk after chunk holds every user once, in creation order, also when
+    /// several were created at the same instant and a chunk ends among them.
+    #[tokio::test]
+    async fn chunks_after_a_key_cover_the_list_once() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let instant = chrono::Utc::now();
+        let mut users: Vec<User> = (0..5)
+            .map(|index| User { created_at: instant, ..person(&format!("same{index}"), None) })
+            .chain((0..4).map(|index| {
+                let later = instant + chrono::Duration::milliseconds(index + 1);
+                User { created_at: later, ..person(&format!("later{index}"), None) }
+            }))
+            .collect();
+        for user in &users {
+            store.create_user(&tenant, user).await.unwrap();
+        }
+        store.create_user(&TenantId::parse("other").unwrap(), &person("elsewhere", None)).await.unwrap();
+        users.sort_by_key(|user| (user.created_at, user.id.to_string()));
+        let expected: Vec<Uuid> = users.iter().map(|user| user.id).collect();
+        for count in [1, 2, 3, 9, 10] {
+            let (mut read, mut after) = (Vec::new(), None);
+            loop {
+                let chunk = store.list_users(&tenant, after, count).await.unwrap();
+                assert!(chunk.len() as u64 <= count);
+                read.extend(chunk.iter().map(|user| user.id));
+                match chunk.last() {
+                    Some(last) if chunk.len() as u64 == count => {
+                        after = Some(super::After { created_at: last.created_at, id: last.id });
+                    }
+                    _ => break,
+                }
+            }
+            assert_eq!(read, expected, "chunks of {count}");
         }
     }
 

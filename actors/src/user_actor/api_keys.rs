@@ -72,12 +72,14 @@ pub struct CreateApiToken {
     pub days: i64,
 }
 
-/// The caller's keys, or every key of the tenant for callers allowed `api-keys:ListApiKeys`.
+/// The caller's keys, or every key of the tenant for callers allowed `api-keys:ListApiKeys`,
+/// oldest first: all, or one span of them.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<ApiKey>, DomainError>")]
 pub struct ListApiKeys {
     pub tenant: TenantId,
     pub by: Principal,
+    pub span: Option<crate::store::Span>,
 }
 
 /// Read one key (its owner, or callers allowed `api-keys:GetApiKey`).
@@ -229,7 +231,7 @@ impl Handler<ListApiKeys> for UserActor {
                     Some(message.by.user.id)
                 }
             };
-            Ok(store.list_api_keys(tenant, user).await?)
+            Ok(store.list_api_keys_span(tenant, user, message.span).await?)
         })
     }
 }

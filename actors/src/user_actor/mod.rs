@@ -39,7 +39,8 @@ pub use provisioned::{
 pub use scim_token::{CreateScimToken, SCIM_POLICY_NAME, SCIM_USERNAME};
 pub use simulate::{default_resource, DecidingStatement, Reason, SimulateAccess, Simulation};
 pub use users::{
-    BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, SearchUsers, UpdateUser, UserOrder, MAX_OFFSET, MAX_PAGE,
+    BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, SearchUsers, UpdateUser, UserOrder, MAX_CHUNK,
+    MAX_OFFSET, MAX_PAGE,
 };
 
 /// Owns the directory's records.

@@ -7,7 +7,7 @@ use crate::auth::{authorize, require_admin};
 use crate::error::{Conflict, DomainError, FieldErrors};
 use crate::hasher::{PasswordHasher, MAX_PASSWORD_BYTES};
 use crate::model::{CredentialKind, Kind, NewUser, Principal, Role, TenantId, User, UserChanges};
-use crate::store::{AdminGuard, UserPatch};
+use crate::store::{AdminGuard, After, UserPatch};
 use crate::validate;
 
 /// Create the first user of a tenant as admin; refused once any user exists.
@@ -43,13 +43,27 @@ pub struct GetUser {
     pub user: UserRef,
 }
 
-/// Read every user of the tenant.
+/// Read the tenant's users in creation order, one chunk of at most `limit` (capped at
+/// [`MAX_CHUNK`]) after `after` at a time: the whole list is these chunks until one is short, so
+/// listing a large directory never holds it in memory whole.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<User>, DomainError>")]
 pub struct ListUsers {
     pub tenant: TenantId,
     pub by: Principal,
+    pub after: Option<After>,
+    pub limit: u64,
 }
+
+impl ListUsers {
+    /// Where the chunk after the one ending with `user` starts.
+    pub fn after(user: &User) -> After {
+        After { created_at: user.created_at, id: user.id }
+    }
+}
+
+/// The most users one chunk of a whole list holds.
+pub const MAX_CHUNK: u64 = 1_000;
 
 /// How a page of users is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,7 +190,7 @@ impl Handler<ListUsers> for UserActor {
         let store = self.store.clone();
         Box::pin(async move {
             authorize(&message.by, "users:ListUsers", &Kind::User.srn_all(&message.tenant))?;
-            Ok(store.list_users(&message.tenant).await?)
+            Ok(store.list_users(&message.tenant, message.after, message.limit.min(MAX_CHUNK)).await?)
         })
     }
 }

@@ -123,7 +123,7 @@ fn error_of(field: &str, message: &str) -> FieldErrors {
 /// The user's own keys. Callers allowed `api-keys:ListApiKeys` get every key of the tenant
 /// from the message (as from the API); this page is about one's own keys, so it shows those.
 async fn own_keys(console: &Console) -> Result<Vec<ApiKey>, ConsoleError> {
-    let message = ListApiKeys { tenant: console.tenant.clone(), by: console.principal.clone() };
+    let message = ListApiKeys { tenant: console.tenant.clone(), by: console.principal.clone(), span: None };
     let keys = ask(&console.state.domain.users, message).await.map_err(|error| console.fail(error))?;
     Ok(keys.into_iter().filter(|key| key.user_id == console.principal.user.id).collect())
 }

@@ -289,8 +289,12 @@ async fn get_user(console: &Console, id: Uuid) -> Result<User, ConsoleError> {
 
 /// What the console user may read about `user` beyond the record: `None` where refused.
 async fn sessions_of(console: &Console, user: &User) -> Result<Option<Vec<Session>>, ConsoleError> {
-    let message =
-        ListSessions { tenant: console.tenant.clone(), by: console.principal.clone(), user: Some(Some(user.id)) };
+    let message = ListSessions {
+        tenant: console.tenant.clone(),
+        by: console.principal.clone(),
+        user: Some(Some(user.id)),
+        span: None,
+    };
     optional(console, ask(&console.state.domain.sessions, message).await)
 }
 

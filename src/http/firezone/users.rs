@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 use tessera_actors::model::{NewUser, UserChanges};
-use tessera_actors::user_actor::{CreateUser, DeleteUser, GetUser, ListUsers, PasswordCheck, UpdateUser, UserRef};
+use tessera_actors::user_actor::{CreateUser, DeleteUser, GetUser, PasswordCheck, UpdateUser, UserRef};
 use tessera_actors::validate::PasswordRules;
 use tessera_actors::{FieldErrors, Role};
 
@@ -15,6 +15,7 @@ use crate::http::caller::Caller;
 use crate::http::ids::parse_firezone_uuid;
 use crate::http::openapi::firezone as doc;
 use crate::http::path_id::PathId;
+use crate::http::stream::{self, Envelope};
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 
@@ -78,6 +79,9 @@ fn user_ref(id: &str) -> UserRef {
     }
 }
 
+/// Firezone's list envelope.
+const DATA: Envelope = Envelope { open: r#"{"data":["#, close: "]}" };
+
 fn data(user: &tessera_actors::User) -> Value {
     json!({"data": UserJson::from(user)})
 }
@@ -99,8 +103,7 @@ pub async fn list(
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, FirezoneError> {
-    let users = ask(&state.domain.users, ListUsers { tenant, by: caller? }).await?;
-    Ok(HttpResponse::Ok().json(json!({"data": users.iter().map(UserJson::from).collect::<Vec<_>>()})))
+    Ok(stream::users(&state, tenant, caller?, DATA, |user| UserJson::from(user)).await?)
 }
 
 /// `POST /v0/users`: 201 with `Location`; role defaults to unprivileged.

@@ -1,11 +1,12 @@
 //! `/api/v1/api-keys…`: `sk_…` keys; the raw key appears only in the creation response.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_actors::model::Kind;
 use tessera_actors::user_actor::{CreateApiKey, DeleteApiKey, GetApiKey, ListApiKeys, UpdateApiKey};
 use uuid::Uuid;
 
 use super::fields::Fields;
+use super::page::ListPage;
 use super::render::ApiKeyRecord;
 use super::SoatError;
 use crate::http::caller::Caller;
@@ -26,19 +27,24 @@ fn key_id(path: &str) -> Result<Uuid, SoatError> {
     path = "/api/v1/api-keys",
     operation_id = "soat_list_api_keys",
     tag = "soat",
+    params(doc::ListPageQuery),
     responses(
-        (status = 200, description = "Every key of the tenant (`api-keys:ListApiKeys`), else the caller's own.", body = Vec<ApiKeyRecord>),
+        (status = 200, description = "Every key of the tenant (`api-keys:ListApiKeys`), else the caller's own, in creation order; or the page `limit`/`offset` name.", body = Vec<ApiKeyRecord>),
+        (status = 400, response = doc::SoatBadRequest),
         (status = 401, response = doc::SoatUnauthorized),
         (status = 403, response = doc::SoatForbidden),
         (status = 503, response = doc::SoatUnavailable),
     )
 )]
 pub async fn list(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
-    let keys = ask(&state.domain.users, ListApiKeys { tenant, by: caller? })
+    let by = caller?;
+    let span = ListPage::parse(req.query_string())?;
+    let keys = ask(&state.domain.users, ListApiKeys { tenant, by, span })
         .await
         .map_err(SoatError::or_missing(KEY_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(keys.iter().map(|key| ApiKeyRecord::new(key, None)).collect::<Vec<_>>()))

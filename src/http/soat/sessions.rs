@@ -1,9 +1,10 @@
 //! `/api/v1/sessions`: list and revoke server-side sessions.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_actors::session_actor::{ListSessions, RevokeSession};
 
+use super::page::ListPage;
 use super::render::SessionRecord;
 use super::SoatError;
 use crate::http::caller::Caller;
@@ -23,15 +24,16 @@ pub struct ListQuery {
     user_id: Option<String>,
 }
 
-/// `GET /sessions[?user_id=usr_…|all]`: own sessions; admins may ask for others'.
+/// `GET /sessions[?user_id=usr_…|all][&limit&offset]`: own sessions; admins may ask for others'.
 #[utoipa::path(
     get,
     path = "/api/v1/sessions",
     operation_id = "soat_list_sessions",
     tag = "soat",
-    params(ListQuery),
+    params(ListQuery, doc::ListPageQuery),
     responses(
-        (status = 200, description = "The sessions asked for.", body = Vec<SessionRecord>),
+        (status = 200, description = "The unexpired sessions asked for, in creation order; or the page `limit`/`offset` name.", body = Vec<SessionRecord>),
+        (status = 400, response = doc::SoatBadRequest),
         (status = 401, response = doc::SoatUnauthorized),
         (status = 403, response = doc::SoatForbidden),
         (status = 404, response = doc::SoatNotFound),
@@ -39,18 +41,20 @@ pub struct ListQuery {
     )
 )]
 pub async fn list(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Tenant(tenant): Tenant,
     Caller(caller): Caller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
+    let span = ListPage::parse(req.query_string())?;
     let user = match query.user_id.as_deref() {
         None => None,
         Some("all") => Some(None),
         Some(id) => Some(Some(Kind::User.parse(id).ok_or(SoatError::NotFound("User not found"))?)),
     };
-    let sessions = ask(&state.domain.sessions, ListSessions { tenant, by, user })
+    let sessions = ask(&state.domain.sessions, ListSessions { tenant, by, user, span })
         .await
         .map_err(SoatError::or_missing(SESSION_NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(sessions.iter().map(SessionRecord::from).collect::<Vec<_>>()))

@@ -5,7 +5,7 @@ use serde_json::json;
 use tessera_actors::model::NewUser;
 use tessera_actors::session_actor::{LoginChannel, PasswordLogin, LOCAL_AUTH_DISABLED};
 use tessera_actors::user_actor::{
-    BootstrapUser, CreateUser, DeleteUser, GetUser, ListUsers, PasswordCheck, SearchUsers, UserOrder, UserRef,
+    BootstrapUser, CreateUser, DeleteUser, GetUser, PasswordCheck, SearchUsers, UserOrder, UserRef,
 };
 use tessera_actors::validate::PasswordRules;
 use tessera_actors::{DomainError, FieldErrors, Role};
@@ -17,6 +17,7 @@ use super::SoatError;
 use crate::http::caller::Caller;
 use crate::http::openapi::soat as doc;
 use crate::http::path_id::PathId;
+use crate::http::stream;
 use crate::http::tenant::Tenant;
 use crate::http::{ask, AppState};
 use tessera_actors::model::Kind;
@@ -145,17 +146,14 @@ pub async fn list(
     Caller(caller): Caller,
 ) -> Result<HttpResponse, SoatError> {
     let by = caller?;
-    let span = ListPage::parse(req.query_string())?;
-    let users = match span {
-        None => ask(&state.domain.users, ListUsers { tenant, by }).await,
-        Some(Span { limit, offset }) => {
-            let search =
-                SearchUsers { tenant, by, text: None, order: UserOrder::Created, descending: false, offset, limit };
-            ask(&state.domain.users, search).await.map(|page| page.users)
-        }
-    }
-    .map_err(SoatError::or_missing(USER_NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(users.iter().map(UserRecord::from).collect::<Vec<_>>()))
+    let Some(Span { limit, offset }) = ListPage::parse(req.query_string())? else {
+        return stream::users(&state, tenant, by, stream::ARRAY, |user| UserRecord::from(user))
+            .await
+            .map_err(SoatError::or_missing(USER_NOT_FOUND));
+    };
+    let search = SearchUsers { tenant, by, text: None, order: UserOrder::Created, descending: false, offset, limit };
+    let page = ask(&state.domain.users, search).await.map_err(SoatError::or_missing(USER_NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(page.users.iter().map(UserRecord::from).collect::<Vec<_>>()))
 }
 
 /// `POST /users`: role defaults to `user`.
