@@ -7,17 +7,19 @@ A script imports it with
   Http          a minimal HTTP/1.1 keep-alive client on asyncio streams, one connection;
                 call (one request whose answer must be the expected one), call_again, run_all
   children      Child (a server on a free loopback port, stopped by its PID, dying with the
-                script), Tessera (`tessera serve` on a surrealkv:// directory), start_nginx,
-                free_port, cpu_seconds, process_rss_mib, file_tail, stop_process, stop_all
+                script), Tessera (`tessera serve` on a surrealkv:// directory, or on a SurrealDB
+                server), SurrealServer (`surreal start` on a surrealkv:// directory),
+                start_nginx, free_port, cpu_seconds, process_rss_mib, file_tail, stop_process,
+                stop_all
   quiet machine Quiet (wait until no build runs, measure again when other processes were
                 busy), Others, builds_running
   measurements  pct (nearest-rank percentile), Run (latencies, errors, wall and server CPU),
                 series (GET a path n times), RssSampler, bulk_users (SCIM /Bulk seeding)
-  report        machine, tessera_version, tool_version, fmt_ms, ratio, rerun_args,
-                rerun_args_but_json, end_section, write_section (replaces a section of
-                BENCHMARKS.md)
-  main          default_binary, add_run_args, add_quiet_args, add_output_args, apply_sizes,
-                check_binary, in_workdir, publish, run_main, log
+  report        machine, tessera_version, surreal_version, tool_version, fmt_ms, ratio,
+                rerun_args, rerun_args_but_json, end_section, write_section (replaces a
+                section of BENCHMARKS.md)
+  main          default_binary, peer_target, default_surreal, add_run_args, add_quiet_args,
+                add_output_args, apply_sizes, check_binary, in_workdir, publish, run_main, log
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import math
 import os
 import platform
 import re
+import secrets
 import shlex
 import signal
 import shutil
@@ -347,26 +350,44 @@ class Child:
 
 class Tessera(Child):
     """`tessera serve` on one data directory (`surrealkv://<datadir>/tessera.db`, log level
-    warn), on a fresh free port at each start. `env`: settings for every start (e.g.
+    warn), on a fresh free port at each start. `endpoint` (with `db_username`, `db_password`):
+    another database instead, e.g. a SurrealDB server's `ws://127.0.0.1:PORT` (the data
+    directory is then only the server's working directory); a shared endpoint (not
+    `surrealkv://`, not `mem://`) needs a master key: a random one is set for this object
+    unless `env` holds TESSERA__AUTH__SECRET. `env`: settings for every start (e.g.
     CHEAP_ARGON2), `unset`: variables of this environment the server must not inherit;
     `extra_env` may be changed between starts. The log goes to `logfile` (default
     `<datadir>.log` beside the directory)."""
 
     def __init__(self, binary: Path, datadir: Path, label: str = "tessera",
-                 env: dict | None = None, unset: tuple = (), logfile: Path | None = None) -> None:
+                 env: dict | None = None, unset: tuple = (), logfile: Path | None = None,
+                 endpoint: str | None = None, db_username: str = "",
+                 db_password: str = "") -> None:
         super().__init__(label, logfile or datadir.parent / f"{datadir.name}.log")
         self.binary, self.datadir = binary, datadir
-        self.fixed_env, self.unset = dict(env or {}), unset
+        database = {"TESSERA__DATABASE__ENDPOINT":
+                    endpoint or f"surrealkv://{datadir / 'tessera.db'}"}
+        if endpoint:
+            database.update(TESSERA__DATABASE__USERNAME=db_username,
+                            TESSERA__DATABASE__PASSWORD=db_password)
+        self.fixed_env, self.unset = {**database, **(env or {})}, unset
+        self.endpoint = self.fixed_env["TESSERA__DATABASE__ENDPOINT"]
+        if not self.endpoint.startswith(("surrealkv://", "mem://")):
+            self.fixed_env.setdefault("TESSERA__AUTH__SECRET", secrets.token_urlsafe(48))
         self.extra_env: dict = {}
         self.starts = 0
+
+    def store(self) -> str:
+        """The database endpoint's scheme: surrealkv, mem, ws, wss."""
+        return self.endpoint.split("://", 1)[0]
 
     def env(self) -> dict:
         env = dict(os.environ,
                    TESSERA__SERVER__BIND=f"127.0.0.1:{self.port}",
                    TESSERA__SERVER__EXTERNAL_URL=f"http://127.0.0.1:{self.port}",
-                   TESSERA__DATABASE__ENDPOINT=f"surrealkv://{self.datadir / 'tessera.db'}",
-                   TESSERA__LOG__LEVEL="warn",
-                   **self.fixed_env, **self.extra_env)
+                   TESSERA__LOG__LEVEL="warn")
+        env.update(self.fixed_env)
+        env.update(self.extra_env)
         for k in self.unset:
             env.pop(k, None)
         return env
@@ -398,6 +419,51 @@ class Tessera(Child):
 
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+class SurrealServer(Child):
+    """A SurrealDB server (`<binary> start`: the `surreal` command line, e.g. the
+    surrealdb-test-server of tests/peers/surrealdb-server) with root credentials `user` /
+    `password`, log level warn, its store a `surrealkv://` directory `datadir` (None:
+    `memory`), on a free loopback port, the working directory `datadir`'s parent. Tessera
+    reaches it at `endpoint()` (ws://127.0.0.1:PORT) with `user` and `password`."""
+
+    def __init__(self, binary: Path, datadir: Path | None, label: str = "surrealdb",
+                 logfile: Path | None = None, user: str = "root",
+                 password: str = "root") -> None:
+        if logfile is None and datadir is None:
+            raise ValueError("SurrealServer: a logfile is needed without a datadir")
+        super().__init__(label, logfile or datadir.parent / f"{datadir.name}.log")
+        self.binary, self.datadir = binary, datadir
+        self.user, self.password = user, password
+
+    def store(self) -> str:
+        return "memory" if self.datadir is None else f"surrealkv://{self.datadir}"
+
+    async def start(self, timeout: float = 120) -> float:
+        """Starts the server; returns the seconds from the spawn to the first GET /health
+        200 (it accepts connections then)."""
+        if self.proc is not None:
+            raise RuntimeError(f"{self.label}: already running")
+        cwd = self.logfile.parent
+        if self.datadir is not None:
+            self.datadir.parent.mkdir(parents=True, exist_ok=True)
+            cwd = self.datadir.parent
+        self.port = free_port()
+        t0 = time.perf_counter()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SURREAL_")}
+        self.spawn([str(self.binary), "start", "--user", self.user, "--pass", self.password,
+                    "--bind", f"127.0.0.1:{self.port}", "--log", "warn", "--no-banner",
+                    self.store()], env=env, cwd=cwd,
+                   header=f"\n--- {self.binary} start on port {self.port}, {self.store()}\n")
+        return await self.until_200("/health", None, t0, timeout, 0.05)
+
+    def endpoint(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the server (no children), from /proc."""
+        return float("nan") if self.proc is None else cpu_seconds(self.proc.pid, children=False)
 
 
 NGINX_CONF = """\
@@ -786,6 +852,25 @@ def tessera_version(binary: Path) -> str:
     return ", ".join(parts)
 
 
+def surreal_version(binary: Path) -> str:
+    """`<binary> version` (e.g. "SurrealDB 3.3.5 for linux on x86_64"), whether it is a
+    development (debug) build, and when the binary was built."""
+    parts = []
+    with contextlib.suppress(Exception):
+        out = subprocess.run([str(binary), "version"], capture_output=True, text=True,
+                             timeout=20)
+        text = out.stdout + out.stderr
+        lines = [x.strip() for x in out.stdout.splitlines() if x.strip()]
+        if lines:
+            parts.append(f"SurrealDB {lines[-1]}")
+        if "DEVELOPMENT BUILD" in text:
+            parts.append("a development (debug) build")
+    with contextlib.suppress(OSError):
+        built = dt.datetime.fromtimestamp(binary.stat().st_mtime, dt.timezone.utc)
+        parts.append(f"binary built {built:%Y-%m-%d %H:%M} UTC")
+    return ", ".join(parts) or "SurrealDB (version unknown)"
+
+
 def tool_version(argv: list[str]) -> str:
     """The first line a tool prints about its version, "?" when it cannot say."""
     with contextlib.suppress(Exception):
@@ -855,6 +940,20 @@ def default_binary() -> Path:
     if target:
         return Path(target) / "release" / "tessera"
     return Path.home() / ".cache" / "tessera" / "target" / "release" / "tessera"
+
+
+def peer_target() -> Path:
+    """Where scripts/setup --peers builds the peers (the SurrealDB server):
+    $TESSERA_PEER_TARGET_DIR, default ~/.cache/tessera/peer-target."""
+    target = os.environ.get("TESSERA_PEER_TARGET_DIR")
+    return Path(target) if target else Path.home() / ".cache" / "tessera" / "peer-target"
+
+
+def default_surreal() -> Path | None:
+    """The release SurrealDB server of tests/peers/surrealdb-server when it is built
+    (<peer target>/release/surrealdb-test-server), else None."""
+    path = peer_target() / "release" / "surrealdb-test-server"
+    return path if path.is_file() and os.access(path, os.X_OK) else None
 
 
 def add_run_args(ap: argparse.ArgumentParser, sizes: dict, what: str) -> None:

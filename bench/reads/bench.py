@@ -2,10 +2,15 @@
 """Reads benchmark: authenticated reads and password logins, each beside its ceiling measured in
 the same run (issue #12 items 3 and 4).
 
-One Tessera (release build, embedded `surrealkv://` store in a temporary directory, the default
-argon2id parameters of config/default.toml) and one nginx (a minimal configuration in the same
-temporary directory, answering a fixed JSON body: the one `GET /api/v1/users/{id}` answers) on
-free loopback ports; the load comes from wrk (bench/reads/wrk.lua) on the same machine.
+One Tessera (release build, the default argon2id parameters of config/default.toml) and one
+nginx (a minimal configuration in a temporary directory, answering a fixed JSON body: the one
+`GET /api/v1/users/{id}` answers) on free loopback ports; the load comes from wrk
+(bench/reads/wrk.lua) on the same machine. Tessera's store (--store): the embedded
+`surrealkv://` store in the temporary directory (surrealkv), Tessera over `ws://` to a SurrealDB
+server on the same machine (ws: --surreal, `surreal start` with root credentials and its own
+`surrealkv://` store in the temporary directory, the scale-out configuration), or both in turn
+(the default when a SurrealDB server binary is found): each a fresh Tessera and store, seeded
+alike and measured alike, against the same ceilings of the same run.
 
 Seeding: the first admin (bootstrap), --users users through SCIM /Bulk, a target user, a
 non-admin `reader` in a group `readers` whose policy allows `users:GetUser` (403 before the
@@ -13,7 +18,9 @@ policy is attached, 200 after), an `sk_` key of the admin, and --login-users use
 passwords for the logins.
 
 Phases (each --duration s after --warmup s not recorded, --connections connections,
---threads wrk threads; before each, the script waits until no cargo/rustc runs, --wait-idle):
+--threads wrk threads; before each, the script waits until no cargo/rustc runs, --wait-idle);
+for each store in turn, the ceilings (nginx; argon2; the pair at once) at their first turn only,
+nginx again at the very end:
   ceiling   nginx, the fixed body                               -> req/s  (first and last)
   reads     GET /healthz (informative)
             GET /api/v1/users/me with a session token, with the sk_ key
@@ -26,7 +33,8 @@ Phases (each --duration s after --warmup s not recorded, --connections connectio
   together  the ceiling pair at once: nginx under wrk beside the argon2 processes; then
             Tessera: GET /api/v1/users/me (session) beside the logins, at once
                                           -> each ÷ its ceiling measured beside the other
-Server RSS (VmRSS) is sampled every 100 ms, and its CPU time read per phase.
+Server RSS (VmRSS) is sampled every 100 ms, and its CPU time read per phase; over ws:// the
+SurrealDB server's too.
 
 Output: a Markdown section on stdout (progress on stderr); with --write it replaces the
 `## Reads` section of BENCHMARKS.md (appended when missing). --quick: a short run to try the
@@ -49,12 +57,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from benchkit import (REPO, Child, Http, Quiet, RssSampler, Tessera,  # noqa: E402
-                      add_output_args, add_quiet_args, add_run_args, apply_sizes, args_json,
-                      bulk_users, call, check_binary, die_with_parent, end_section, file_tail,
-                      fmt_ms, in_workdir, log, machine, nginx_binary, nginx_fixed_body,
-                      process_rss_mib, publish, ratio, rerun_args_but_json, scim_user,
-                      start_nginx, tessera_version, tool_version)
+from benchkit import (REPO, Child, Http, Quiet, RssSampler, SurrealServer,  # noqa: E402
+                      Tessera, add_output_args, add_quiet_args, add_run_args, apply_sizes,
+                      args_json, bulk_users, call, check_binary, default_surreal,
+                      die_with_parent, end_section, file_tail, fmt_ms, in_workdir, log,
+                      machine, nginx_binary, nginx_fixed_body, peer_target, process_rss_mib,
+                      publish, ratio, rerun_args_but_json, scim_user, start_nginx,
+                      surreal_version, tessera_version, tool_version)
 
 HERE = Path(__file__).resolve().parent
 WRK_LUA = HERE / "wrk.lua"
@@ -84,16 +93,33 @@ def argon2_params() -> dict:
     return params
 
 
-def start_tessera(binary: Path, workdir: Path, argon2: dict) -> Tessera:
+# --store: what each store is called in the report, and the log file of its Tessera.
+STORES = {"surrealkv": ("embedded", "tessera.log"), "ws": ("ws://", "tessera-ws.log")}
+SURREAL_LOG = "surrealdb.log"
+
+
+def start_tessera(binary: Path, workdir: Path, argon2: dict,
+                  db: SurrealServer | None = None) -> Tessera:
     """The server with the defaults of config/default.toml stated (the ceiling uses the same
     argon2 parameters), its workers, hashing threads and sign-ins in flight left to their
-    defaults: one per core, four per hashing thread."""
-    return Tessera(binary, workdir / "store", "tessera", logfile=workdir / "tessera.log", env={
-        "TESSERA__AUTH__ARGON2__MEMORY_KIB": str(argon2["memory_kib"]),
-        "TESSERA__AUTH__ARGON2__ITERATIONS": str(argon2["iterations"]),
-        "TESSERA__AUTH__ARGON2__PARALLELISM": str(argon2["parallelism"])},
-        unset=("TESSERA__SERVER__WORKERS", "TESSERA__AUTH__HASHER_THREADS",
-               "TESSERA__AUTH__MAX_PENDING_LOGINS"))
+    defaults: one per core, four per hashing thread. Without `db` on an embedded store in the
+    workdir; with it over ws:// to that SurrealDB server as its root user (a random master
+    key, as a shared database needs)."""
+    env = {"TESSERA__AUTH__ARGON2__MEMORY_KIB": str(argon2["memory_kib"]),
+           "TESSERA__AUTH__ARGON2__ITERATIONS": str(argon2["iterations"]),
+           "TESSERA__AUTH__ARGON2__PARALLELISM": str(argon2["parallelism"])}
+    unset = ("TESSERA__SERVER__WORKERS", "TESSERA__AUTH__HASHER_THREADS",
+             "TESSERA__AUTH__MAX_PENDING_LOGINS", "TESSERA__AUTH__SECRET",
+             "TESSERA__AUTH__SECRET_FILE", "TESSERA__DATABASE__NAMESPACE",
+             "TESSERA__DATABASE__DATABASE")
+    if db is None:
+        return Tessera(binary, workdir / "store", "tessera", logfile=workdir / STORES[
+            "surrealkv"][1], env=env, unset=unset + ("TESSERA__DATABASE__USERNAME",
+                                                     "TESSERA__DATABASE__PASSWORD"))
+    return Tessera(binary, workdir / "tessera-ws", "tessera (ws://)",
+                   logfile=workdir / STORES["ws"][1], env=env,
+                   unset=tuple(k for k in unset if k != "TESSERA__AUTH__SECRET"),
+                   endpoint=db.endpoint(), db_username=db.user, db_password=db.password)
 
 
 # --------------------------------------------------------------------------- measurements
@@ -110,6 +136,7 @@ class Load:
     max: float = float("nan")
     errors: dict = field(default_factory=dict)
     server_cpu: float = float("nan")  # cores busy (CPU s ÷ wall s)
+    db_cpu: float = float("nan")      # the SurrealDB server's, over ws://
     skipped: str = ""
 
     @property
@@ -122,9 +149,10 @@ class Load:
 
     def summary(self) -> str:
         err = f", errors {self.errors}" if self.errors else ""
+        db = "" if math.isnan(self.db_cpu) else f", SurrealDB cores {self.db_cpu:.2f}"
         return (f"{self.label}: {self.requests:,} in {self.seconds:.1f} s = {self.rate:,.0f}/s, "
                 f"p50 {fmt_ms(self.p50)} ms, p99 {fmt_ms(self.p99)} ms, "
-                f"server cores {self.server_cpu:.2f}{err}")
+                f"server cores {self.server_cpu:.2f}{db}{err}")
 
 
 async def wrk(port: int, path: str, seconds: float, connections: int, threads: int,
@@ -171,20 +199,26 @@ async def wrk(port: int, path: str, seconds: float, connections: int, threads: i
     return load
 
 
+def cpu_of(child: Child | None) -> float:
+    return child.cpu() if child else float("nan")
+
+
 async def measure(args, quiet: Quiet, server: Child | None, port: int, path: str,
                   label: str, token: str = "", connections: int | None = None,
-                  bodies: list[str] | None = None) -> Load:
-    """One phase: waits for a quiet machine, warms up, then runs wrk for --duration."""
+                  bodies: list[str] | None = None, db: Child | None = None) -> Load:
+    """One phase: waits for a quiet machine, warms up, then runs wrk for --duration. `db`:
+    the SurrealDB server behind `server`, whose CPU is read too."""
     c = connections or args.connections
 
     async def attempt() -> Load:
         if args.warmup > 0:
             await wrk(port, path, args.warmup, c, args.threads, token, bodies, bool(bodies))
-        cpu0, t0 = server.cpu() if server else float("nan"), time.perf_counter()
+        cpu0, db0, t0 = cpu_of(server), cpu_of(db), time.perf_counter()
         load = await wrk(port, path, args.duration, c, args.threads, token, bodies,
                          bool(bodies), label)
-        if server:
-            load.server_cpu = (server.cpu() - cpu0) / (time.perf_counter() - t0)
+        wall = time.perf_counter() - t0
+        load.server_cpu = (cpu_of(server) - cpu0) / wall
+        load.db_cpu = (cpu_of(db) - db0) / wall
         log(f"  {load.summary()}")
         return load
 
@@ -294,21 +328,34 @@ async def seed(t: Tessera, args) -> Seeded:
 # --------------------------------------------------------------------------- run
 
 @dataclass
-class Results:
-    nginx: list = field(default_factory=list)        # Load, first and last
+class StoreRun:
+    """What was measured of Tessera on one store."""
+    store: str                                       # "surrealkv" or "ws"
     healthz: Load | None = None
     reads: dict = field(default_factory=dict)        # key -> Load
-    argon2: Load | None = None
     logins: Load | None = None
-    beside_nginx: Load | None = None                 # nginx beside the argon2 processes
-    beside_argon2: Load | None = None                # argon2 processes beside nginx under wrk
     beside_reads: Load | None = None                 # /users/me beside the logins
     beside_logins: Load | None = None                # logins beside /users/me
-    rss: dict = field(default_factory=dict)
-    quiet: Quiet = field(default_factory=lambda: Quiet(0, 0))
+    rss: dict = field(default_factory=dict)          # Tessera's, MiB
+    db_rss: dict = field(default_factory=dict)       # the SurrealDB server's (ws://), MiB
     seeded: Seeded | None = None
+    start_s: float = float("nan")                    # Tessera: spawn -> /healthz 200
+    db_start_s: float = float("nan")                 # SurrealDB: spawn -> /health 200
+
+    @property
+    def name(self) -> str:
+        return STORES[self.store][0]
+
+
+@dataclass
+class Results:
+    nginx: list = field(default_factory=list)        # Load, first and last
+    argon2: Load | None = None
+    beside_nginx: Load | None = None                 # nginx beside the argon2 processes
+    beside_argon2: Load | None = None                # argon2 processes beside nginx under wrk
+    stores: dict = field(default_factory=dict)       # "surrealkv"/"ws" -> StoreRun, in turn
+    quiet: Quiet = field(default_factory=lambda: Quiet(0, 0))
     body_bytes: int = 0
-    start_s: float = float("nan")
     failure: str = ""
 
 
@@ -322,16 +369,18 @@ READS = (  # key, label, goal
 
 
 async def together(port_a: int, path_a: str, token_a: str, args, other, label: str,
-                   server: Child) -> tuple[Load, Load]:
+                   server: Child, db: Child | None = None) -> tuple[Load, Load]:
     """wrk on `path_a` and `other(start_at)` (a coroutine giving a Load) at the same time."""
     start_at = time.time() + 1.0
 
     async def first() -> Load:
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        cpu0, t0 = server.cpu(), time.perf_counter()
+        cpu0, db0, t0 = cpu_of(server), cpu_of(db), time.perf_counter()
         load = await wrk(port_a, path_a, args.duration, args.connections, args.threads,
                          token_a, label=label)
-        load.server_cpu = (server.cpu() - cpu0) / (time.perf_counter() - t0)
+        wall = time.perf_counter() - t0
+        load.server_cpu = (cpu_of(server) - cpu0) / wall
+        load.db_cpu = (cpu_of(db) - db0) / wall
         return load
 
     a, b = await asyncio.gather(first(), other(start_at))
@@ -342,79 +391,127 @@ async def together(port_a: int, path_a: str, token_a: str, args, other, label: s
 
 
 async def run(args, workdir: Path, res: Results, argon2: dict, cores: int) -> None:
-    tessera = start_tessera(args.binary, workdir, argon2)
-    res.start_s, _ = await tessera.start(timeout=120, interval=0.005, from_spawn=False)
-    rss = RssSampler(tessera.pid())
-    rss.start()
-    nginx = None
+    """Each store in turn (the ceilings at the first), then nginx again."""
+    ceilings: dict = {}          # "nginx": the nginx child, started at the first store
     try:
-        await asyncio.sleep(2)
-        res.rss["idle"] = process_rss_mib(tessera.pid())
-        rss.window = "seed"
-        log(f"seeding: {args.users:,} users (SCIM /Bulk), target, reader in a group with a "
-            f"users:GetUser policy, sk_ key, {args.login_users} login users")
-        res.seeded = s = await seed(tessera, args)
-        res.rss["seeded"] = process_rss_mib(tessera.pid())
-        log(f"  seeded in {s.seconds:.1f} s, RSS {res.rss['seeded']:.0f} MiB")
-        res.body_bytes = len(s.body.encode())
-        nginx = start_nginx(workdir, nginx_fixed_body(s.body))
-        await nginx.until_200("/")
-        rss.window = "reads"
-        target = f"/api/v1/users/{s.target_id}"
-        c = args.connections
-        log(f"nginx, fixed body of {res.body_bytes} bytes, {c} connections")
+        for store in args.stores:
+            sr = res.stores[store] = StoreRun(store)
+            await run_store(args, workdir, res, sr, argon2, cores, ceilings)
+        nginx = ceilings["nginx"]
+        log("nginx again")
         res.nginx.append(await measure(args, res.quiet, nginx, nginx.port, "/",
-                                       "nginx (first)"))
-        log("Tessera reads")
-        res.healthz = await measure(args, res.quiet, tessera, tessera.port, "/healthz",
-                                    "/healthz")
+                                       "nginx (last)"))
+    finally:
+        if "nginx" in ceilings:
+            ceilings["nginx"].stop()
+
+
+async def run_store(args, workdir: Path, res: Results, sr: StoreRun, argon2: dict,
+                    cores: int, ceilings: dict) -> None:
+    """A fresh Tessera on `sr.store` (over ws://: a fresh SurrealDB server first), seeded and
+    measured; the ceilings measured where they are first needed. Its servers are stopped at
+    the end."""
+    db: SurrealServer | None = None
+    tessera: Tessera | None = None
+    samplers: list = []
+    tag = "" if sr.store == "surrealkv" else f" ({sr.name})"
+    try:
+        if sr.store == "ws":
+            db = SurrealServer(args.surreal, workdir / "surrealdb", logfile=workdir / SURREAL_LOG)
+            log(f"SurrealDB server {args.surreal}, store {db.store()}")
+            sr.db_start_s = await db.start()
+            samplers.append((RssSampler(db.pid()), sr.db_rss))
+            log(f"  accepting connections after {sr.db_start_s:.2f} s on port {db.port}")
+        tessera = start_tessera(args.binary, workdir, argon2, db)
+        log(f"Tessera{tag}, store {tessera.endpoint}")
+        sr.start_s, _ = await tessera.start(timeout=120, interval=0.005, from_spawn=False)
+        samplers.insert(0, (RssSampler(tessera.pid()), sr.rss))
+        for sampler, _ in samplers:
+            sampler.start()
+
+        def window(name: str) -> None:
+            for sampler, _ in samplers:
+                sampler.window = name
+
+        def now(key: str) -> None:
+            for sampler, into in samplers:
+                into[key] = process_rss_mib(sampler.pid)
+
+        def peak(key: str, *windows: str) -> None:
+            for sampler, into in samplers:
+                into[key] = sampler.peak_of(*windows)
+
+        await asyncio.sleep(2)
+        now("idle")
+        window("seed")
+        log(f"seeding{tag}: {args.users:,} users (SCIM /Bulk), target, reader in a group with "
+            f"a users:GetUser policy, sk_ key, {args.login_users} login users")
+        sr.seeded = s = await seed(tessera, args)
+        now("seeded")
+        log(f"  seeded in {s.seconds:.1f} s, RSS {sr.rss['seeded']:.0f} MiB"
+            + (f", SurrealDB {sr.db_rss['seeded']:.0f} MiB" if db else ""))
+        if "nginx" not in ceilings:
+            res.body_bytes = len(s.body.encode())
+            nginx = ceilings["nginx"] = start_nginx(workdir, nginx_fixed_body(s.body))
+            await nginx.until_200("/")
+            log(f"nginx, fixed body of {res.body_bytes} bytes, {args.connections} connections")
+            res.nginx.append(await measure(args, res.quiet, nginx, nginx.port, "/",
+                                           "nginx (first)"))
+        nginx = ceilings["nginx"]
+        window("reads")
+        target = f"/api/v1/users/{s.target_id}"
+        log(f"Tessera reads{tag}")
+        sr.healthz = await measure(args, res.quiet, tessera, tessera.port, "/healthz",
+                                   "/healthz" + tag, db=db)
         for key, token, path in (("me_session", s.admin, "/api/v1/users/me"),
                                  ("me_key", s.key, "/api/v1/users/me"),
                                  ("other_admin", s.admin, target),
                                  ("other_group", s.reader, target)):
-            res.reads[key] = await measure(args, res.quiet, tessera, tessera.port, path, key,
-                                           token)
-        res.rss["reads"] = rss.peak_of("reads")
-        rss.window = "logins"
-        log(f"argon2id verify (argon2-cffi), {cores} processes, {argon2}")
-        res.argon2 = await res.quiet.phase(
-            "argon2-cffi verify",
-            lambda: argon2_ceiling(args, argon2, cores, "argon2-cffi verify"))
-        log(f"logins, {args.login_connections} connections")
-        res.logins = await measure(args, res.quiet, tessera, tessera.port,
-                                   "/api/v1/users/login", "logins",
-                                   connections=args.login_connections, bodies=s.login_bodies)
-        res.rss["logins"] = rss.peak_of("logins")
-        rss.window = "together"
-        log("together: nginx beside the argon2 processes")
-        res.beside_nginx, res.beside_argon2 = await res.quiet.phase(
-            "nginx beside argon2", lambda: together(
-                nginx.port, "/", "", args,
-                lambda at: argon2_ceiling(args, argon2, cores, "argon2-cffi beside nginx", at),
-                "nginx beside argon2", nginx))
-        log("together: Tessera /users/me (session) beside the logins")
+            sr.reads[key] = await measure(args, res.quiet, tessera, tessera.port, path,
+                                          key + tag, token, db=db)
+        peak("reads", "reads")
+        window("logins")
+        if res.argon2 is None:
+            log(f"argon2id verify (argon2-cffi), {cores} processes, {argon2}")
+            res.argon2 = await res.quiet.phase(
+                "argon2-cffi verify",
+                lambda: argon2_ceiling(args, argon2, cores, "argon2-cffi verify"))
+        log(f"logins{tag}, {args.login_connections} connections")
+        sr.logins = await measure(args, res.quiet, tessera, tessera.port,
+                                  "/api/v1/users/login", "logins" + tag,
+                                  connections=args.login_connections, bodies=s.login_bodies,
+                                  db=db)
+        peak("logins", "logins")
+        window("together")
+        if res.beside_nginx is None:
+            log("together: nginx beside the argon2 processes")
+            res.beside_nginx, res.beside_argon2 = await res.quiet.phase(
+                "nginx beside argon2", lambda: together(
+                    nginx.port, "/", "", args,
+                    lambda at: argon2_ceiling(args, argon2, cores, "argon2-cffi beside nginx",
+                                              at),
+                    "nginx beside argon2", nginx))
+        log(f"together{tag}: Tessera /users/me (session) beside the logins")
 
         async def logins_beside(at: float) -> Load:
-            load = await wrk(tessera.port, "/api/v1/users/login", args.duration,
+            return await wrk(tessera.port, "/api/v1/users/login", args.duration,
                              args.login_connections, 1, bodies=s.login_bodies, statuses=True,
-                             label="logins beside reads", start_at=at)
-            return load
+                             label="logins beside reads" + tag, start_at=at)
 
-        res.beside_reads, res.beside_logins = await res.quiet.phase(
-            "/users/me beside logins", lambda: together(
+        sr.beside_reads, sr.beside_logins = await res.quiet.phase(
+            "/users/me beside logins" + tag, lambda: together(
                 tessera.port, "/api/v1/users/me", s.admin, args, logins_beside,
-                "/users/me beside logins", tessera))
-        res.rss["together"] = rss.peak_of("together")
-        log("nginx again")
-        res.nginx.append(await measure(args, res.quiet, nginx, nginx.port, "/",
-                                       "nginx (last)"))
-        res.rss["end"] = process_rss_mib(tessera.pid())
-        res.rss["peak"] = rss.peak_of("reads", "logins", "together")
+                "/users/me beside logins" + tag, tessera, db))
+        peak("together", "together")
+        now("end")
+        peak("peak", "reads", "logins", "together")
     finally:
-        await rss.stop()
-        if nginx:
-            nginx.stop()
-        tessera.stop()
+        for sampler, _ in samplers:
+            await sampler.stop()
+        if tessera:
+            tessera.stop()
+        if db:
+            db.stop()
 
 
 # --------------------------------------------------------------------------- report
@@ -440,15 +537,67 @@ def errors_text(x: Load | None) -> str:
     return ", ".join(f"{v:,}× {k}" for k, v in x.errors.items())
 
 
+def cores_text(v: float) -> str:
+    return "—" if v is None or math.isnan(v) else f"{v:.2f}"
+
+
+def rate_of(x: Load | None) -> float:
+    return x.rate if x else float("nan")
+
+
+def table(L: list, columns: list, rows: list) -> None:
+    """Appends a Markdown table: `columns` (header, key) pairs, each row a dict key -> cell
+    (a missing key: an empty cell)."""
+    L.append("| " + " | ".join(h for h, _ in columns) + " |")
+    L.append("|" + "---|" * len(columns))
+    for r in rows:
+        L.append("| " + " | ".join(str(r.get(k, "")) for _, k in columns) + " |")
+    L.append("")
+
+
+def load_cells(x: Load | None, db: bool) -> dict:
+    """A measurement's cells: rate, latencies, errors, cores busy (the SurrealDB server's
+    with `db`)."""
+    if x is None:
+        return {k: "—" for k in ("rate", "p50", "p99", "errors", "cores", "db")}
+    return {"rate": rate_text(x.rate), "p50": fmt_ms(x.p50), "p99": fmt_ms(x.p99),
+            "errors": errors_text(x), "cores": cores_text(x.server_cpu),
+            "db": cores_text(x.db_cpu) if db else ""}
+
+
+def home_path(path: Path) -> str:
+    """`path` with the home directory written `~`."""
+    text, home = str(path), str(Path.home())
+    return "~" + text[len(home):] if home != "/" and text.startswith(home + "/") else text
+
+
 def report(res: Results, args, m: dict, version: str, versions: dict, argon2: dict,
            cores: int, load_end: str) -> str:
     ceiling = nginx_ceiling(res)
+    nan = float("nan")
+    has_ws, both = "ws" in args.stores, len(args.stores) > 1
+    runs = [res.stores.get(store) or StoreRun(store) for store in args.stores]
+    embedded = res.stores.get("surrealkv")
+
+    def versus(sr: StoreRun, get) -> str:
+        """A ws:// figure ÷ the same figure embedded (both stores measured only)."""
+        if not both or sr.store == "surrealkv" or embedded is None:
+            return ""
+        return ratio(rate_of(get(sr)), rate_of(get(embedded)))[0]
+
+    if both:
+        where = ("two stores in turn, each fresh and seeded alike: the embedded `surrealkv://` "
+                 "store, then over `ws://` to a SurrealDB server (below)")
+    elif has_ws:
+        where = "over `ws://` to a fresh SurrealDB server (below)"
+    else:
+        where = "store `surrealkv://`, one fresh store"
     L = ["## Reads", ""]
     L.append(
-        f"`bench/reads/run.sh` ({m['date']}): Tessera ({version}; store `surrealkv://`, one "
-        f"fresh store, default settings: {cores} HTTP workers and {cores} hashing threads, one "
-        f"per core; argon2id {argon2['memory_kib']:,} KiB × {argon2['iterations']} iterations "
-        f"× {argon2['parallelism']} lane, the defaults of `config/default.toml`) beside "
+        f"`bench/reads/run.sh` ({m['date']}): Tessera ({version}; {where}; default settings: "
+        f"{cores} HTTP workers and {cores} hashing threads, one per core; argon2id "
+        f"{argon2['memory_kib']:,} KiB × {argon2['iterations']} iterations × "
+        f"{argon2['parallelism']} lane, the defaults of `config/default.toml`) beside "
         f"{versions['nginx']} (`worker_processes auto`, answering `return 200` with a fixed "
         f"{res.body_bytes}-byte JSON body: what `GET /api/v1/users/{{id}}` answers) in the same "
         f"run, on loopback. Load: {versions['wrk']}, {args.threads} threads, "
@@ -456,44 +605,76 @@ def report(res: Results, args, m: dict, version: str, versions: dict, argon2: di
         f"{args.warmup:g} s of warm-up; client and servers share the machine. Machine: "
         f"{m['nproc']} CPUs ({m['usable']} usable), {m['cpu']}, {m['mem']}, Linux {m['kernel']}, "
         f"load average {m['load']} at start, {load_end} at the end.")
+    if has_ws:
+        L += ["", f"**Over `ws://`** (the scale-out configuration: stateless replicas on one "
+                  f"database): the SurrealDB server is {versions['surreal']} "
+                  f"(`{home_path(args.surreal)}`: the `surreal` command line as SurrealDB ships "
+                  f"it, built from `tests/peers/surrealdb-server`), `surreal start` as root with "
+                  f"a fresh `surrealkv://` store in the temporary directory, log level warn, on "
+                  f"loopback on the same machine: it shares the {m['usable']} usable cores with "
+                  f"Tessera, nginx and wrk; its CPU and RSS are shown apart. Tessera connects to "
+                  f"it as root (namespace and database `tessera`) with a configured master key, "
+                  f"as replicas sharing a database need."]
     if "/debug/" in str(args.binary):
         L += ["", "**Debug build: these numbers only show that the script works.**"]
+    if has_ws and ("/debug/" in str(args.surreal) or "debug" in versions.get("surreal", "")):
+        L += ["", "**The SurrealDB server is a debug build (the one `scripts/setup --peers` "
+                  "builds for the tests): its `ws://` numbers only show that the script works.**"]
     if args.quick:
         L += ["", "**`--quick`: a short run to try the script, not the published numbers.**"]
-    L += ["", f"The store holds {args.users + args.login_users + 3:,} users ({args.users:,} "
+    L += ["", f"{'Each store' if both else 'The store'} holds "
+              f"{args.users + args.login_users + 3:,} users ({args.users:,} "
               f"through SCIM `/Bulk`, the admin, the target, the reader and "
               f"{args.login_users} login users). Ratio = Tessera ÷ nginx (the mean of the two "
-              f"nginx runs, first and last). Goals of issue #12: `/users/me` ≥ {GOAL_ME:.2f}, "
-              f"another user's record ≥ {GOAL_OTHER:.2f}, p99 < {GOAL_P99_MS:g} ms, no errors.",
-          ""]
-    L.append("| measurement | req/s | p50 (ms) | p99 (ms) | errors | server cores busy | "
-             "ratio to nginx | goal |")
-    L.append("|---|---|---|---|---|---|---|---|")
+              f"nginx runs, first and last"
+              + (", before the first store and after the last" if both else "") + ")"
+              + ("; ws:// ÷ embedded: Tessera over `ws://` ÷ Tessera on the embedded store, "
+                 "the same measurement" if both else "")
+              + f". Goals of issue #12: `/users/me` ≥ {GOAL_ME:.2f}, another user's record ≥ "
+                f"{GOAL_OTHER:.2f}, p99 < {GOAL_P99_MS:g} ms, no errors.", ""]
 
-    def cores_text(x: Load) -> str:
-        return "—" if math.isnan(x.server_cpu) else f"{x.server_cpu:.2f}"
+    def cols(*last: tuple) -> list:
+        c = [("measurement", "what"), ("store", "store"), ("per second", "rate"),
+             ("p50 (ms)", "p50"), ("p99 (ms)", "p99"), ("errors", "errors"),
+             ("Tessera cores busy", "cores")]
+        if has_ws:
+            c.append(("SurrealDB cores busy", "db"))
+        return c + list(last)
 
-    def row(label: str, x: Load | None, goal: float | None, latency_goal: bool) -> None:
+    read_cols = cols(("ratio to nginx", "ratio"), *([("ws:// ÷ embedded", "vs")] if both
+                                                     else []), ("goal", "goal"))
+    read_cols[2] = ("req/s", "rate")
+    rows = []
+    for i, x in enumerate(res.nginx):
+        rows.append({"what": f"nginx, fixed JSON body ({'first' if i == 0 else 'last'})",
+                     **load_cells(x, False), "cores": cores_text(x.server_cpu),
+                     "ratio": ratio(x.rate, ceiling)[0]})
+    rows.append({"what": "**nginx ceiling** (mean)", "rate": f"**{rate_text(ceiling)}**",
+                 "ratio": "1.00×"})
+
+    def read_row(label: str, sr: StoreRun, get, goal: float | None) -> dict:
+        x = get(sr)
+        row = {"what": label, "store": sr.name, **load_cells(x, sr.store == "ws"),
+               "vs": versus(sr, get)}
         if x is None:
-            L.append(f"| {label} | — | — | — | — | — | — | not measured |")
-            return
+            row.update(ratio="—", goal="not measured")
+            return row
         text, r = ratio(x.rate, ceiling)
-        g = ""
+        row["ratio"] = text
         if goal is not None:
             ok = None if r is None else (r >= goal and x.p99 < GOAL_P99_MS and not x.errors)
-            g = f"≥ {goal:.2f}, p99 < {GOAL_P99_MS:g} ms" + mark(ok)
-        L.append(f"| {label} | {rate_text(x.rate)} | {fmt_ms(x.p50)} | {fmt_ms(x.p99)} | "
-                 f"{errors_text(x)} | {cores_text(x)} | {text} | {g} |")
+            row["goal"] = f"≥ {goal:.2f}, p99 < {GOAL_P99_MS:g} ms" + mark(ok)
+        return row
 
-    for i, x in enumerate(res.nginx):
-        row(f"nginx, fixed JSON body ({'first' if i == 0 else 'last'})", x, None, False)
-    L.append(f"| **nginx ceiling** (mean) | **{rate_text(ceiling)}** | | | | | 1.00× | |")
-    row("Tessera `GET /healthz` (no credential; informative)", res.healthz, None, False)
+    for sr in runs:
+        rows.append(read_row("Tessera `GET /healthz` (no credential; informative)", sr,
+                             lambda r: r.healthz, None))
     for key, label, goal in READS:
-        row(label, res.reads.get(key), goal, True)
-    L.append("")
+        for sr in runs:
+            rows.append(read_row(label, sr, lambda r, k=key: r.reads.get(k), goal))
+    table(L, read_cols, rows)
 
-    a, lg = res.argon2, res.logins
+    a = res.argon2
     L.append(f"**Password logins** (`POST /api/v1/users/login`, {args.login_connections} "
              f"connections: the server checks at most four sign-ins per hashing thread at once "
              f"and refuses more with 503; the {args.login_users} login users in turn) beside "
@@ -501,65 +682,85 @@ def report(res: Results, args, m: dict, version: str, versions: dict, argon2: di
              f"implementation) at the same parameters, in {cores} processes (one per hashing "
              f"thread), each verifying without pause. Goal: ≥ {GOAL_LOGINS:.2f}.")
     L.append("")
-    L.append("| measurement | per second | p50 (ms) | p99 (ms) | errors | server cores busy | "
-             "ratio | goal |")
-    L.append("|---|---|---|---|---|---|---|---|")
+    rows = []
     if a:
-        L.append(f"| argon2-cffi verify, {cores} processes (ceiling) | {rate_text(a.rate)} | | | "
-                 f"| | 1.00× | |")
-    if lg:
-        text, r = ratio(lg.rate, a.rate if a else float("nan"))
-        L.append(f"| Tessera logins | {rate_text(lg.rate)} | {fmt_ms(lg.p50)} | "
-                 f"{fmt_ms(lg.p99)} | {errors_text(lg)} | {cores_text(lg)} | {text} | "
-                 f"≥ {GOAL_LOGINS:.2f}" + mark(None if r is None else r >= GOAL_LOGINS
-                                                and not lg.errors) + " |")
-    L.append("")
+        rows.append({"what": f"argon2-cffi verify, {cores} processes (ceiling)",
+                     "rate": rate_text(a.rate), "ratio": "1.00×"})
+    for sr in runs:
+        lg = sr.logins
+        row = {"what": "Tessera logins", "store": sr.name, **load_cells(lg, sr.store == "ws"),
+               "vs": versus(sr, lambda r: r.logins)}
+        if lg is None:
+            row.update(ratio="—", goal="not measured")
+        else:
+            text, r = ratio(lg.rate, rate_of(a))
+            row.update(ratio=text, goal=f"≥ {GOAL_LOGINS:.2f}" + mark(
+                None if r is None else r >= GOAL_LOGINS and not lg.errors))
+        rows.append(row)
+    table(L, cols(("ratio", "ratio"), *([("ws:// ÷ embedded", "vs")] if both else []),
+                  ("goal", "goal")), rows)
 
-    bn, ba, br, bl = res.beside_nginx, res.beside_argon2, res.beside_reads, res.beside_logins
-    nan = float("nan")
-    alone_reads = res.reads.get("me_session")
+    bn, ba = res.beside_nginx, res.beside_argon2
     L.append(f"**Reads and logins at once** (issue #12 item 4: hashing must not starve reads). "
              f"The ceiling pair first: nginx under wrk ({args.connections} connections) while "
-             f"{cores} argon2-cffi processes verify; then Tessera: `GET /api/v1/users/me` with a "
-             f"session token ({args.connections} connections) while logins run "
-             f"({args.login_connections} connections), both {args.duration:g} s in the same "
-             f"window. Each figure ÷ its ceiling alone (above), ÷ its ceiling measured beside "
-             f"the other (the same contention for the {cores} cores), and ÷ Tessera's own "
-             f"figure alone. Goals: logins ≥ {GOAL_LOGINS:.2f} of raw verify alone (issue #12: "
-             f"\"logins stay at the hashing limit while reads run beside them\"); reads ≥ "
-             f"{GOAL_ME:.2f} of nginx beside the hashing, p99 < {GOAL_P99_MS:g} ms, no errors "
-             f"(this benchmark's reading of \"never starves\").")
+             f"{cores} argon2-cffi processes verify; then Tessera"
+             + (" on each store" if both else "")
+             + f": `GET /api/v1/users/me` with a session token ({args.connections} connections) "
+             f"while logins run ({args.login_connections} connections), both "
+             f"{args.duration:g} s in the same window. Each figure ÷ its ceiling alone (above), "
+             f"÷ its ceiling measured beside the other (the same contention for the {cores} "
+             f"cores), and ÷ Tessera's own figure alone (on the same store). Goals: logins ≥ "
+             f"{GOAL_LOGINS:.2f} of raw verify alone (issue #12: \"logins stay at the hashing "
+             f"limit while reads run beside them\"); reads ≥ {GOAL_ME:.2f} of nginx beside the "
+             f"hashing, p99 < {GOAL_P99_MS:g} ms, no errors (this benchmark's reading of "
+             f"\"never starves\").")
     L.append("")
-    L.append("| at once | per second | p50 (ms) | p99 (ms) | errors | server cores busy | "
-             "÷ ceiling alone | ÷ ceiling at once | ÷ Tessera alone | goal |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
     if bn and ba:
-        L.append(f"| nginx beside argon2-cffi (ceiling) | {rate_text(bn.rate)} | {fmt_ms(bn.p50)} "
-                 f"| {fmt_ms(bn.p99)} | {errors_text(bn)} | {cores_text(bn)} | "
-                 f"{ratio(bn.rate, ceiling)[0]} | 1.00× | | |")
-        L.append(f"| argon2-cffi beside nginx (ceiling) | {rate_text(ba.rate)} | | | | | "
-                 f"{ratio(ba.rate, a.rate if a else nan)[0]} | 1.00× | | |")
-    if br:
-        text, r = ratio(br.rate, bn.rate if bn else nan)
-        ok = None if r is None else (r >= GOAL_ME and br.p99 < GOAL_P99_MS and not br.errors)
-        L.append(f"| Tessera `/users/me` (session) beside logins | {rate_text(br.rate)} | "
-                 f"{fmt_ms(br.p50)} | {fmt_ms(br.p99)} | {errors_text(br)} | "
-                 f"{cores_text(br)} (both) | {ratio(br.rate, ceiling)[0]} | {text} | "
-                 f"{ratio(br.rate, alone_reads.rate if alone_reads else nan)[0]} | "
-                 f"≥ {GOAL_ME:.2f} at once, p99 < {GOAL_P99_MS:g} ms" + mark(ok) + " |")
-    if bl:
-        text, r = ratio(bl.rate, a.rate if a else nan)
-        ok = None if r is None else (r >= GOAL_LOGINS and not bl.errors)
-        L.append(f"| Tessera logins beside `/users/me` | {rate_text(bl.rate)} | {fmt_ms(bl.p50)} "
-                 f"| {fmt_ms(bl.p99)} | {errors_text(bl)} | | {text} | "
-                 f"{ratio(bl.rate, ba.rate if ba else nan)[0]} | "
-                 f"{ratio(bl.rate, lg.rate if lg else nan)[0]} | "
-                 f"≥ {GOAL_LOGINS:.2f} alone" + mark(ok) + " |")
-    L.append("")
+        rows.append({"what": "nginx beside argon2-cffi (ceiling)", **load_cells(bn, False),
+                     "alone": ratio(bn.rate, ceiling)[0], "at_once": "1.00×"})
+        rows.append({"what": "argon2-cffi beside nginx (ceiling)", "rate": rate_text(ba.rate),
+                     "alone": ratio(ba.rate, rate_of(a))[0], "at_once": "1.00×"})
+    for sr in runs:
+        br, bl = sr.beside_reads, sr.beside_logins
+        alone_reads = sr.reads.get("me_session")
+        row = {"what": "Tessera `/users/me` (session) beside logins", "store": sr.name,
+               **load_cells(br, sr.store == "ws")}
+        if br is None:
+            row["goal"] = "not measured"
+        else:
+            text, r = ratio(br.rate, rate_of(bn))
+            ok = None if r is None else (r >= GOAL_ME and br.p99 < GOAL_P99_MS
+                                         and not br.errors)
+            row.update(cores=f"{cores_text(br.server_cpu)} (both)",
+                       alone=ratio(br.rate, ceiling)[0], at_once=text,
+                       own=ratio(br.rate, rate_of(alone_reads))[0],
+                       goal=f"≥ {GOAL_ME:.2f} at once, p99 < {GOAL_P99_MS:g} ms" + mark(ok))
+            if sr.store == "ws":
+                row["db"] = f"{cores_text(br.db_cpu)} (both)"
+        rows.append(row)
+        row = {"what": "Tessera logins beside `/users/me`", "store": sr.name,
+               **load_cells(bl, False), "cores": "", "db": ""}
+        if bl is None:
+            row["goal"] = "not measured"
+        else:
+            text, r = ratio(bl.rate, rate_of(a))
+            ok = None if r is None else (r >= GOAL_LOGINS and not bl.errors)
+            row.update(alone=text, at_once=ratio(bl.rate, rate_of(ba))[0],
+                       own=ratio(bl.rate, rate_of(sr.logins))[0],
+                       goal=f"≥ {GOAL_LOGINS:.2f} alone" + mark(ok))
+        rows.append(row)
+    at_once_cols = cols(("÷ ceiling alone", "alone"), ("÷ ceiling at once", "at_once"),
+                        ("÷ Tessera alone", "own"), ("goal", "goal"))
+    at_once_cols[0] = ("at once", "what")
+    table(L, at_once_cols, rows)
     shares = []
-    if br and bl and alone_reads and lg:
-        fr, fl = br.rate / alone_reads.rate, bl.rate / lg.rate
-        shares.append(f"Tessera's reads and logins {fr:.2f} + {fl:.2f} = {fr + fl:.2f}")
+    for sr in runs:
+        br, bl, alone_reads = sr.beside_reads, sr.beside_logins, sr.reads.get("me_session")
+        if br and bl and alone_reads and sr.logins:
+            fr, fl = br.rate / alone_reads.rate, bl.rate / sr.logins.rate
+            shares.append(f"Tessera's reads and logins{f' ({sr.name})' if both else ''} "
+                          f"{fr:.2f} + {fl:.2f} = {fr + fl:.2f}")
     if bn and ba and a and not math.isnan(ceiling):
         shares.append(f"the ceiling pair {bn.rate / ceiling:.2f} + {ba.rate / a.rate:.2f} = "
                       f"{bn.rate / ceiling + ba.rate / a.rate:.2f}")
@@ -569,39 +770,68 @@ def report(res: Results, args, m: dict, version: str, versions: dict, argon2: di
                  + "; ".join(shares) + ".")
         L.append("")
 
-    rs = res.rss
-    per_core = lg.rate / cores if lg and cores else float("nan")
+    rows = []
+    for sr in runs:
+        rows.append({"what": f"Tessera, {sr.name}", **{k: fmt_ms(sr.rss.get(k, nan))
+                                                       for k in RSS_KEYS}})
+        if sr.store == "ws":
+            rows.append({"what": f"SurrealDB server ({sr.name})",
+                         **{k: fmt_ms(sr.db_rss.get(k, nan)) for k in RSS_KEYS}})
+    L.append(f"**Memory** (`VmRSS` in MiB, sampled every 100 ms; idle: 2 s after Tessera's "
+             f"start; the logins' peak with {cores} × {argon2['memory_kib'] / 1024:g} MiB of "
+             f"argon2 memory at once" + ("; the SurrealDB server's beside Tessera's over "
+                                         "`ws://`, the same moments" if has_ws else "") + "):")
+    L.append("")
+    table(L, [("RSS (MiB)", "what"), ("idle", "idle"), ("after seeding", "seeded"),
+              ("reads (peak)", "reads"), ("logins (peak)", "logins"),
+              ("at once (peak)", "together"), ("end", "end")], rows)
+
+    first = runs[0]
+    lg = first.logins
+    per_core = lg.rate / cores if lg and cores else nan
+    peak = fmt_ms(first.rss.get("peak", nan))
+    ws = res.stores.get("ws")
+    ws_peak = ""
+    if ws is None or "peak" not in ws.rss:
+        pass
+    elif first is not ws:
+        ws_peak = (f"; over `ws://` {fmt_ms(ws.rss.get('peak', nan))} MiB, and the SurrealDB "
+                   f"server's {fmt_ms(ws.db_rss.get('peak', nan))} MiB beside it")
+    else:
+        ws_peak = f", and the SurrealDB server's {fmt_ms(ws.db_rss.get('peak', nan))} MiB"
     L.append(
-        f"**Memory and published figures.** Tessera's RSS (`VmRSS`, sampled every 100 ms): "
-        f"{fmt_ms(rs.get('idle', float('nan')))} MiB idle 2 s after start, "
-        f"{fmt_ms(rs.get('seeded', float('nan')))} MiB after seeding, peak "
-        f"{fmt_ms(rs.get('reads', float('nan')))} MiB during the reads, "
-        f"{fmt_ms(rs.get('logins', float('nan')))} MiB during the logins "
-        f"({cores} × {argon2['memory_kib'] / 1024:g} MiB of argon2 memory at once), "
-        f"{fmt_ms(rs.get('together', float('nan')))} MiB with both at once, "
-        f"{fmt_ms(rs.get('end', float('nan')))} MiB at the end. Published, not measured here: "
-        f"{KEYCLOAK}; {RAUTHY}. Tessera here: {rate_text(per_core)} password logins/s per core "
-        f"({ratio(per_core, 15.0)[0]} Keycloak's figure; with argon2id at "
+        f"**Published figures**, not measured here: {KEYCLOAK}; {RAUTHY}. Tessera here"
+        f"{f' ({first.name})' if both else ''}: {rate_text(per_core)} password logins/s per "
+        f"core ({ratio(per_core, 15.0)[0]} Keycloak's figure; with argon2id at "
         f"{argon2['memory_kib'] / 1024:g} MiB × {argon2['iterations']} the hash is the limit, "
         f"whatever the server, and Keycloak's figure is for its own hashing settings), and a "
-        f"peak RSS of {fmt_ms(rs.get('peak', float('nan')))} MiB under load (Keycloak ~1,250 MB "
-        f"per pod; Rauthy 35–65 MB).")
+        f"peak RSS of {peak} MiB under load{ws_peak} (Keycloak ~1,250 MB per pod; Rauthy "
+        f"35–65 MB).")
     L.append("")
 
     notes = []
     if res.failure:
         notes.append(f"**The run failed: {res.failure}**")
-    if res.seeded:
-        notes.append(f"Start → first `/healthz` 200: {res.start_s * 1000:,.0f} ms on the empty "
-                     f"store; seeding took {res.seeded.seconds:.1f} s. Each read was answered "
-                     f"200 once before it was measured, and the non-admin's read answered 403 "
-                     f"before the group's policy was attached.")
+    for sr in runs:
+        if sr.seeded:
+            db = (f"SurrealDB server start → first `/health` 200: {sr.db_start_s:.2f} s; "
+                  if sr.store == "ws" else "")
+            where = "Embedded store: " if sr.store == "surrealkv" else "Over `ws://`: "
+            notes.append(f"{where if both else ''}{db}Tessera start → "
+                         f"first `/healthz` 200: {sr.start_s * 1000:,.0f} ms on the empty "
+                         f"store; seeding took {sr.seeded.seconds:.1f} s.")
+    if any(sr.seeded for sr in runs):
+        notes.append("Each read was answered 200 once before it was measured, and the "
+                     "non-admin's read answered 403 before the group's policy was attached.")
     notes.append("wrk's latencies are per request, from the request's send (a closed loop: "
                  "each connection sends its next request when the answer arrives); a request "
                  "answered other than 2xx counts as an error, not as a request.")
-    notes += res.quiet.notes("this script, wrk, the argon2 processes and the two servers")
+    notes += res.quiet.notes("this script, wrk, the argon2 processes and the servers")
     rerun = " ".join(["bench/reads/run.sh"] + rerun_args_but_json())
     return end_section(L, notes, f"Run: `{rerun}` (see `bench/reads/README.md`).")
+
+
+RSS_KEYS = ("idle", "seeded", "reads", "logins", "together", "end")
 
 
 def load_json(x: Load | None):
@@ -609,22 +839,30 @@ def load_json(x: Load | None):
         return None
     return {"label": x.label, "connections": x.connections, "requests": x.requests,
             "seconds": x.seconds, "rate_per_s": x.rate, "p50_ms": x.p50, "p99_ms": x.p99,
-            "max_ms": x.max, "errors": x.errors, "server_cores_busy": x.server_cpu}
+            "max_ms": x.max, "errors": x.errors, "server_cores_busy": x.server_cpu,
+            "surrealdb_cores_busy": None if math.isnan(x.db_cpu) else x.db_cpu}
+
+
+def store_json(sr: StoreRun) -> dict:
+    return {"healthz": load_json(sr.healthz),
+            "reads": {k: load_json(v) for k, v in sr.reads.items()},
+            "logins": load_json(sr.logins),
+            "together": {"reads": load_json(sr.beside_reads),
+                         "logins": load_json(sr.beside_logins)},
+            "rss_mib": sr.rss, "surrealdb_rss_mib": sr.db_rss or None,
+            "start_s": sr.start_s, "surrealdb_start_s": None if math.isnan(sr.db_start_s)
+            else sr.db_start_s,
+            "seed_s": sr.seeded.seconds if sr.seeded else None}
 
 
 def to_json(res: Results) -> dict:
     return {"nginx": [load_json(x) for x in res.nginx], "nginx_ceiling": nginx_ceiling(res),
-            "healthz": load_json(res.healthz),
-            "reads": {k: load_json(v) for k, v in res.reads.items()},
-            "argon2": load_json(res.argon2), "logins": load_json(res.logins),
+            "argon2": load_json(res.argon2),
             "together": {"nginx": load_json(res.beside_nginx),
-                         "argon2": load_json(res.beside_argon2),
-                         "reads": load_json(res.beside_reads),
-                         "logins": load_json(res.beside_logins)},
-            "rss_mib": res.rss, "other_processes_cores": res.quiet.others,
-            "repeated": res.quiet.repeated,
-            "body_bytes": res.body_bytes, "start_s": res.start_s,
-            "failure": res.failure}
+                         "argon2": load_json(res.beside_argon2)},
+            "stores": {k: store_json(v) for k, v in res.stores.items()},
+            "other_processes_cores": res.quiet.others, "repeated": res.quiet.repeated,
+            "body_bytes": res.body_bytes, "failure": res.failure}
 
 
 # --------------------------------------------------------------------------- main
@@ -648,8 +886,18 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--users", type=int, help="users created through SCIM /Bulk (1000)")
     ap.add_argument("--login-users", type=int, default=8,
                     help="users the logins sign in as, in turn (8)")
+    release = peer_target() / "release" / "surrealdb-test-server"
+    ap.add_argument("--store", choices=("surrealkv", "ws", "both"),
+                    help="Tessera's store: the embedded surrealkv:// store, ws:// to a "
+                         "SurrealDB server started here (--surreal), or both in turn, against "
+                         "the same ceilings (default: both when a SurrealDB server binary is "
+                         "found, else surrealkv)")
+    ap.add_argument("--surreal", type=Path, default=default_surreal(),
+                    help="the SurrealDB server binary for ws:// (the `surreal` command line; "
+                         f"default: {release} when it is built, from "
+                         "tests/peers/surrealdb-server; run.sh builds it when missing)")
     add_quiet_args(ap)
-    add_output_args(ap, "Reads", "store, configuration, logs")
+    add_output_args(ap, "Reads", "stores, configuration, logs")
     a = ap.parse_args()
     apply_sizes(ap, a, SIZES)
     cores = len(os.sched_getaffinity(0))
@@ -658,6 +906,16 @@ def parse_args() -> argparse.Namespace:
     if min(a.duration, a.connections, a.threads, a.login_connections, a.login_users) <= 0 \
             or a.users < 0 or a.warmup < 0 or a.retries < 0:
         ap.error("sizes must be positive")
+    if a.store is None:
+        a.store = "both" if a.surreal else "surrealkv"
+    a.stores = ["surrealkv", "ws"] if a.store == "both" else [a.store]
+    if "ws" in a.stores:
+        if a.surreal is None:
+            ap.error(f"--store {a.store} needs a SurrealDB server binary: --surreal PATH "
+                     f"(bench/reads/run.sh builds {release} when missing)")
+        if not (a.surreal.is_file() and os.access(a.surreal, os.X_OK)):
+            ap.error(f"--surreal {a.surreal}: not an executable file")
+        a.surreal = a.surreal.resolve()
     return a
 
 
@@ -672,7 +930,10 @@ async def amain(args, workdir: Path, m: dict, version: str, versions: dict) -> i
         failed = True
         res.failure = f"{type(e).__name__}: {e}".splitlines()[0][:300]
         log(f"failed:\n{traceback.format_exc()}")
-        log(f"tessera log tail:\n{file_tail(workdir / 'tessera.log')}")
+        for name in [STORES[x][1] for x in args.stores if x in res.stores] + (
+                [SURREAL_LOG] if "ws" in res.stores else []):
+            if (workdir / name).exists():
+                log(f"{name} tail:\n{file_tail(workdir / name)}")
     load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
     section = report(res, args, m, version, versions, argon2, cores, load_end)
     return publish(args, section, "Reads", failed, {
@@ -700,6 +961,8 @@ def main() -> int:
     versions = {"wrk": tool_version(["wrk", "-v"]).split(" [")[0].split(" Copyright")[0],
                 "nginx": tool_version([nginx_binary(), "-v"]).replace("nginx version: ", ""),
                 "argon2": argon2_version}
+    if "ws" in args.stores:
+        versions["surreal"] = surreal_version(args.surreal)
     return in_workdir(args, "tessera-reads-bench-", f"{version}, {versions}, machine {m}",
                       lambda workdir: amain(args, workdir, m, version, versions))
 
