@@ -9,8 +9,10 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use surrealdb::engine::any::Any;
-use surrealdb::method::{IntoVariables, Query};
+use surrealdb::method::IntoVariables;
+use surrealdb::types::Variables;
 use surrealdb::{IndexedResults, Surreal};
+use tracing::Instrument;
 
 /// The store's connection, shared by every clone of the store. The client sits behind an `Arc`:
 /// in SurrealDB 3.3 cloning a `Surreal` opens a new server-side session (and dropping it ends
@@ -21,23 +23,23 @@ pub(crate) struct Db(pub(super) std::sync::Arc<Surreal<Any>>);
 impl Db {
     /// A SurrealQL query, timed when awaited. Inside an administrative write, a script with a
     /// transaction also stores the write's audit event just before it commits.
-    pub(crate) fn query<'c>(&'c self, query: impl Into<Cow<'c, str>>) -> TimedQuery<'c> {
+    pub(crate) fn query<'c>(&self, query: impl Into<Cow<'c, str>>) -> TimedQuery {
         let query = query.into();
         if let Some(at) = query.rfind(COMMIT) {
             if let Some(events) = crate::audit::events_to_carry() {
                 let carried = format!("{}{}{}", &query[..at], super::audit::CARRY_EVENTS, &query[at..]);
                 let rows: Vec<super::audit::AuditRow> = events.iter().map(super::audit::AuditRow::from).collect();
-                return TimedQuery(self.0.query(carried).bind(("audit_events", rows)));
+                return TimedQuery::new(self, carried).bind(("audit_events", rows));
             }
         }
-        TimedQuery(self.0.query(query))
+        TimedQuery::new(self, query.into_owned())
     }
 }
 
 impl Db {
     /// One record by its `[tenant, key]` id, read without any SurrealQL to parse (the hot path
     /// of reads by id), timed like a query.
-    pub(crate) async fn select_by_id<T: surrealdb::types::SurrealValue>(
+    pub(crate) async fn select_by_id<T: surrealdb::types::SurrealValue + Send + 'static>(
         &self,
         table: &str,
         tenant: &str,
@@ -48,7 +50,8 @@ impl Db {
             surrealdb::types::RecordIdKey::Array(vec![tenant.to_owned(), key.to_owned()].into()),
         );
         let started = Instant::now();
-        let row = self.0.select(id).await;
+        let client = self.0.clone();
+        let row = super::on_store_runtime(async move { client.select(id).await }.in_current_span()).await;
         crate::metrics::store_query(started.elapsed());
         row
     }
@@ -57,29 +60,63 @@ impl Db {
 /// How every transactional store script ends.
 const COMMIT: &str = "COMMIT TRANSACTION";
 
-/// A query and its bindings; awaiting it runs it and records its time.
-pub(crate) struct TimedQuery<'c>(Query<'c, Any>);
+/// A query and its bindings; awaiting it runs it on the store's runtime and records its time.
+///
+/// An embedded engine executes a query inside the future that awaits it, so awaited where it
+/// is built it would run on the one thread the actors share: every write of the directory on
+/// one core. Spawned on the store's multi-threaded runtime (see `store_runtime`), queries run
+/// on every core while the actors only hand them over.
+pub(crate) struct TimedQuery {
+    client: std::sync::Arc<Surreal<Any>>,
+    statements: Vec<String>,
+    variables: surrealdb::Result<Variables>,
+}
 
-impl TimedQuery<'_> {
+impl TimedQuery {
+    fn new(db: &Db, query: String) -> Self {
+        TimedQuery { client: db.0.clone(), statements: vec![query], variables: Ok(Variables::new()) }
+    }
+
     /// Appends another statement, as `surrealdb`'s `Query::query`.
-    pub(crate) fn query(self, query: &'static str) -> Self {
-        TimedQuery(self.0.query(query))
+    pub(crate) fn query(mut self, query: &'static str) -> Self {
+        self.statements.push(query.to_owned());
+        self
     }
 
     /// Binds variables (`("name", value)` pairs), as `surrealdb`'s `Query::bind`.
-    pub(crate) fn bind(self, variables: impl IntoVariables) -> Self {
-        TimedQuery(self.0.bind(variables))
+    pub(crate) fn bind(mut self, variables: impl IntoVariables) -> Self {
+        self.variables = match (self.variables, variables.into_variables()) {
+            (Ok(mut bound), Ok(more)) => {
+                bound.extend(more);
+                Ok(bound)
+            }
+            (Err(error), _) | (_, Err(error)) => Err(error),
+        };
+        self
     }
 }
 
-impl<'c> IntoFuture for TimedQuery<'c> {
+impl IntoFuture for TimedQuery {
     type Output = surrealdb::Result<IndexedResults>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'c>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            let TimedQuery { client, statements, variables } = self;
+            let variables = variables?;
             let started = Instant::now();
-            let result = self.0.await;
+            let run = async move {
+                let mut statements = statements.into_iter();
+                let mut query = client.query(statements.next().unwrap_or_default());
+                for statement in statements {
+                    query = query.query(statement);
+                }
+                for binding in variables {
+                    query = query.bind(binding);
+                }
+                query.await
+            };
+            let result = super::on_store_runtime(run.in_current_span()).await;
             crate::metrics::store_query(started.elapsed());
             result
         })

@@ -278,6 +278,17 @@ fn store_runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// Runs `future` on the store's runtime and waits for it there; a task that panicked or was
+/// cancelled with the runtime is a database error (a 503), never a panic of the caller.
+async fn on_store_runtime<T: Send + 'static>(
+    future: impl std::future::Future<Output = surrealdb::Result<T>> + Send + 'static,
+) -> surrealdb::Result<T> {
+    store_runtime()
+        .spawn(future)
+        .await
+        .unwrap_or_else(|error| Err(surrealdb::Error::internal(format!("the store's runtime: {error}"))))
+}
+
 /// A fresh in-memory store for unit tests.
 #[cfg(test)]
 pub(crate) async fn test_store() -> Store {

@@ -22,7 +22,7 @@ pub(super) fn clause(span: Option<Span>) -> &'static str {
 }
 
 /// Binds a span's `$count` and `$offset` (both zero when there is none: unused then).
-pub(super) fn bind(request: super::db::TimedQuery<'_>, span: Option<Span>) -> super::db::TimedQuery<'_> {
+pub(super) fn bind(request: super::db::TimedQuery, span: Option<Span>) -> super::db::TimedQuery {
     let Span { offset, limit } = span.unwrap_or(Span { offset: 0, limit: 0 });
     request.bind(("count", limit)).bind(("offset", offset))
 }
