@@ -143,7 +143,7 @@ fn search_script(table: &str, fields: &str, id_column: &str, page: &Page<'_>, su
 }
 
 /// Binds the tenant, the page and the filter's parameters.
-fn bind_page<'a>(mut request: super::db::TimedQuery, tenant: &TenantId, page: &Page<'_>) -> super::db::TimedQuery {
+fn bind_page(mut request: super::db::TimedQuery, tenant: &TenantId, page: &Page<'_>) -> super::db::TimedQuery {
     request =
         request.bind(("tenant", tenant.as_str().to_owned())).bind(("count", page.count)).bind(("offset", page.offset));
     if let Some(condition) = page.condition {
