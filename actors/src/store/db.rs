@@ -14,6 +14,8 @@ use surrealdb::types::Variables;
 use surrealdb::{IndexedResults, Surreal};
 use tracing::Instrument;
 
+use crate::audit::AuditEvent;
+
 /// The store's connection, shared by every clone of the store. The client sits behind an `Arc`:
 /// in SurrealDB 3.3 cloning a `Surreal` opens a new server-side session (and dropping it ends
 /// one), which cost about a quarter of the CPU of a cached authenticated request.
@@ -25,12 +27,22 @@ impl Db {
     /// transaction also stores the write's audit event just before it commits.
     pub(crate) fn query<'c>(&self, query: impl Into<Cow<'c, str>>) -> TimedQuery {
         let query = query.into();
-        if let Some(at) = query.rfind(COMMIT) {
-            if let Some(events) = crate::audit::events_to_carry() {
-                let carried = format!("{}{}{}", &query[..at], super::audit::CARRY_EVENTS, &query[at..]);
-                let rows: Vec<super::audit::AuditRow> = events.iter().map(super::audit::AuditRow::from).collect();
-                return TimedQuery::new(self, carried).bind(("audit_events", rows));
-            }
+        let events = if query.contains(COMMIT) { crate::audit::events_to_carry() } else { None };
+        self.query_carrying(query, events.as_deref())
+    }
+
+    /// A SurrealQL query whose transaction stores `events` just before it commits: for a write
+    /// run on behalf of other tasks (grouped creations), which took their events with them.
+    pub(crate) fn query_carrying<'c>(
+        &self,
+        query: impl Into<Cow<'c, str>>,
+        events: Option<&[AuditEvent]>,
+    ) -> TimedQuery {
+        let query = query.into();
+        if let (Some(at), Some(events)) = (query.rfind(COMMIT), events.filter(|events| !events.is_empty())) {
+            let carried = format!("{}{}{}", &query[..at], super::audit::CARRY_EVENTS, &query[at..]);
+            let rows: Vec<super::audit::AuditRow> = events.iter().map(super::audit::AuditRow::from).collect();
+            return TimedQuery::new(self, carried).bind(("audit_events", rows));
         }
         TimedQuery::new(self, query.into_owned())
     }

@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod changes;
 mod configuration;
+mod creations;
 mod db;
 mod groups;
 mod identities;
@@ -163,6 +164,8 @@ pub struct Store {
     principals: std::sync::Arc<PrincipalCache>,
     /// Where the store is, for the change feed's own connection to a server.
     config: std::sync::Arc<StoreConfig>,
+    /// User creations waiting to be written together (see [`creations`]).
+    creations: std::sync::Arc<creations::Creations>,
 }
 
 /// Where the store lives and how to sign in to it (`Debug` leaves the password out).
@@ -211,7 +214,12 @@ impl Store {
     async fn connect_unmigrated(config: &StoreConfig) -> Result<Self, StoreError> {
         let db = Store::client(config).await?;
         let config = std::sync::Arc::new(config.clone());
-        Ok(Store { db: db::Db(std::sync::Arc::new(db)), principals: std::sync::Arc::default(), config })
+        Ok(Store {
+            db: db::Db(std::sync::Arc::new(db)),
+            principals: std::sync::Arc::default(),
+            config,
+            creations: std::sync::Arc::default(),
+        })
     }
 
     /// A client of the database at `config`, signed in, namespace and database selected.

@@ -9,8 +9,9 @@ use surrealdb::types::{Array, Object, RecordId, SurrealValue, Value};
 
 use super::rows::{UserRow, USER_FIELDS};
 use super::{After, Scope, Store, StoreError};
+use crate::audit::AuditEvent;
 use crate::error::Conflict;
-use crate::model::{TenantId, User};
+use crate::model::{Role, TenantId, User};
 use crate::validate::unique_key;
 
 /// Whether a write must first take the tenant lock and keep at least one admin.
@@ -106,8 +107,24 @@ impl Store {
 
     /// Creates a user on behalf of `by`: an admin account only while `by` is an admin as
     /// stored when the write happens (`Forbidden` otherwise), so a caller demoted after its
-    /// request was authenticated cannot still create admins.
+    /// request was authenticated cannot still create admins. Every other creation joins the
+    /// concurrent ones in one transaction (see [`super::creations`]).
     pub async fn create_user_by(&self, tenant: &TenantId, user: &User, by: Option<Uuid>) -> Result<(), StoreError> {
+        let events = crate::audit::events_to_carry();
+        match by {
+            Some(by) if user.role == Role::Admin => self.create_one(tenant, user, Some(by), events.as_deref()).await,
+            _ => self.create_grouped(tenant, user.clone(), events).await,
+        }
+    }
+
+    /// Creates one user in a transaction of its own, which stores `events` as it commits.
+    pub(super) async fn create_one(
+        &self,
+        tenant: &TenantId,
+        user: &User,
+        by: Option<Uuid>,
+        events: Option<&[AuditEvent]>,
+    ) -> Result<(), StoreError> {
         let script = format!(
             "BEGIN TRANSACTION;
              IF $by != NONE AND $row.role = 'admin'
@@ -121,7 +138,7 @@ impl Store {
         let claims = claims(tenant, user);
         self.retrying(|| async {
             self.db
-                .query(script.as_str())
+                .query_carrying(script.as_str(), events)
                 .bind(("tenant", tenant.as_str().to_owned()))
                 .bind(("uid", user.id.to_string()))
                 .bind(("row", with_tenant(tenant, user)))
@@ -140,6 +157,17 @@ impl Store {
     /// `EmailTaken` when its email is claimed, else `UsernameTaken`. Set-based: one read of
     /// the claims, one insert of the claims and one of the users, whatever the batch size.
     pub async fn create_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError> {
+        let events = crate::audit::events_to_carry();
+        self.insert_users(tenant, users, events.as_deref()).await
+    }
+
+    /// [`Store::create_users`], its transaction storing `events` as it commits.
+    pub(super) async fn insert_users(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+        events: Option<&[AuditEvent]>,
+    ) -> Result<(), StoreError> {
         const SCRIPT: &str = "BEGIN TRANSACTION;
              LET $taken = (SELECT VALUE id FROM $claim_ids);
              IF array::len($taken) > 0 AND $taken[0] IN $email_ids { THROW 'email_taken'; };
@@ -178,7 +206,7 @@ impl Store {
         let rows: Vec<Value> = users.iter().map(|user| with_id(tenant, user)).collect();
         self.retrying(|| async {
             self.db
-                .query(SCRIPT)
+                .query_carrying(SCRIPT, events)
                 .bind(("claim_ids", claim_ids.clone()))
                 .bind(("email_ids", email_ids.clone()))
                 .bind(("claims", all_claims.clone()))
