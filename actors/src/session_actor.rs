@@ -16,7 +16,7 @@ use crate::provisioning_actor::tenants::check_caller;
 use crate::provisioning_actor::TenantCaller;
 use crate::store::{CachedPrincipal, CredentialRef, Store, StoreError};
 use crate::tenant_directory::TenantDirectory;
-use crate::tokens::{TokenKeys, API_KEY_PREFIX};
+use crate::tokens::{TokenKeys, TokenSubject, API_KEY_PREFIX};
 use crate::user_actor::{StampSignIn, UserActor};
 use crate::validate::MAX_NAME_BYTES;
 
@@ -326,24 +326,9 @@ impl Handler<Authenticate> for SessionActor {
             let cache = store.principals();
             // Before any read: a change landing while this lookup reads is not cached.
             let start = cache.start_read();
-            let is_key = message.token.starts_with(API_KEY_PREFIX);
-            let (cached_as, subject) = if is_key {
-                if !TokenKeys::is_api_key_shaped(&message.token) {
-                    // No key can have this value: answer as for an unknown key, without a lookup.
-                    return Err(AuthFailure::NoResource);
-                }
-                let candidates = keys.api_key_hash_candidates(&message.token);
-                (CredentialRef::ApiKeyHash(candidates[0].clone()), None)
-            } else {
-                let subject = keys.verify(&tenant, &message.token).ok_or(AuthFailure::InvalidToken)?;
-                (CredentialRef::Session(subject.session_id), Some(subject))
-            };
-            if let Some(hit) = cache.get(&tenant, &cached_as) {
-                if subject.as_ref().is_some_and(|subject| subject.user_id != hit.user.id) {
-                    return Err(AuthFailure::InvalidToken);
-                }
-                let CachedPrincipal { user, credential, permissions, .. } = hit;
-                return Ok(Principal { tenant, user, credential, permissions, origin: Default::default() });
+            let (cached_as, subject) = cache_key(&keys, &tenant, &message.token)?;
+            if let Some(hit) = cached(&store, &tenant, &cached_as, subject.as_ref()) {
+                return hit;
             }
             let (user_id, credential, key, expires_at) = match subject {
                 None => {
@@ -373,6 +358,68 @@ impl Handler<Authenticate> for SessionActor {
             Ok(Principal { tenant, user, credential, permissions, origin: Default::default() })
         })
     }
+}
+
+/// Credentials resolved from the principal cache alone, on the thread that holds the request:
+/// the hot path of every authenticated request skips the SessionActor's mailbox (one actor on
+/// one thread for every request of the server). Anything the cache does not hold is the
+/// actor's to look up (`Authenticate`), so the store is still read only there.
+#[derive(Clone)]
+pub struct CachedCredentials {
+    store: Store,
+    keys: TokenKeys,
+}
+
+impl CachedCredentials {
+    pub(crate) fn new(store: Store, keys: TokenKeys) -> Self {
+        CachedCredentials { store, keys }
+    }
+
+    /// The principal `token` names in `tenant` when the answer needs no store read: a cached
+    /// credential, or a token malformed or signed for another tenant. `None`: ask the
+    /// SessionActor.
+    pub fn authenticate(&self, tenant: &TenantId, token: &str) -> Option<Result<Principal, AuthFailure>> {
+        match cache_key(&self.keys, tenant, token) {
+            Err(failure) => Some(Err(failure)),
+            Ok((cached_as, subject)) => cached(&self.store, tenant, &cached_as, subject.as_ref()),
+        }
+    }
+}
+
+/// Where a token's principal is cached: an API key by its hash under the newest master key, a
+/// session token by its session once its signature is verified (`subject`). A token no key or
+/// session can match fails here, before any lookup.
+fn cache_key(
+    keys: &TokenKeys,
+    tenant: &TenantId,
+    token: &str,
+) -> Result<(CredentialRef, Option<TokenSubject>), AuthFailure> {
+    if token.starts_with(API_KEY_PREFIX) {
+        if !TokenKeys::is_api_key_shaped(token) {
+            // No key can have this value: answer as for an unknown key, without a lookup.
+            return Err(AuthFailure::NoResource);
+        }
+        let candidates = keys.api_key_hash_candidates(token);
+        return Ok((CredentialRef::ApiKeyHash(candidates[0].clone()), None));
+    }
+    let subject = keys.verify(tenant, token).ok_or(AuthFailure::InvalidToken)?;
+    Ok((CredentialRef::Session(subject.session_id), Some(subject)))
+}
+
+/// The cached principal of `cached_as`, if the cache holds it; a session token naming another
+/// user than the cached session's is invalid.
+fn cached(
+    store: &Store,
+    tenant: &TenantId,
+    cached_as: &CredentialRef,
+    subject: Option<&TokenSubject>,
+) -> Option<Result<Principal, AuthFailure>> {
+    let hit = store.principals().get(tenant, cached_as)?;
+    if subject.is_some_and(|subject| subject.user_id != hit.user.id) {
+        return Some(Err(AuthFailure::InvalidToken));
+    }
+    let CachedPrincipal { user, credential, permissions, .. } = hit;
+    Some(Ok(Principal { tenant: tenant.clone(), user, credential, permissions, origin: Default::default() }))
 }
 
 fn lookup_failed(error: StoreError) -> AuthFailure {
@@ -505,5 +552,46 @@ impl Handler<SignOut> for SessionActor {
             tracing::info!(tenant = %message.tenant, session = %session.id, user = %session.user_id, "signed out");
             Ok(Some(session))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::Keyring;
+    use crate::store::test_store;
+
+    /// The cache answers only for the credential it holds: a session token signed for another
+    /// user than the cached session's is invalid, malformed tokens fail without a lookup, and
+    /// what the cache does not hold is left to the SessionActor.
+    #[tokio::test]
+    async fn cached_credentials_answer_only_for_what_they_hold() {
+        let store = test_store().await;
+        let keys = TokenKeys::new(Keyring::ephemeral());
+        let credentials = CachedCredentials::new(store.clone(), keys.clone());
+        let tenant = TenantId::default_tenant();
+        let owner = User::new("owner".into(), None, Role::Unprivileged, None);
+        let session = Uuid::new_v4();
+        let expires = Utc::now() + Duration::hours(1);
+        let token = keys.issue(&tenant, owner.id, session, expires).unwrap();
+
+        assert!(credentials.authenticate(&tenant, &token).is_none(), "not cached yet: the actor's");
+        let cache = store.principals();
+        let principal = CachedPrincipal {
+            user: owner.clone(),
+            credential: CredentialKind::Session(session),
+            permissions: Permissions::default(),
+            expires_at: Some(expires),
+        };
+        cache.insert(&tenant, CredentialRef::Session(session), cache.start_read(), principal);
+
+        let found = credentials.authenticate(&tenant, &token).expect("cached").expect("valid");
+        assert_eq!((found.user.id, found.credential), (owner.id, CredentialKind::Session(session)));
+        let forged = keys.issue(&tenant, Uuid::new_v4(), session, expires).unwrap();
+        assert!(matches!(credentials.authenticate(&tenant, &forged), Some(Err(AuthFailure::InvalidToken))));
+        let elsewhere = TenantId::parse("acme").unwrap();
+        assert!(matches!(credentials.authenticate(&elsewhere, &token), Some(Err(AuthFailure::InvalidToken))));
+        assert!(matches!(credentials.authenticate(&tenant, "garbage"), Some(Err(AuthFailure::InvalidToken))));
+        assert!(matches!(credentials.authenticate(&tenant, "sk_short"), Some(Err(AuthFailure::NoResource))));
     }
 }
