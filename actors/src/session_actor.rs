@@ -360,32 +360,6 @@ impl Handler<Authenticate> for SessionActor {
     }
 }
 
-/// Credentials resolved from the principal cache alone, on the thread that holds the request:
-/// the hot path of every authenticated request skips the SessionActor's mailbox (one actor on
-/// one thread for every request of the server). Anything the cache does not hold is the
-/// actor's to look up (`Authenticate`), so the store is still read only there.
-#[derive(Clone)]
-pub struct CachedCredentials {
-    store: Store,
-    keys: TokenKeys,
-}
-
-impl CachedCredentials {
-    pub(crate) fn new(store: Store, keys: TokenKeys) -> Self {
-        CachedCredentials { store, keys }
-    }
-
-    /// The principal `token` names in `tenant` when the answer needs no store read: a cached
-    /// credential, or a token malformed or signed for another tenant. `None`: ask the
-    /// SessionActor.
-    pub fn authenticate(&self, tenant: &TenantId, token: &str) -> Option<Result<Principal, AuthFailure>> {
-        match cache_key(&self.keys, tenant, token) {
-            Err(failure) => Some(Err(failure)),
-            Ok((cached_as, subject)) => cached(&self.store, tenant, &cached_as, subject.as_ref()),
-        }
-    }
-}
-
 /// Where a token's principal is cached: an API key by its hash under the newest master key, a
 /// session token by its session once its signature is verified (`subject`). A token no key or
 /// session can match fails here, before any lookup.
@@ -561,21 +535,25 @@ mod tests {
     use crate::secrets::Keyring;
     use crate::store::test_store;
 
-    /// The cache answers only for the credential it holds: a session token signed for another
-    /// user than the cached session's is invalid, malformed tokens fail without a lookup, and
-    /// what the cache does not hold is left to the SessionActor.
+    /// What the SessionActor answers from its cache alone: the cached principal of the
+    /// credential a token names; a session token signed for another user than the cached
+    /// session's is invalid; malformed tokens and tokens of another tenant fail before any
+    /// lookup; what the cache does not hold is left to the store.
     #[tokio::test]
-    async fn cached_credentials_answer_only_for_what_they_hold() {
+    async fn the_cache_answers_only_for_what_it_holds() {
         let store = test_store().await;
         let keys = TokenKeys::new(Keyring::ephemeral());
-        let credentials = CachedCredentials::new(store.clone(), keys.clone());
+        let authenticate = |tenant: &TenantId, token: &str| match cache_key(&keys, tenant, token) {
+            Err(failure) => Some(Err(failure)),
+            Ok((cached_as, subject)) => cached(&store, tenant, &cached_as, subject.as_ref()),
+        };
         let tenant = TenantId::default_tenant();
         let owner = User::new("owner".into(), None, Role::Unprivileged, None);
         let session = Uuid::new_v4();
         let expires = Utc::now() + Duration::hours(1);
         let token = keys.issue(&tenant, owner.id, session, expires).unwrap();
 
-        assert!(credentials.authenticate(&tenant, &token).is_none(), "not cached yet: the actor's");
+        assert!(authenticate(&tenant, &token).is_none(), "not cached yet: read from the store");
         let cache = store.principals();
         let principal = CachedPrincipal {
             user: owner.clone(),
@@ -585,13 +563,13 @@ mod tests {
         };
         cache.insert(&tenant, CredentialRef::Session(session), cache.start_read(), principal);
 
-        let found = credentials.authenticate(&tenant, &token).expect("cached").expect("valid");
+        let found = authenticate(&tenant, &token).expect("cached").expect("valid");
         assert_eq!((found.user.id, found.credential), (owner.id, CredentialKind::Session(session)));
         let forged = keys.issue(&tenant, Uuid::new_v4(), session, expires).unwrap();
-        assert!(matches!(credentials.authenticate(&tenant, &forged), Some(Err(AuthFailure::InvalidToken))));
+        assert!(matches!(authenticate(&tenant, &forged), Some(Err(AuthFailure::InvalidToken))));
         let elsewhere = TenantId::parse("acme").unwrap();
-        assert!(matches!(credentials.authenticate(&elsewhere, &token), Some(Err(AuthFailure::InvalidToken))));
-        assert!(matches!(credentials.authenticate(&tenant, "garbage"), Some(Err(AuthFailure::InvalidToken))));
-        assert!(matches!(credentials.authenticate(&tenant, "sk_short"), Some(Err(AuthFailure::NoResource))));
+        assert!(matches!(authenticate(&elsewhere, &token), Some(Err(AuthFailure::InvalidToken))));
+        assert!(matches!(authenticate(&tenant, "garbage"), Some(Err(AuthFailure::InvalidToken))));
+        assert!(matches!(authenticate(&tenant, "sk_short"), Some(Err(AuthFailure::NoResource))));
     }
 }

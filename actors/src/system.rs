@@ -10,7 +10,7 @@ use crate::login_brake::LoginBrake;
 use crate::model::{NewUser, Role, TenantId};
 use crate::provisioning_actor::{purge_tenant, ProvisioningActor};
 use crate::secrets::{adopt_stored_secret, ServerKeys};
-use crate::session_actor::{CachedCredentials, SessionActor};
+use crate::session_actor::SessionActor;
 use crate::store::{Store, StoreConfig};
 use crate::tenant_directory::TenantDirectory;
 use crate::tokens::TokenKeys;
@@ -47,8 +47,6 @@ pub struct Domain {
     pub users: Addr<UserActor>,
     pub sessions: Addr<SessionActor>,
     pub provisioning: Addr<ProvisioningActor>,
-    /// Cached credentials, resolved without a message to the SessionActor.
-    pub credentials: CachedCredentials,
     /// Every tenant, in memory; how requests are routed.
     pub tenants: TenantDirectory,
     /// The hasher pool, probed by readiness.
@@ -95,7 +93,6 @@ impl Domain {
             n => n,
         };
         let brake = LoginBrake::new(store.clone(), pending);
-        let credentials = CachedCredentials::new(store.clone(), keys.clone());
         let sessions = SessionActor::new(
             store.clone(),
             users.clone(),
@@ -118,7 +115,7 @@ impl Domain {
         for tenant in tenants.all().into_iter().filter(|tenant| !tenant.is_active()) {
             actix::spawn(purge_tenant(store.clone(), tenants.clone(), tenant.id.clone()));
         }
-        let domain = Domain { users, sessions, provisioning, credentials, tenants, hasher, store };
+        let domain = Domain { users, sessions, provisioning, tenants, hasher, store };
         if let Some((username, password)) = settings.bootstrap_admin {
             domain.bootstrap_admin(username, password).await?;
         }

@@ -86,27 +86,20 @@ impl FromRequest for Caller {
         // The tenant's own pages are where its browser sessions come from.
         let token = state.as_ref().and_then(|state| bearer(req, state, || state.base_url(&tenant)));
         let origin = state.as_ref().map(|state| state.origin(req)).unwrap_or_default();
-        let with_origin = move |outcome: Result<Principal, AuthFailure>| {
-            Ok(Caller(outcome.map(|mut principal| {
-                principal.origin = origin;
-                principal
-            })))
-        };
-        let (Some(token), Some(state)) = (token, state) else {
-            return Box::pin(std::future::ready(Ok(Caller(Err(AuthFailure::Missing)))));
-        };
-        // Most requests are answered by the cache, here; the rest by the SessionActor.
-        if let Some(outcome) = state.domain.credentials.authenticate(&tenant, &token) {
-            return Box::pin(std::future::ready(with_origin(outcome)));
-        }
         Box::pin(async move {
+            let (Some(token), Some(state)) = (token, state) else {
+                return Ok(Caller(Err(AuthFailure::Missing)));
+            };
             let lookup = state.domain.sessions.send(Authenticate { tenant, token });
             let outcome = match tokio::time::timeout(super::domain_deadline(), lookup).await {
                 Ok(Ok(outcome)) => outcome,
                 // A dead actor or a database that does not answer: not the credential's fault.
                 Ok(Err(_)) | Err(_) => Err(AuthFailure::Unavailable),
             };
-            with_origin(outcome)
+            Ok(Caller(outcome.map(|mut principal| {
+                principal.origin = origin;
+                principal
+            })))
         })
     }
 }
