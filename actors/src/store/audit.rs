@@ -78,11 +78,35 @@ impl AuditRow {
 pub(crate) const CARRY_EVENT: &str = "UPSERT type::record('audit_event', [$audit_event.tenant, $audit_event.at, \
      $audit_event.eid]) CONTENT $audit_event RETURN NONE;\n";
 
-/// The statement a write's transaction runs to carry its events (bound as `$audit_events`),
-/// each an `UPSERT` of its own record id, so that a write retried or made of several
-/// transactions stores each once.
-pub(crate) const CARRY_EVENTS: &str = "FOR $carried IN $audit_events { UPSERT type::record('audit_event', \
-     [$carried.tenant, $carried.at, $carried.eid]) CONTENT $carried RETURN NONE; };\n";
+/// The statement a write's transaction runs to carry its events (bound as `$audit_events`,
+/// see [`carried_rows`]): one set-based insert, each event under its own record id, updated
+/// when stored already (a write made of several transactions may name its target only in a
+/// later one), so that each event is stored once, as the write last described it. (An `UPSERT` per event in a `FOR` loop cost a /Bulk of 1,000 users more than half its
+/// time.)
+pub(crate) const CARRY_EVENTS: &str = "INSERT INTO audit_event $audit_events ON DUPLICATE KEY UPDATE \
+     action = $input.action, target = $input.target, outcome = $input.outcome RETURN NONE;\n";
+
+/// The rows [`CARRY_EVENTS`] inserts: each event's row with its record id.
+pub(crate) fn carried_rows(events: &[AuditEvent]) -> Vec<surrealdb::types::Value> {
+    events
+        .iter()
+        .map(|event| {
+            let mut row = AuditRow::from(event).into_value();
+            if let surrealdb::types::Value::Object(object) = &mut row {
+                let key = surrealdb::types::Array::from(vec![
+                    surrealdb::types::Value::String(event.tenant.as_str().to_owned()),
+                    surrealdb::types::Value::Datetime(event.at.into()),
+                    surrealdb::types::Value::String(event.id.to_string()),
+                ]);
+                object.insert(
+                    "id".to_owned(),
+                    surrealdb::types::Value::RecordId(surrealdb::types::RecordId::new("audit_event", key)),
+                );
+            }
+            row
+        })
+        .collect()
+}
 
 /// Which events a listing wants (all conditions together), newest first.
 #[derive(Debug, Clone, Default)]

@@ -41,8 +41,7 @@ impl Db {
         let query = query.into();
         if let (Some(at), Some(events)) = (query.rfind(COMMIT), events.filter(|events| !events.is_empty())) {
             let carried = format!("{}{}{}", &query[..at], super::audit::CARRY_EVENTS, &query[at..]);
-            let rows: Vec<super::audit::AuditRow> = events.iter().map(super::audit::AuditRow::from).collect();
-            return TimedQuery::new(self, carried).bind(("audit_events", rows));
+            return TimedQuery::new(self, carried).bind(("audit_events", super::audit::carried_rows(events)));
         }
         TimedQuery::new(self, query.into_owned())
     }
@@ -123,10 +122,8 @@ impl IntoFuture for TimedQuery {
                 for statement in statements {
                     query = query.query(statement);
                 }
-                for binding in variables {
-                    query = query.bind(binding);
-                }
-                query.await
+                // As one object: bound pair by pair, each value would be deep-copied again.
+                query.bind(surrealdb::types::Object::from(variables)).await
             };
             let result = super::on_store_runtime(run.in_current_span()).await;
             crate::metrics::store_query(started.elapsed());
