@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from benchkit import (BULK_REQUEST, CHEAP_ARGON2, SCIM_JSON, Http, Others, Quiet,  # noqa: E402
+from benchkit import (BULK_REQUEST, CHEAP_ARGON2, SCIM_JSON, Http, Others, Quiet, Unexpected,  # noqa: E402
                       RssSampler, Run, Tessera, TransportError, add_output_args,
                       add_quiet_args, add_run_args, apply_sizes, args_json, call, check_binary,
                       end_section, file_tail, fmt_ms, in_workdir, log, machine, pct, publish,
@@ -209,6 +209,35 @@ class Results:
 
 # --------------------------------------------------------------------------- creation
 
+#: /Bulk requests answered 503 while seeding, and the seconds they took: (count, seconds).
+SEED_STALLS = [0, 0.0]
+
+
+async def bulk_with_retries(conn: Http, token: str, body: dict, size: int) -> list:
+    """One /Bulk request of `size` creations, sent again while it answers 503 (the server asks
+    for a retry); a creation that a timed-out attempt committed after all answers 409 on the
+    retry and counts as created, without its id. Returns the operations' answers."""
+    for attempt in range(10):
+        started = time.perf_counter()
+        try:
+            reply = await call(conn, "POST", "/scim/v2/Bulk", body, token=token, content_type=SCIM_JSON)
+        except Unexpected as error:
+            if error.status != 503:
+                raise
+            SEED_STALLS[0] += 1
+            SEED_STALLS[1] += time.perf_counter() - started
+            log(f"    /Bulk answered 503 after {time.perf_counter() - started:.1f} s; again")
+            await asyncio.sleep(1)
+            continue
+        ops = reply.get("Operations", [])
+        ok = ("201", "409") if attempt else ("201",)
+        bad = [str(op.get("status")) for op in ops if str(op.get("status")) not in ok]
+        if bad or len(ops) != size:
+            raise RuntimeError(f"/Bulk of {size} users: {len(ops)} answers, statuses {sorted(set(bad))[:5]}")
+        return ops
+    raise RuntimeError(f"/Bulk of {size} users: 503 ten times")
+
+
 async def bulk_seed(port: int, token: str, d: Directory, first: int, last: int, args,
                     deadline: float) -> int:
     """Creates users first..last through SCIM /Bulk (--bulk-size per request, --seed-clients
@@ -224,18 +253,13 @@ async def bulk_seed(port: int, token: str, d: Directory, first: int, last: int, 
                 return
             chunk = range(start, min(start + args.bulk_size, last + 1))
             d.top = max(d.top, chunk[-1])
-            reply = await call(conn, "POST", "/scim/v2/Bulk", {
-                "schemas": [BULK_REQUEST],
-                "Operations": [{"method": "POST", "path": "/Users", "bulkId": f"u{i}",
-                                "data": scim_user(email_of(i))} for i in chunk]},
-                token=token, content_type=SCIM_JSON)
-            ops = reply.get("Operations", [])
-            bad = [str(op.get("status")) for op in ops if str(op.get("status")) != "201"]
-            if bad or len(ops) != len(chunk):
-                raise RuntimeError(f"/Bulk of {len(chunk)} users: {len(ops)} answers, "
-                                   f"statuses {sorted(set(bad))[:5]}")
+            body = {"schemas": [BULK_REQUEST],
+                    "Operations": [{"method": "POST", "path": "/Users", "bulkId": f"u{i}",
+                                    "data": scim_user(email_of(i))} for i in chunk]}
+            ops = await bulk_with_retries(conn, token, body, len(chunk))
             for op in ops:
-                d.put(int(op["bulkId"][1:]), op["location"].rstrip("/").rsplit("/", 1)[1])
+                if str(op.get("status")) == "201":
+                    d.put(int(op["bulkId"][1:]), op["location"].rstrip("/").rsplit("/", 1)[1])
             before, made[0] = made[0], made[0] + len(chunk)
             if made[0] // step > before // step:
                 log(f"    /Bulk: {made[0]:,}/{last - first + 1:,}")
@@ -741,6 +765,11 @@ def report(res: Results, args, m: dict, version: str, load_end: str) -> str:
                 f"{ph.bulk_rate:,.0f} users/s)" for ph in seeded)
             + f"; its creation rate (the one held to the goal) is that of the last "
               f"{args.measure:,} users, created by `POST /v0/users` on the grown directory.")
+        if SEED_STALLS[0]:
+            notes.append(f"**Seeding stalled**: {SEED_STALLS[0]} `/Bulk` requests answered 503 "
+                         f"(the domain's 30 s deadline passed), {SEED_STALLS[1]:.0f} s in all; each was "
+                         "sent again, and creations a timed-out request had committed after all "
+                         "answered 409 and were counted as created.")
     else:
         notes.append("Every user was created by `POST /v0/users` (no `--seed-bulk`): each "
                      "phase's rate is that of all its users.")
