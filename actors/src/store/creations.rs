@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 use tokio::sync::oneshot;
 
@@ -18,6 +18,11 @@ use crate::model::{TenantId, User};
 
 /// The most creations one transaction takes.
 const MAX_GROUP: usize = 256;
+
+/// Writers at once: one per core, read once (asking reads the process's CPU affinity and
+/// cgroup limits, too much for every creation).
+static MOST_WRITERS: LazyLock<usize> =
+    LazyLock::new(|| std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get));
 
 /// Creations waiting for the next transaction, and how many tasks are writing them (at most
 /// one per core: a transaction runs on one thread).
@@ -50,7 +55,7 @@ impl Creations {
 
     /// Counts one more writer, unless one per core runs already.
     fn enlist(&self) -> bool {
-        let most = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let most = *MOST_WRITERS;
         self.writers
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |writers| (writers < most).then_some(writers + 1))
             .is_ok()
