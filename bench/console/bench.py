@@ -51,7 +51,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from benchkit import (CHEAP_ARGON2, HTML, Child, Http, Quiet, RssSampler, Run,  # noqa: E402
+from benchkit import (run_caveats, CHEAP_ARGON2, HTML, Child, Http, Quiet, RssSampler, Run,  # noqa: E402
                       Tessera, add_output_args, add_quiet_args, add_run_args, apply_sizes,
                       args_json, bulk_users, call, check_binary, end_section, file_tail,
                       fmt_ms, in_workdir, log, machine, nginx_binary, nginx_static, pct,
@@ -440,10 +440,7 @@ def report(res: Results, args, m: dict, version: str, nginx_version: str,
         f"Machine: {m['nproc']} CPUs "
         f"({m['usable']} usable), {m['cpu']}, {m['mem']}, Linux {m['kernel']}, load average "
         f"{m['load']} at start, {load_end} at the end.")
-    if "/debug/" in str(args.binary):
-        L += ["", "**Debug build: these numbers only show that the script works.**"]
-    if args.quick:
-        L += ["", "**`--quick`: a small run to try the script, not the published numbers.**"]
+    L += run_caveats(args)
     L.append("")
     if s and s.users:
         made = ", ".join(f"{v:,} {k}" for k, v in s.made.items())

@@ -913,6 +913,17 @@ def rerun_args_but_json() -> list[str]:
     return args
 
 
+def run_caveats(args: argparse.Namespace, quick_run: str = "a small run") -> list[str]:
+    """The lines a report starts with when its figures are not for publishing: a debug build,
+    or a --quick run."""
+    lines: list[str] = []
+    if "/debug/" in str(args.binary):
+        lines += ["", "**Debug build: these numbers only show that the script works.**"]
+    if args.quick:
+        lines += ["", f"**`--quick`: {quick_run} to try the script, not the published numbers.**"]
+    return lines
+
+
 def end_section(lines: list[str], notes: list[str], run: str) -> str:
     """The section's text: `lines`, the notes as a list, a blank line, then the `run` line."""
     lines.extend(f"- {note}" for note in notes)

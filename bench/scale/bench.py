@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from benchkit import (BULK_REQUEST, CHEAP_ARGON2, SCIM_JSON, Http, Others, Quiet, Unexpected,  # noqa: E402
+from benchkit import (run_caveats, BULK_REQUEST, CHEAP_ARGON2, SCIM_JSON, Http, Others, Quiet, Unexpected,  # noqa: E402
                       RssSampler, Run, Tessera, TransportError, add_output_args,
                       add_quiet_args, add_run_args, apply_sizes, args_json, call, check_binary,
                       end_section, file_tail, fmt_ms, in_workdir, log, machine, pct, publish,
@@ -641,10 +641,7 @@ def report(res: Results, args, m: dict, version: str, load_end: str) -> str:
         f"client. Machine: {m['nproc']} CPUs ({m['usable']} usable), {m['cpu']}, {m['mem']}, "
         f"Linux {m['kernel']}, load average {m['load']} at start, {load_end} at the end. "
         f"Goals: issue #12 item 2.")
-    if "/debug/" in str(args.binary):
-        L += ["", "**Debug build: these numbers only show that the script works.**"]
-    if args.quick:
-        L += ["", "**`--quick`: a tiny run to try the script, not the published numbers.**"]
+    L += run_caveats(args, "a tiny run")
     L.append("")
 
     # Creation.
