@@ -8,7 +8,7 @@ use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use tessera_actors::hasher::HashParams;
 use tessera_actors::secrets::{SecretSettings, ServerKeys, MIN_KEY_BYTES};
-use tessera_actors::store::StoreConfig;
+use tessera_actors::store::{EmbeddedMemory, StoreConfig};
 use tessera_actors::{DomainSettings, TenantId};
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -75,6 +75,11 @@ pub struct DatabaseSettings {
     pub database: String,
     pub username: String,
     pub password: String,
+    /// MiB of writes an embedded `surrealkv://` engine buffers before flushing them to disk
+    /// (also its largest transaction).
+    pub memtable_mib: u64,
+    /// MiB of on-disk blocks an embedded `surrealkv://` engine caches for reads.
+    pub block_cache_mib: u64,
 }
 
 /// `[auth]`
@@ -169,6 +174,12 @@ impl Settings {
         if !["surrealkv://", "mem://", "ws://", "wss://"].iter().any(|scheme| endpoint.starts_with(scheme)) {
             return fail("database.endpoint", "must start with surrealkv://, mem://, ws:// or wss://");
         }
+        if !(8..=65_536).contains(&self.database.memtable_mib) {
+            return fail("database.memtable_mib", "must be between 8 and 65536 (64 GiB)");
+        }
+        if !(1..=1_048_576).contains(&self.database.block_cache_mib) {
+            return fail("database.block_cache_mib", "must be between 1 and 1048576 (1 TiB)");
+        }
         if !self.server.external_url.starts_with("http://") && !self.server.external_url.starts_with("https://") {
             return fail("server.external_url", "must be an http:// or https:// URL");
         }
@@ -234,6 +245,10 @@ impl Settings {
             database: self.database.database.clone(),
             username: non_empty(&self.database.username),
             password: non_empty(&self.database.password),
+            embedded_memory: EmbeddedMemory {
+                memtable_bytes: self.database.memtable_mib << 20,
+                block_cache_bytes: self.database.block_cache_mib << 20,
+            },
         }
     }
 

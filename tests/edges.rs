@@ -147,6 +147,9 @@ fn bad_configuration_fails_at_start_naming_the_key() {
         ("TESSERA__SERVER__NO_SUCH_KEY", "1", "no_such_key"),
         ("TESSERA__AUTH__ARGON2__MEMORY_KIB", "1", "auth.argon2"),
         ("TESSERA__AUTH__TOKEN_SECRET", "short", "auth.token_secret"),
+        ("TESSERA__DATABASE__MEMTABLE_MIB", "2", "database.memtable_mib"),
+        ("TESSERA__DATABASE__BLOCK_CACHE_MIB", "0", "database.block_cache_mib"),
+        ("TESSERA__DATABASE__BLOCK_CACHE_MIB", "lots", "block_cache_mib"),
     ];
     for (key, value, named) in cases {
         let (ok, _, stderr) = run_cli(&["serve"], &[(key, value)], None);

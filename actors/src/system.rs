@@ -188,6 +188,7 @@ mod tests {
                 database: "test".into(),
                 username: None,
                 password: None,
+                embedded_memory: Default::default(),
             },
             hash: HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
             hasher_threads: 1,

@@ -200,6 +200,7 @@ mod tests {
             database: "test".into(),
             username: None,
             password: None,
+            embedded_memory: Default::default(),
         };
         let store = Store::open(&config).await.unwrap();
         let tenant = TenantId::default_tenant();

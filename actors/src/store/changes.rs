@@ -55,8 +55,12 @@ impl Store {
         // On a server the feed has its own connection, so that a burst of notifications never
         // queues behind (or ahead of) the requests' queries; an embedded engine is this process.
         let remote = self.config.endpoint.starts_with("ws") || self.config.endpoint.starts_with("http");
-        let client = if remote { std::sync::Arc::new(Store::client(&self.config).await?) } else { self.db.0.clone() };
-        let mut response = client.query(FEEDS).await?;
+        let client = if remote {
+            std::sync::Arc::new(super::client::Client::open(&self.config).await?)
+        } else {
+            self.db.0.clone()
+        };
+        let mut response = client.query(vec![FEEDS.to_owned()], Default::default()).await?;
         let mut feeds = Vec::new();
         for table in 0..6 {
             let stream = response.stream::<Notification<Value>>(table)?;

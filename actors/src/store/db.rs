@@ -8,19 +8,19 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Instant;
 
-use surrealdb::engine::any::Any;
 use surrealdb::method::IntoVariables;
 use surrealdb::types::Variables;
-use surrealdb::{IndexedResults, Surreal};
+use surrealdb::IndexedResults;
 use tracing::Instrument;
 
+use super::client::Client;
 use crate::audit::AuditEvent;
 
 /// The store's connection, shared by every clone of the store. The client sits behind an `Arc`:
 /// in SurrealDB 3.3 cloning a `Surreal` opens a new server-side session (and dropping it ends
 /// one), which cost about a quarter of the CPU of a cached authenticated request.
 #[derive(Clone)]
-pub(crate) struct Db(pub(super) std::sync::Arc<Surreal<Any>>);
+pub(crate) struct Db(pub(super) std::sync::Arc<Client>);
 
 impl Db {
     /// A SurrealQL query, timed when awaited. Inside an administrative write, a script with a
@@ -78,7 +78,7 @@ const COMMIT: &str = "COMMIT TRANSACTION";
 /// one core. Spawned on the store's multi-threaded runtime (see `store_runtime`), queries run
 /// on every core while the actors only hand them over.
 pub(crate) struct TimedQuery {
-    client: std::sync::Arc<Surreal<Any>>,
+    client: std::sync::Arc<Client>,
     statements: Vec<String>,
     variables: surrealdb::Result<Variables>,
 }
@@ -116,15 +116,7 @@ impl IntoFuture for TimedQuery {
             let TimedQuery { client, statements, variables } = self;
             let variables = variables?;
             let started = Instant::now();
-            let run = async move {
-                let mut statements = statements.into_iter();
-                let mut query = client.query(statements.next().unwrap_or_default());
-                for statement in statements {
-                    query = query.query(statement);
-                }
-                // As one object: bound pair by pair, each value would be deep-copied again.
-                query.bind(surrealdb::types::Object::from(variables)).await
-            };
+            let run = async move { client.query(statements, variables).await };
             let result = super::on_store_runtime(run.in_current_span()).await;
             crate::metrics::store_query(started.elapsed());
             result

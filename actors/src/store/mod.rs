@@ -5,6 +5,7 @@ mod api_keys;
 mod audit;
 mod backup;
 mod changes;
+mod client;
 mod configuration;
 mod creations;
 mod db;
@@ -29,11 +30,10 @@ mod users;
 
 use std::future::Future;
 
-use surrealdb::opt::auth::Root;
-
 use crate::error::Conflict;
 
 pub use audit::AuditQuery;
+pub use client::EmbeddedMemory;
 pub use groups::GroupPatch;
 pub use identities::{EmailLink, RefreshableIdentity};
 pub use migrate::SCHEMA_VERSION;
@@ -178,6 +178,8 @@ pub struct StoreConfig {
     /// Root credentials for a remote server; embedded engines need none.
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Memory bounds of an embedded `surrealkv://` engine (ignored by the others).
+    pub embedded_memory: EmbeddedMemory,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -187,6 +189,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("namespace", &self.namespace)
             .field("database", &self.database)
             .field("username", &self.username)
+            .field("embedded_memory", &self.embedded_memory)
             .finish_non_exhaustive()
     }
 }
@@ -212,7 +215,7 @@ impl Store {
 
     /// Connects and selects the namespace and database, applying no schema.
     async fn connect_unmigrated(config: &StoreConfig) -> Result<Self, StoreError> {
-        let db = Store::client(config).await?;
+        let db = client::Client::open(config).await?;
         let config = std::sync::Arc::new(config.clone());
         Ok(Store {
             db: db::Db(std::sync::Arc::new(db)),
@@ -220,18 +223,6 @@ impl Store {
             config,
             creations: std::sync::Arc::default(),
         })
-    }
-
-    /// A client of the database at `config`, signed in, namespace and database selected.
-    async fn client(config: &StoreConfig) -> Result<surrealdb::Surreal<surrealdb::engine::any::Any>, StoreError> {
-        let db = surrealdb::engine::any::connect(config.endpoint.as_str())
-            .await
-            .map_err(|error| StoreError::Database(format!("cannot open {}: {}", config.endpoint, error.message())))?;
-        if let (Some(username), Some(password)) = (&config.username, &config.password) {
-            db.signin(Root { username: username.clone(), password: password.clone() }).await?;
-        }
-        db.use_ns(config.namespace.as_str()).use_db(config.database.as_str()).await?;
-        Ok(db)
     }
 
     /// The principal cache of this store's callers.
@@ -306,6 +297,7 @@ pub(crate) async fn test_store() -> Store {
         database: "test".into(),
         username: None,
         password: None,
+        embedded_memory: Default::default(),
     };
     Store::open(&config).await.expect("open a mem:// store")
 }

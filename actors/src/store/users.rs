@@ -899,6 +899,7 @@ mod tests {
             database: "test".into(),
             username: None,
             password: None,
+            embedded_memory: Default::default(),
         };
         racing_claims(Store::open(&config).await.unwrap()).await;
     }
