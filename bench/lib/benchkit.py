@@ -241,6 +241,18 @@ def process_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def process_rss_split_mib(pid: int) -> tuple[float, float]:
+    """(RssAnon, RssFile) of a process in MiB: what it allocated, and the pages of files it
+    maps (its executable's code, mostly), which the kernel shares and may drop; NaNs when they
+    cannot be read."""
+    found = {}
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("RssAnon:", "RssFile:")):
+                found[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return found.get("RssAnon", float("nan")), found.get("RssFile", float("nan"))
+
+
 def file_tail(path: Path, n: int = 30) -> str:
     """The last `n` lines of a (log) file, "" when it cannot be read."""
     with contextlib.suppress(OSError):

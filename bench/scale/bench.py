@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -57,7 +58,7 @@ from benchkit import (run_caveats, BULK_REQUEST, CHEAP_ARGON2, SCIM_JSON, Http, 
                       RssSampler, Run, Tessera, TransportError, add_output_args,
                       add_quiet_args, add_run_args, apply_sizes, args_json, call, check_binary,
                       end_section, file_tail, fmt_ms, in_workdir, log, machine, pct, publish,
-                      rerun_args_but_json, scim_user, tessera_version)
+                      process_rss_split_mib, rerun_args_but_json, scim_user, tessera_version)
 
 ADMIN = {"username": "admin@scale.test", "password": "admin-password-1"}
 DOMAIN = "scale.test"
@@ -189,6 +190,8 @@ class Results:
     quiet: Quiet
     start_s: float = math.nan
     rss_idle: float = math.nan
+    #: (RssAnon, RssFile) idle, MiB.
+    rss_idle_split: tuple = (math.nan, math.nan)
     phases: list = field(default_factory=list)
     list_phase: int = 0               # the size the lists were read at
     store_mib: float = math.nan
@@ -544,6 +547,7 @@ async def run(args, workdir: Path, res: Results) -> None:
     try:
         await asyncio.sleep(2)
         res.rss_idle = t.rss_mib()
+        res.rss_idle_split = process_rss_split_mib(t.pid())
         log(f"idle RSS {res.rss_idle:.1f} MiB (2 s after start; /healthz 200 after "
             f"{res.start_s * 1000:.0f} ms)")
         http = Http(t.port)
@@ -609,25 +613,25 @@ def growth(a: float, b: float) -> float:
     return a / b if b and not (math.isnan(a) or math.isnan(b)) else math.nan
 
 
-def surrealkv_caches() -> str:
-    """What SurrealDB 3.3.5's embedded SurrealKV sizes from the host's memory (its defaults,
-    surrealdb-kvs-surrealkv src/cnf.rs; the cgroup limit instead when there is one)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) * 1024
-                break
-        else:
-            return ""
-    except (OSError, ValueError):
-        return ""
-    gib = 2**30
-    cache = max((mem // 2) - gib, 16 * 2**20)
-    memtable = (64 * 2**20 if mem < gib else 128 * 2**20 if mem < 4 * gib else
-                256 * 2**20 if mem < 16 * gib else gib if mem < 64 * gib else 4 * gib)
-    return (f"on this host ({mem / gib:.1f} GiB) a block cache of up to "
-            f"{cache / gib:.1f} GiB (half the memory less 1 GiB) and a memtable of "
-            f"{memtable / 2**20:,.0f} MiB")
+def store_memory() -> str:
+    """The embedded store's memory bounds this run's Tessera was given: `[database]
+    memtable_mib` and `block_cache_mib` of config/default.toml, or their `TESSERA__DATABASE__…`
+    overrides."""
+    values = {}
+    with contextlib.suppress(OSError, ValueError):
+        section = ""
+        for line in (Path(__file__).resolve().parents[2] / "config" / "default.toml").read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line.startswith("["):
+                section = line
+            elif section == "[database]" and "=" in line:
+                key, value = (part.strip() for part in line.split("=", 1))
+                values[key] = value
+    for key in ("memtable_mib", "block_cache_mib"):
+        values[key] = os.environ.get(f"TESSERA__DATABASE__{key.upper()}", values.get(key, "?"))
+    return (f"the embedded SurrealKV keeps at most a {values['memtable_mib']} MiB memtable and a "
+            f"{values['block_cache_mib']} MiB block cache (`[database] memtable_mib`, "
+            f"`block_cache_mib`)")
 
 
 def report(res: Results, args, m: dict, version: str, load_end: str) -> str:
@@ -776,12 +780,12 @@ def report(res: Results, args, m: dict, version: str, load_end: str) -> str:
                  f"each series (by id, by email, each attempt); each answer must be 200 with the id and the "
                  f"email asked for. The ids are those the creation answers gave.")
     if not math.isnan(res.rss_idle):
-        caches = surrealkv_caches()
+        anon, file = res.rss_idle_split
         notes.append(f"Idle RSS: **{res.rss_idle:.1f} MiB** "
                      f"({res.rss_idle / MIB_PER_MB:.1f} MB) against the goal of "
-                     f"{GOAL_IDLE_MB:g} MB. The embedded SurrealKV (SurrealDB 3.3.5) sizes its "
-                     f"caches from the host's memory, not from the data"
-                     + (f": {caches}" if caches else "") + ".")
+                     f"{GOAL_IDLE_MB:g} MB: {anon:.1f} MiB allocated (`RssAnon`) and {file:.1f} MiB "
+                     f"of mapped file pages (`RssFile`: the executable's code, shared and "
+                     f"reclaimable). With data, {store_memory()}.")
     for ph, ls in listed:
         notes.append(f"`GET {ls.path}` at {ls.users:,} users: RSS {mb(ls.rss_before)} MiB "
                      f"before, peak {mb(ls.rss_peak)} MiB (sampled every 100 ms), "
