@@ -176,8 +176,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert!(tables() > 0, "16 MB written past an 8 MiB memtable left no table in {}", path.display());
-        let count: Option<i64> =
-            store.db.query("RETURN count(SELECT id FROM filler)").await.unwrap().take(0).unwrap();
+        let count: Option<i64> = store.db.query("RETURN count(SELECT id FROM filler)").await.unwrap().take(0).unwrap();
         assert_eq!(count, Some(16_000));
     }
 }
