@@ -58,10 +58,15 @@ pub struct User {
 
 impl User {
     /// A user about to be created: a fresh id, never signed in, no policies, created now.
+    ///
+    /// The id is a UUIDv7 (its first 48 bits the creation time in milliseconds, 74 random bits
+    /// after them): records are keyed `[tenant, id]`, so users created together sit together
+    /// on disk, and a list in creation order reads neighbouring blocks instead of one random
+    /// block per user.
     pub fn new(username: String, email: Option<String>, role: Role, password_hash: Option<String>) -> Self {
         let now = Utc::now();
         User {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             username,
             email,
             role,
@@ -123,4 +128,23 @@ pub struct UserChanges {
     pub role: Option<Role>,
     /// `Some(true)` disables the account (its sessions end at once), `Some(false)` enables it.
     pub disabled: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// New users get time-ordered ids, so that users created one after another are neighbours
+    /// in the store's `[tenant, id]` key order (what makes a whole listing read blocks in turn).
+    #[test]
+    fn new_users_get_time_ordered_ids() {
+        let first = User::new("a".into(), None, Role::Unprivileged, None);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = User::new("b".into(), None, Role::Unprivileged, None);
+        assert_eq!(first.id.get_version_num(), 7);
+        assert!(first.id < second.id, "{} then {}", first.id, second.id);
+        let unix = |id: Uuid| id.get_timestamp().map(|at| at.to_unix()).expect("a v7 id has a timestamp");
+        let (seconds, _) = unix(first.id);
+        assert!((seconds as i64 - first.created_at.timestamp()).abs() <= 1);
+    }
 }
