@@ -182,14 +182,7 @@ mod tests {
 
     fn settings() -> DomainSettings {
         DomainSettings {
-            store: StoreConfig {
-                endpoint: "mem://".into(),
-                namespace: "test".into(),
-                database: "test".into(),
-                username: None,
-                password: None,
-                embedded_memory: Default::default(),
-            },
+            store: crate::store::test_config("mem://"),
             hash: HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
             hasher_threads: 1,
             max_pending_logins: 0,

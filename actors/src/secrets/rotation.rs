@@ -183,7 +183,6 @@ mod tests {
     use crate::crypto::tests::seal_v1;
     use crate::model::TenantId;
     use crate::secrets::{load, Keyring, SecretSettings};
-    use crate::store::StoreConfig;
     use crate::tokens::TokenKeys;
 
     const OLD_SECRET: &str = "the secret an earlier release generated and stored, 64 characters long";
@@ -194,14 +193,7 @@ mod tests {
     async fn a_secret_an_earlier_release_stored_moves_into_the_key_file() {
         let dir = tempfile::tempdir().unwrap();
         let endpoint = format!("surrealkv://{}/db", dir.path().display());
-        let config = StoreConfig {
-            endpoint: endpoint.clone(),
-            namespace: "test".into(),
-            database: "test".into(),
-            username: None,
-            password: None,
-            embedded_memory: Default::default(),
-        };
+        let config = crate::store::test_config(endpoint.clone());
         let store = Store::open(&config).await.unwrap();
         let tenant = TenantId::default_tenant();
         store.ensure_tenant(&tenant).await.unwrap();

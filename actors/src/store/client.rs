@@ -152,12 +152,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let config = StoreConfig {
-            endpoint: format!("surrealkv://{}", path.display()),
-            namespace: "test".into(),
-            database: "test".into(),
-            username: None,
-            password: None,
             embedded_memory: EmbeddedMemory { memtable_bytes: 8 << 20, block_cache_bytes: 1 << 20 },
+            ..crate::store::test_config(format!("surrealkv://{}", path.display()))
         };
         let store = Store::open(&config).await.unwrap();
         let tables = || std::fs::read_dir(path.join("sstables")).map(|files| files.count()).unwrap_or(0);

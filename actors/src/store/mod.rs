@@ -288,16 +288,22 @@ async fn on_store_runtime<T: Send + 'static>(
         .unwrap_or_else(|error| Err(surrealdb::Error::internal(format!("the store's runtime: {error}"))))
 }
 
-/// A fresh in-memory store for unit tests.
+/// A unit test's connection settings for the database at `endpoint` (namespace and database
+/// `test`, no credentials, the default memory bounds).
 #[cfg(test)]
-pub(crate) async fn test_store() -> Store {
-    let config = StoreConfig {
-        endpoint: "mem://".into(),
+pub(crate) fn test_config(endpoint: impl Into<String>) -> StoreConfig {
+    StoreConfig {
+        endpoint: endpoint.into(),
         namespace: "test".into(),
         database: "test".into(),
         username: None,
         password: None,
         embedded_memory: Default::default(),
-    };
-    Store::open(&config).await.expect("open a mem:// store")
+    }
+}
+
+/// A fresh in-memory store for unit tests.
+#[cfg(test)]
+pub(crate) async fn test_store() -> Store {
+    Store::open(&test_config("mem://")).await.expect("open a mem:// store")
 }

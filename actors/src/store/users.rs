@@ -893,14 +893,7 @@ mod tests {
         racing_claims(test_store().await).await;
         // The same on the engine a server stores in by default.
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::store::StoreConfig {
-            endpoint: format!("surrealkv://{}", dir.path().join("db").display()),
-            namespace: "test".into(),
-            database: "test".into(),
-            username: None,
-            password: None,
-            embedded_memory: Default::default(),
-        };
+        let config = crate::store::test_config(format!("surrealkv://{}", dir.path().join("db").display()));
         racing_claims(Store::open(&config).await.unwrap()).await;
     }
 
