@@ -241,6 +241,22 @@ def process_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def default_settings(section: str, keys: tuple[str, ...]) -> dict[str, int]:
+    """The integer `keys` of `[section]` in config/default.toml: the defaults the server runs
+    with. RuntimeError when the section or a key is missing."""
+    text = (REPO / "config" / "default.toml").read_text()
+    found = re.search(rf"^\[{re.escape(section)}\]\s*\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
+    if not found:
+        raise RuntimeError(f"config/default.toml has no [{section}] section")
+    values = {}
+    for key in keys:
+        m = re.search(rf"^{key}\s*=\s*(\d+)", found.group(1), re.M)
+        if not m:
+            raise RuntimeError(f"config/default.toml: [{section}] has no {key}")
+        values[key] = int(m.group(1))
+    return values
+
+
 def process_rss_split_mib(pid: int) -> tuple[float, float]:
     """(RssAnon, RssFile) of a process in MiB: what it allocated, and the pages of files it
     maps (its executable's code, mostly), which the kernel shares and may drop; NaNs when they

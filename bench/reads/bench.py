@@ -48,7 +48,6 @@ import asyncio
 import json
 import math
 import os
-import re
 import shutil
 import sys
 import time
@@ -57,9 +56,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from benchkit import (REPO, Child, Http, Quiet, RssSampler, SurrealServer,  # noqa: E402
+from benchkit import (Child, Http, Quiet, RssSampler, SurrealServer,  # noqa: E402
                       Tessera, add_output_args, add_quiet_args, add_run_args, apply_sizes,
-                      args_json, bulk_users, call, check_binary, default_surreal,
+                      args_json, bulk_users, call, check_binary, default_settings, default_surreal,
                       die_with_parent, end_section, file_tail, fmt_ms, in_workdir, log,
                       machine, nginx_binary, nginx_fixed_body, peer_target, process_rss_mib,
                       publish, ratio, rerun_args_but_json, scim_user, start_nginx,
@@ -80,17 +79,7 @@ RAUTHY = "Rauthy: 35–65 MB RSS"
 
 def argon2_params() -> dict:
     """[auth.argon2] of config/default.toml: the server's defaults, given to both sides."""
-    text = (REPO / "config" / "default.toml").read_text()
-    section = re.search(r"^\[auth\.argon2\]\s*\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
-    if not section:
-        raise RuntimeError("config/default.toml has no [auth.argon2] section")
-    params = {}
-    for key in ("memory_kib", "iterations", "parallelism"):
-        m = re.search(rf"^{key}\s*=\s*(\d+)", section.group(1), re.M)
-        if not m:
-            raise RuntimeError(f"config/default.toml: [auth.argon2] has no {key}")
-        params[key] = int(m.group(1))
-    return params
+    return default_settings("auth.argon2", ("memory_kib", "iterations", "parallelism"))
 
 
 # --store: what each store is called in the report, and the log file of its Tessera.

@@ -58,7 +58,7 @@ from benchkit import (run_caveats, BULK_REQUEST, CHEAP_ARGON2, SCIM_JSON, Http, 
                       RssSampler, Run, Tessera, TransportError, add_output_args,
                       add_quiet_args, add_run_args, apply_sizes, args_json, call, check_binary,
                       end_section, file_tail, fmt_ms, in_workdir, log, machine, pct, publish,
-                      process_rss_split_mib, rerun_args_but_json, scim_user, tessera_version)
+                      default_settings, process_rss_split_mib, rerun_args_but_json, scim_user, tessera_version)
 
 ADMIN = {"username": "admin@scale.test", "password": "admin-password-1"}
 DOMAIN = "scale.test"
@@ -617,17 +617,11 @@ def store_memory() -> str:
     """The embedded store's memory bounds this run's Tessera was given: `[database]
     memtable_mib` and `block_cache_mib` of config/default.toml, or their `TESSERA__DATABASE__…`
     overrides."""
-    values = {}
-    with contextlib.suppress(OSError, ValueError):
-        section = ""
-        for line in (Path(__file__).resolve().parents[2] / "config" / "default.toml").read_text().splitlines():
-            line = line.split("#")[0].strip()
-            if line.startswith("["):
-                section = line
-            elif section == "[database]" and "=" in line:
-                key, value = (part.strip() for part in line.split("=", 1))
-                values[key] = value
-    for key in ("memtable_mib", "block_cache_mib"):
+    keys = ("memtable_mib", "block_cache_mib")
+    values: dict = {}
+    with contextlib.suppress(OSError, RuntimeError):
+        values = default_settings("database", keys)
+    for key in keys:
         values[key] = os.environ.get(f"TESSERA__DATABASE__{key.upper()}", values.get(key, "?"))
     return (f"the embedded SurrealKV keeps at most a {values['memtable_mib']} MiB memtable and a "
             f"{values['block_cache_mib']} MiB block cache (`[database] memtable_mib`, "
