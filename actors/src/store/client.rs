@@ -175,4 +175,30 @@ mod tests {
         let count: Option<i64> = store.db.query("RETURN count(SELECT id FROM filler)").await.unwrap().take(0).unwrap();
         assert_eq!(count, Some(16_000));
     }
+
+    /// The vendored `surrealdb-datastore` patch is in effect (vendor/README.md): a catalog entry
+    /// put in a transaction's cache is found again. Upstream 3.3.5 hashes these five lookups
+    /// unlike their keys, so each was re-read from the store every time (a DELETE recomputed the
+    /// reference summary per record).
+    #[test]
+    fn the_transaction_cache_finds_catalog_entries() {
+        use std::sync::Arc;
+        use surrealdb_datastore::cache::tx::{Entry, Lookup, TransactionCache};
+        use surrealdb_datastore::catalog::{DatabaseId, NamespaceId};
+
+        let (ns, db) = (NamespaceId(1), DatabaseId(1));
+        let lookups: [fn(NamespaceId, DatabaseId) -> Lookup<'static>; 5] = [
+            |ns, db| Lookup::Sqs(ns, db),
+            |ns, db| Lookup::Tbs(ns, db),
+            |ns, db| Lookup::DbReferenceTargets(ns, db),
+            |ns, db| Lookup::Tb(ns, db, "user"),
+            |_, _| Lookup::TbByName("tessera", "tessera", "user"),
+        ];
+        let cache = TransactionCache::new(512);
+        for (i, lookup) in lookups.iter().enumerate() {
+            cache.insert(lookup(ns, db), Entry::Any(Arc::new(i)));
+            let found = cache.get(&lookup(ns, db)).unwrap_or_else(|| panic!("lookup {i} missed its own entry"));
+            assert!(matches!(found, Entry::Any(value) if value.downcast_ref::<usize>() == Some(&i)), "lookup {i}");
+        }
+    }
 }
