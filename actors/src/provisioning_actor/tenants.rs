@@ -222,7 +222,11 @@ pub(crate) async fn purge(store: Store, directory: TenantDirectory, tenant: Tena
                     Ok(0) => break,
                     // Paced: as long a pause as the batch took, so the purge uses at most half of
                     // the store's time and the other tenants' requests keep their latency.
-                    Ok(_) => tokio::time::sleep(started.elapsed()).await,
+                    Ok(deleted) => {
+                        let took = started.elapsed();
+                        tracing::debug!(tenant = %tenant, table, deleted, took_ms = took.as_millis() as u64, "purged a batch");
+                        tokio::time::sleep(took).await
+                    }
                     Err(error) => {
                         tracing::error!(tenant = %tenant, table, %error, "tenant deletion interrupted; it resumes at the next start");
                         return;
