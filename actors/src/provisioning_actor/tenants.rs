@@ -216,22 +216,9 @@ pub(crate) async fn purge(store: Store, directory: TenantDirectory, tenant: Tena
     tokio::time::sleep(POLL_INTERVAL * 4).await;
     for sweep in 0..2 {
         for table in TENANT_TABLES {
-            loop {
-                let started = std::time::Instant::now();
-                match store.purge_tenant_batch(&tenant, table).await {
-                    Ok(0) => break,
-                    // Paced: as long a pause as the batch took, so the purge uses at most half of
-                    // the store's time and the other tenants' requests keep their latency.
-                    Ok(deleted) => {
-                        let took = started.elapsed();
-                        tracing::debug!(tenant = %tenant, table, deleted, took_ms = took.as_millis() as u64, "purged a batch");
-                        tokio::time::sleep(took).await
-                    }
-                    Err(error) => {
-                        tracing::error!(tenant = %tenant, table, %error, "tenant deletion interrupted; it resumes at the next start");
-                        return;
-                    }
-                }
+            if let Err(error) = purge_table(&store, &tenant, table).await {
+                tracing::error!(tenant = %tenant, table, %error, "tenant deletion interrupted; it resumes at the next start");
+                return;
             }
         }
         if sweep == 0 {
@@ -246,6 +233,32 @@ pub(crate) async fn purge(store: Store, directory: TenantDirectory, tenant: Tena
     }
     if let Err(error) = directory.reload().await {
         tracing::warn!(%error, "cannot reload the tenant directory");
+    }
+}
+
+/// Ids read per scan of a table while a tenant is deleted (see [`Store::tenant_record_ids`]).
+const PURGE_SCAN: usize = 5_000;
+/// Records deleted per transaction while a tenant is deleted: short transactions, so the other
+/// tenants' writes never wait long behind one.
+const PURGE_BATCH: usize = 500;
+
+/// Empties one table of the tenant: bounded reads of its ids, each deleted in short, paced
+/// transactions.
+async fn purge_table(store: &Store, tenant: &TenantId, table: &'static str) -> Result<(), crate::store::StoreError> {
+    loop {
+        let ids = store.tenant_record_ids(tenant, table, PURGE_SCAN).await?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for batch in ids.chunks(PURGE_BATCH) {
+            let started = std::time::Instant::now();
+            store.delete_records(batch).await?;
+            // Paced: as long a pause as the batch took, so the purge uses at most half of the
+            // store's time and the other tenants' requests keep their latency.
+            let took = started.elapsed();
+            tracing::debug!(tenant = %tenant, table, deleted = batch.len(), took_ms = took.as_millis() as u64, "purged a batch");
+            tokio::time::sleep(took).await;
+        }
     }
 }
 
