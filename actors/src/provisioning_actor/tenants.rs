@@ -252,7 +252,7 @@ async fn purge_table(store: &Store, tenant: &TenantId, table: &'static str) -> R
         }
         for batch in ids.chunks(PURGE_BATCH) {
             let started = std::time::Instant::now();
-            store.delete_records(batch).await?;
+            store.delete_tenant_records(tenant, batch).await?;
             // Paced: as long a pause as the batch took, so the purge uses at most half of the
             // store's time and the other tenants' requests keep their latency.
             let took = started.elapsed();

@@ -226,7 +226,7 @@ impl Store {
     }
 
     /// Up to `limit` ids of the tenant's records in `table` (one of [`TENANT_TABLES`]), read
-    /// through the table's tenant index, for [`Store::delete_records`]. The read starts at the
+    /// through the table's tenant index, for [`Store::delete_tenant_records`]. The read starts at the
     /// tenant's first index key and passes over the tombstones of every record deleted before
     /// (until a compaction drops them), so a purge reads many ids at once and deletes them in
     /// several short transactions: one read per 500 deletions made a 100,000-user tenant's
@@ -253,11 +253,16 @@ impl Store {
         Ok(response.take(0)?)
     }
 
-    /// Deletes these records (ids from [`Store::tenant_record_ids`]) in one transaction; a
-    /// record already gone is skipped (a purge that resumes may meet it again).
-    pub async fn delete_records(&self, ids: &[RecordId]) -> Result<(), StoreError> {
+    /// Deletes those of these records (ids from [`Store::tenant_record_ids`]) that belong to
+    /// the tenant, in one transaction; a record already gone, or another tenant's, is skipped.
+    pub async fn delete_tenant_records(&self, tenant: &TenantId, ids: &[RecordId]) -> Result<(), StoreError> {
         self.retrying(|| async {
-            self.db.query("DELETE $ids RETURN NONE").bind(("ids", ids.to_vec())).await.and_then(super::first_failure)
+            self.db
+                .query("DELETE $ids WHERE tenant = $tenant RETURN NONE")
+                .bind(("ids", ids.to_vec()))
+                .bind(("tenant", tenant.as_str().to_owned()))
+                .await
+                .and_then(super::first_failure)
         })
         .await
     }
@@ -339,7 +344,10 @@ mod tests {
         let recreate = store.create_tenant(&tenant("acme", &[])).await;
         assert!(matches!(recreate, Err(StoreError::Conflict(Conflict::TenantExists))), "{recreate:?}");
         for table in super::TENANT_TABLES {
-            store.delete_records(&store.tenant_record_ids(&acme, table, 1000).await.unwrap()).await.unwrap();
+            store
+                .delete_tenant_records(&acme, &store.tenant_record_ids(&acme, table, 1000).await.unwrap())
+                .await
+                .unwrap();
         }
         store.finish_tenant_deletion(&acme).await.unwrap();
         assert!(store.get_tenant(&acme).await.unwrap().is_none());
@@ -362,6 +370,11 @@ mod tests {
             store.create_users(&acme, chunk).await.unwrap();
         }
         store.create_users(&other, &users[..3]).await.unwrap();
+        // The deletion is scoped in the store: another tenant's ids are left alone.
+        let others = store.tenant_record_ids(&other, "user", 10).await.unwrap();
+        assert_eq!(others.len(), 3);
+        store.delete_tenant_records(&acme, &others).await.unwrap();
+        assert_eq!(store.tenant_record_ids(&other, "user", 10).await.unwrap(), others);
         let mut reads = Vec::new();
         loop {
             let ids = store.tenant_record_ids(&acme, "user", 1000).await.unwrap();
@@ -370,14 +383,14 @@ mod tests {
             }
             reads.push(ids.len());
             for chunk in ids.chunks(300) {
-                store.delete_records(chunk).await.unwrap();
+                store.delete_tenant_records(&acme, chunk).await.unwrap();
             }
-            store.delete_records(&ids[..10]).await.unwrap();
+            store.delete_tenant_records(&acme, &ids[..10]).await.unwrap();
         }
         assert_eq!(reads, [1000, 200]);
         let names = store.tenant_record_ids(&acme, "sign_in_name", 5000).await.unwrap();
         assert_eq!(names.len(), 1200);
-        store.delete_records(&names).await.unwrap();
+        store.delete_tenant_records(&acme, &names).await.unwrap();
         let not_a_table = store.tenant_record_ids(&acme, "tenant", 10).await;
         assert!(matches!(not_a_table, Err(StoreError::Database(_))), "{not_a_table:?}");
         let mut response =
