@@ -178,7 +178,7 @@ async fn writes_sign_ins_and_denials_are_recorded_and_paged_per_tenant() {
         let reply = server.get(&format!("/api/v1/audit-events?cursor={}", urlencode(cursor)), Some(&admin)).await;
         assert_eq!(
             (reply.status.as_u16(), reply.body["error"].as_str()),
-            (400, Some("cursor is not valid")),
+            (400, Some("cursor: is not a page of this log")),
             "{cursor}"
         );
     }

@@ -138,9 +138,19 @@ pub fn cursor_of(event: &AuditEvent) -> String {
     format!("{}_{}", event.at.timestamp_micros(), event.id.simple())
 }
 
-/// Reads a token of [`cursor_of`]; `None` for anything else.
+/// Reads a token of [`cursor_of`]; `None` for anything else. Only exactly the shape handed out
+/// is read (microseconds since 1970 in 1 to 18 digits, `_`, the id as 32 lowercase hex digits;
+/// the pattern the OpenAPI document gives), not whatever else `parse` would accept (a sign,
+/// uppercase or hyphenated ids).
 pub fn parse_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
     let (micros, id) = cursor.split_once('_')?;
+    let shaped = (1..=18).contains(&micros.len())
+        && micros.bytes().all(|byte| byte.is_ascii_digit())
+        && id.len() == 32
+        && id.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
+    if !shaped {
+        return None;
+    }
     let at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
     Some((at, Uuid::try_parse(id).ok()?))
 }

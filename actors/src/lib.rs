@@ -3,6 +3,7 @@
 //! `tessera` crate translate their wire formats into the messages defined here.
 
 pub mod audit;
+pub mod audit_filters;
 pub mod auth;
 pub mod configuration;
 pub mod crypto;

@@ -7,7 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
-use tessera_actors::audit::{cursor_of, parse_cursor, AuditActor, AuditEvent, AuditOutcome};
+use tessera_actors::audit::{cursor_of, AuditActor, AuditEvent, AuditOutcome};
+use tessera_actors::audit_filters::{present, AuditFilters, TimeFormat, MAX_FILTER_CHARS};
 use tessera_actors::provisioning_actor::ListAuditEvents;
 use tessera_actors::store::AuditQuery;
 use tessera_actors::{DomainError, FieldErrors};
@@ -18,9 +19,6 @@ use crate::http::routes::resource;
 
 /// Events per page.
 const PER_PAGE: u32 = 50;
-
-/// The longest text filter accepted (SRNs and action names are far shorter).
-const MAX_FILTER: usize = 512;
 
 /// Registers the audit log page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -51,53 +49,27 @@ impl Filters {
             ("outcome", &self.outcome),
         ]
         .into_iter()
-        .filter_map(|(name, value)| present(value).map(|value| (name, value)))
+        .filter_map(|(name, value)| present(value.as_deref()).map(|value| (name, value)))
         .collect()
     }
 
     /// The store query these filters ask for (one more event than a page, to know whether
     /// there are older ones), or the message of each filter that cannot be read.
     fn query(&self) -> Result<AuditQuery, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let from = read(&mut errors, "from", &self.from, time, TIME_MESSAGE);
-        let to = read(&mut errors, "to", &self.to, time, TIME_MESSAGE);
-        let outcome =
-            read(&mut errors, "outcome", &self.outcome, AuditOutcome::parse, "must be success, denied or failure");
-        let before = read(&mut errors, "cursor", &self.cursor, parse_cursor, "is not a page of this log");
-        let too_long = format!("must be at most {MAX_FILTER} characters");
-        let text = |value: &str| (value.chars().count() <= MAX_FILTER).then(|| value.to_owned());
-        let actor = read(&mut errors, "actor", &self.actor, text, &too_long);
-        let action = read(&mut errors, "action", &self.action, text, &too_long);
-        let target = read(&mut errors, "target", &self.target, text, &too_long);
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(AuditQuery { from, to, before, actor, action, target, outcome, limit: PER_PAGE + 1 })
+        let filters = AuditFilters {
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            actor: self.actor.as_deref(),
+            action: self.action.as_deref(),
+            target: self.target.as_deref(),
+            outcome: self.outcome.as_deref(),
+            cursor: self.cursor.as_deref(),
+        };
+        filters.query(PER_PAGE + 1, TimeFormat { parse: time, message: TIME_MESSAGE })
     }
-}
-
-/// Reads one filter with `parse`, unless it was left empty; notes `message` when it cannot.
-fn read<T>(
-    errors: &mut FieldErrors,
-    field: &str,
-    value: &Option<String>,
-    parse: impl Fn(&str) -> Option<T>,
-    message: &str,
-) -> Option<T> {
-    let value = present(value)?;
-    let parsed = parse(value);
-    if parsed.is_none() {
-        errors.entry(field.to_owned()).or_default().push(message.to_owned());
-    }
-    parsed
 }
 
 const TIME_MESSAGE: &str = "must be a date and time (UTC), e.g. 2025-01-31T09:30";
-
-/// A filter's value, unless it was left empty.
-fn present(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|value| !value.is_empty())
-}
 
 /// A time as a `datetime-local` input sends it (read as UTC) or as RFC 3339; years 1 to 9999.
 fn time(text: &str) -> Option<DateTime<Utc>> {
@@ -148,7 +120,7 @@ fn refused(console: &Console, filters: &Filters, errors: &FieldErrors) -> HttpRe
 
 /// The filter form (a GET form, so a filtered view is a link).
 fn filter_form(console: &Console, filters: &Filters, errors: &FieldErrors) -> Markup {
-    let outcome = present(&filters.outcome).unwrap_or("");
+    let outcome = present(filters.outcome.as_deref()).unwrap_or("");
     html! {
         form.card method="get" action=(console.url("/audit")) role="search" {
             (error_summary(errors))
@@ -185,7 +157,7 @@ fn input(name: &str, label: &str, kind: &str, value: &Option<String>, errors: &F
     html! {
         div {
             label for=(id) { (label) }
-            input id=(id) type=(kind) name=(name) value=[value.as_deref()] maxlength=(MAX_FILTER) step=[(kind == "datetime-local").then_some("1")];
+            input id=(id) type=(kind) name=(name) value=[value.as_deref()] maxlength=(MAX_FILTER_CHARS) step=[(kind == "datetime-local").then_some("1")];
             (field_errors(errors, name))
         }
     }
@@ -205,7 +177,7 @@ fn pages(console: &Console, filters: &Filters, older: Option<String>) -> Markup 
     };
     html! {
         nav.pager aria-label="Pages" {
-            @if present(&filters.cursor).is_some() { a href=(link(None)) { "Newest" } }
+            @if present(filters.cursor.as_deref()).is_some() { a href=(link(None)) { "Newest" } }
             @if let Some(cursor) = &older { a href=(link(Some(cursor))) rel="next" { "Older" } }
         }
     }

@@ -3,9 +3,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_actors::audit::{cursor_of, parse_cursor, AuditEvent, AuditOutcome};
+use tessera_actors::audit::{cursor_of, AuditEvent};
+use tessera_actors::audit_filters::{AuditFilters, TimeFormat};
 use tessera_actors::provisioning_actor::ListAuditEvents;
 use tessera_actors::store::AuditQuery;
+use tessera_actors::{DomainError, FieldErrors};
 
 use super::SoatError;
 use crate::http::caller::Caller;
@@ -44,57 +46,24 @@ pub struct AuditPage {
     next_cursor: Option<String>,
 }
 
-fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, SoatError> {
-    value
-        .map(|value| {
-            DateTime::parse_from_rfc3339(value)
-                .map(|at| at.with_timezone(&Utc))
-                .map_err(|_| SoatError::BadRequest(format!("{field} must be an RFC 3339 time")))
-        })
-        .transpose()
-}
-
-/// Whether `cursor` has exactly the shape of the cursors this API hands out (`next_cursor`:
-/// microseconds since 1970, `_`, the event's id as 32 lowercase hex digits), the pattern the
-/// OpenAPI document gives; anything else is refused before it is parsed.
-fn is_cursor_shaped(cursor: &str) -> bool {
-    let Some((micros, id)) = cursor.split_once('_') else { return false };
-    (1..=18).contains(&micros.len())
-        && micros.bytes().all(|byte| byte.is_ascii_digit())
-        && id.len() == 32
-        && id.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
-}
+/// SOAT writes times as RFC 3339.
+const RFC3339: TimeFormat<'static> = TimeFormat {
+    parse: |text| DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc)),
+    message: "must be an RFC 3339 time",
+};
 
 impl AuditParams {
-    fn into_query(self) -> Result<AuditQuery, SoatError> {
-        let outcome = self
-            .outcome
-            .as_deref()
-            .map(|outcome| {
-                AuditOutcome::parse(outcome)
-                    .ok_or_else(|| SoatError::BadRequest("outcome must be success, denied or failure".into()))
-            })
-            .transpose()?;
-        let before = self
-            .cursor
-            .as_deref()
-            .map(|cursor| {
-                is_cursor_shaped(cursor)
-                    .then(|| parse_cursor(cursor))
-                    .flatten()
-                    .ok_or_else(|| SoatError::BadRequest("cursor is not valid".into()))
-            })
-            .transpose()?;
-        Ok(AuditQuery {
-            from: time("from", self.from.as_deref())?,
-            to: time("to", self.to.as_deref())?,
-            before,
-            actor: self.actor,
-            action: self.action,
-            target: self.target,
-            outcome,
-            limit: self.limit.unwrap_or(DEFAULT_LIMIT),
-        })
+    fn into_query(self) -> Result<AuditQuery, FieldErrors> {
+        let filters = AuditFilters {
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            actor: self.actor.as_deref(),
+            action: self.action.as_deref(),
+            target: self.target.as_deref(),
+            outcome: self.outcome.as_deref(),
+            cursor: self.cursor.as_deref(),
+        };
+        filters.query(self.limit.unwrap_or(DEFAULT_LIMIT), RFC3339)
     }
 }
 
@@ -109,7 +78,8 @@ pub async fn list(
     let params = web::Query::<AuditParams>::from_query(req.query_string())
         .map_err(|error| SoatError::BadRequest(format!("Invalid query: {error}")))?
         .into_inner();
-    let query = params.into_query()?;
+    let query =
+        params.into_query().map_err(|errors| SoatError::from_domain(DomainError::Invalid(errors), "Not found"))?;
     let limit = query.limit as usize;
     let events = ask(&state.domain.provisioning, ListAuditEvents { tenant, by, query })
         .await

@@ -1,0 +1,136 @@
+//! The filters of an audit-trail listing as a client typed them, read once for every dialect
+//! (`GET /api/v1/audit-events` and the console's audit log): which values are accepted, and
+//! the message for each one that is not. A dialect only says how it writes a time.
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{parse_cursor, AuditOutcome};
+use crate::error::FieldErrors;
+use crate::store::AuditQuery;
+
+/// The longest text filter accepted (actor ids, action names and SRNs are far shorter).
+pub const MAX_FILTER_CHARS: usize = 512;
+
+/// The filters as sent; a blank one (empty or spaces) counts as absent.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AuditFilters<'a> {
+    /// Events at or after this time.
+    pub from: Option<&'a str>,
+    /// Events before this time.
+    pub to: Option<&'a str>,
+    /// `usr_…` or `key_…`.
+    pub actor: Option<&'a str>,
+    /// `users:UpdateUser`, or a module's actions as `users:*`.
+    pub action: Option<&'a str>,
+    /// An SRN.
+    pub target: Option<&'a str>,
+    /// `success`, `denied` or `failure`.
+    pub outcome: Option<&'a str>,
+    /// A cursor handed out with the previous page.
+    pub cursor: Option<&'a str>,
+}
+
+/// How a dialect writes a time: its parser, and the message for a value it cannot read.
+#[derive(Clone, Copy)]
+pub struct TimeFormat<'a> {
+    pub parse: fn(&str) -> Option<DateTime<Utc>>,
+    pub message: &'a str,
+}
+
+impl AuditFilters<'_> {
+    /// The store query for `limit` events, or the message of every filter that cannot be read.
+    /// The limit itself, and whether `from` is before `to`, are checked where the listing runs.
+    pub fn query(&self, limit: u32, time: TimeFormat<'_>) -> Result<AuditQuery, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let from = read(&mut errors, "from", self.from, time.parse, time.message);
+        let to = read(&mut errors, "to", self.to, time.parse, time.message);
+        let outcome =
+            read(&mut errors, "outcome", self.outcome, AuditOutcome::parse, "must be success, denied or failure");
+        let before = read(&mut errors, "cursor", self.cursor, parse_cursor, "is not a page of this log");
+        let too_long = format!("must be at most {MAX_FILTER_CHARS} characters");
+        let text = |value: &str| (value.chars().count() <= MAX_FILTER_CHARS).then(|| value.to_owned());
+        let actor = read(&mut errors, "actor", self.actor, text, &too_long);
+        let action = read(&mut errors, "action", self.action, text, &too_long);
+        let target = read(&mut errors, "target", self.target, text, &too_long);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(AuditQuery { from, to, before, actor, action, target, outcome, limit })
+    }
+}
+
+/// Reads one filter with `parse`, unless it was left blank; notes `message` when it cannot.
+fn read<T>(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+    message: &str,
+) -> Option<T> {
+    let value = present(value)?;
+    let parsed = parse(value);
+    if parsed.is_none() {
+        errors.entry(field.to_owned()).or_default().push(message.to_owned());
+    }
+    parsed
+}
+
+/// A filter's value, unless it was left blank.
+pub fn present(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RFC3339: TimeFormat<'static> = TimeFormat {
+        parse: |text| DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc)),
+        message: "must be an RFC 3339 time",
+    };
+
+    #[test]
+    fn every_unreadable_filter_is_named_and_blank_ones_are_absent() {
+        let long = "x".repeat(MAX_FILTER_CHARS + 1);
+        let filters = AuditFilters {
+            from: Some("soon"),
+            outcome: Some("maybe"),
+            cursor: Some("x"),
+            actor: Some("  "),
+            target: Some(&long),
+            ..AuditFilters::default()
+        };
+        let errors = filters.query(10, RFC3339).unwrap_err();
+        assert_eq!(errors.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "from", "outcome", "target"]);
+        assert_eq!(errors["from"], ["must be an RFC 3339 time"]);
+
+        let query = AuditFilters {
+            action: Some(" users:* "),
+            from: Some("2025-01-31T09:30:00Z"),
+            outcome: Some("denied"),
+            ..AuditFilters::default()
+        }
+        .query(10, RFC3339)
+        .unwrap();
+        assert_eq!(query.action.as_deref(), Some("users:*"));
+        assert_eq!(query.from.unwrap().to_rfc3339(), "2025-01-31T09:30:00+00:00");
+        assert_eq!((query.outcome, query.actor, query.limit), (Some(AuditOutcome::Denied), None, 10));
+    }
+
+    #[test]
+    fn a_cursor_is_read_only_in_the_shape_handed_out() {
+        let id = uuid::Uuid::now_v7();
+        let good = format!("1700000000000000_{}", id.simple());
+        let read = |cursor: &str| AuditFilters { cursor: Some(cursor), ..AuditFilters::default() }.query(1, RFC3339);
+        assert_eq!(read(&good).unwrap().before.map(|(_, found)| found), Some(id));
+        for bad in [
+            format!("1700000000000000_{}", id.simple().to_string().to_uppercase()),
+            format!("+{good}"),
+            format!("1700000000000000_{}", id.hyphenated()),
+            format!("{good}_"),
+            "nonsense".to_owned(),
+        ] {
+            assert!(read(&bad).is_err(), "{bad}");
+        }
+    }
+}
