@@ -3,6 +3,7 @@
 //! the message for each one that is not. A dialect only says how it writes a time.
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
 use crate::audit::{parse_cursor, AuditOutcome};
 use crate::error::FieldErrors;
@@ -11,23 +12,27 @@ use crate::store::AuditQuery;
 /// The longest text filter accepted (actor ids, action names and SRNs are far shorter).
 pub const MAX_FILTER_CHARS: usize = 512;
 
-/// The filters as sent; a blank one (empty or spaces) counts as absent.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AuditFilters<'a> {
+/// The filters as sent, a query string's fields; a blank one (empty or spaces) counts as
+/// absent, and any other field is refused.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFilters {
     /// Events at or after this time.
-    pub from: Option<&'a str>,
+    pub from: Option<String>,
     /// Events before this time.
-    pub to: Option<&'a str>,
+    pub to: Option<String>,
     /// `usr_…` or `key_…`.
-    pub actor: Option<&'a str>,
+    pub actor: Option<String>,
     /// `users:UpdateUser`, or a module's actions as `users:*`.
-    pub action: Option<&'a str>,
+    pub action: Option<String>,
     /// An SRN.
-    pub target: Option<&'a str>,
+    pub target: Option<String>,
     /// `success`, `denied` or `failure`.
-    pub outcome: Option<&'a str>,
+    pub outcome: Option<String>,
     /// A cursor handed out with the previous page.
-    pub cursor: Option<&'a str>,
+    pub cursor: Option<String>,
+    /// Events per page, where the dialect lets the client choose.
+    pub limit: Option<u32>,
 }
 
 /// How a dialect writes a time: its parser, and the message for a value it cannot read.
@@ -37,25 +42,46 @@ pub struct TimeFormat<'a> {
     pub message: &'a str,
 }
 
-impl AuditFilters<'_> {
+impl AuditFilters {
     /// The store query for `limit` events, or the message of every filter that cannot be read.
     /// The limit itself, and whether `from` is before `to`, are checked where the listing runs.
     pub fn query(&self, limit: u32, time: TimeFormat<'_>) -> Result<AuditQuery, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let from = read(&mut errors, "from", self.from, time.parse, time.message);
-        let to = read(&mut errors, "to", self.to, time.parse, time.message);
-        let outcome =
-            read(&mut errors, "outcome", self.outcome, AuditOutcome::parse, "must be success, denied or failure");
-        let before = read(&mut errors, "cursor", self.cursor, parse_cursor, "is not a page of this log");
+        let from = read(&mut errors, "from", self.from.as_deref(), time.parse, time.message);
+        let to = read(&mut errors, "to", self.to.as_deref(), time.parse, time.message);
+        let outcome = read(
+            &mut errors,
+            "outcome",
+            self.outcome.as_deref(),
+            AuditOutcome::parse,
+            "must be success, denied or failure",
+        );
+        let before = read(&mut errors, "cursor", self.cursor.as_deref(), parse_cursor, "is not a page of this log");
         let too_long = format!("must be at most {MAX_FILTER_CHARS} characters");
         let text = |value: &str| (value.chars().count() <= MAX_FILTER_CHARS).then(|| value.to_owned());
-        let actor = read(&mut errors, "actor", self.actor, text, &too_long);
-        let action = read(&mut errors, "action", self.action, text, &too_long);
-        let target = read(&mut errors, "target", self.target, text, &too_long);
+        let actor = read(&mut errors, "actor", self.actor.as_deref(), text, &too_long);
+        let action = read(&mut errors, "action", self.action.as_deref(), text, &too_long);
+        let target = read(&mut errors, "target", self.target.as_deref(), text, &too_long);
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(AuditQuery { from, to, before, actor, action, target, outcome, limit })
+    }
+
+    /// The filters that are set (not the cursor or the limit), in a stable order, for links
+    /// to the same filtered view.
+    pub fn set(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("target", &self.target),
+            ("outcome", &self.outcome),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| present(value.as_deref()).map(|value| (name, value)))
+        .collect()
     }
 }
 
@@ -93,11 +119,11 @@ mod tests {
     fn every_unreadable_filter_is_named_and_blank_ones_are_absent() {
         let long = "x".repeat(MAX_FILTER_CHARS + 1);
         let filters = AuditFilters {
-            from: Some("soon"),
-            outcome: Some("maybe"),
-            cursor: Some("x"),
-            actor: Some("  "),
-            target: Some(&long),
+            from: Some("soon".into()),
+            outcome: Some("maybe".into()),
+            cursor: Some("x".into()),
+            actor: Some("  ".into()),
+            target: Some(long),
             ..AuditFilters::default()
         };
         let errors = filters.query(10, RFC3339).unwrap_err();
@@ -105,9 +131,9 @@ mod tests {
         assert_eq!(errors["from"], ["must be an RFC 3339 time"]);
 
         let query = AuditFilters {
-            action: Some(" users:* "),
-            from: Some("2025-01-31T09:30:00Z"),
-            outcome: Some("denied"),
+            action: Some(" users:* ".into()),
+            from: Some("2025-01-31T09:30:00Z".into()),
+            outcome: Some("denied".into()),
             ..AuditFilters::default()
         }
         .query(10, RFC3339)
@@ -121,7 +147,9 @@ mod tests {
     fn a_cursor_is_read_only_in_the_shape_handed_out() {
         let id = uuid::Uuid::now_v7();
         let good = format!("1700000000000000_{}", id.simple());
-        let read = |cursor: &str| AuditFilters { cursor: Some(cursor), ..AuditFilters::default() }.query(1, RFC3339);
+        let read = |cursor: &str| {
+            AuditFilters { cursor: Some(cursor.to_owned()), ..AuditFilters::default() }.query(1, RFC3339)
+        };
         assert_eq!(read(&good).unwrap().before.map(|(_, found)| found), Some(id));
         for bad in [
             format!("1700000000000000_{}", id.simple().to_string().to_uppercase()),

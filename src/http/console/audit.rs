@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use maud::{html, Markup};
-use serde::Deserialize;
 use tessera_actors::audit::{cursor_of, AuditActor, AuditEvent, AuditOutcome};
 use tessera_actors::audit_filters::{present, AuditFilters, TimeFormat, MAX_FILTER_CHARS};
 use tessera_actors::provisioning_actor::ListAuditEvents;
@@ -25,48 +24,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/console/audit").get(list));
 }
 
-/// The filters of the page's query string, as typed (empty fields count as absent).
-#[derive(Deserialize, Default)]
-struct Filters {
-    from: Option<String>,
-    to: Option<String>,
-    actor: Option<String>,
-    action: Option<String>,
-    target: Option<String>,
-    outcome: Option<String>,
-    cursor: Option<String>,
-}
+/// The filters of the page's query string, as typed (empty fields count as absent; `limit` is
+/// not the console's to choose: a page is [`PER_PAGE`] events).
+type Filters = AuditFilters;
 
-impl Filters {
-    /// The filters that are set, in a stable order, for the links of the page.
-    fn pairs(&self) -> Vec<(&'static str, &str)> {
-        [
-            ("from", &self.from),
-            ("to", &self.to),
-            ("actor", &self.actor),
-            ("action", &self.action),
-            ("target", &self.target),
-            ("outcome", &self.outcome),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| present(value.as_deref()).map(|value| (name, value)))
-        .collect()
-    }
-
-    /// The store query these filters ask for (one more event than a page, to know whether
-    /// there are older ones), or the message of each filter that cannot be read.
-    fn query(&self) -> Result<AuditQuery, FieldErrors> {
-        let filters = AuditFilters {
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-            actor: self.actor.as_deref(),
-            action: self.action.as_deref(),
-            target: self.target.as_deref(),
-            outcome: self.outcome.as_deref(),
-            cursor: self.cursor.as_deref(),
-        };
-        filters.query(PER_PAGE + 1, TimeFormat { parse: time, message: TIME_MESSAGE })
-    }
+/// The store query the filters ask for (one more event than a page, to know whether there are
+/// older ones), or the message of each filter that cannot be read.
+fn query(filters: &Filters) -> Result<AuditQuery, FieldErrors> {
+    filters.query(PER_PAGE + 1, TimeFormat { parse: time, message: TIME_MESSAGE })
 }
 
 const TIME_MESSAGE: &str = "must be a date and time (UTC), e.g. 2025-01-31T09:30";
@@ -85,7 +50,7 @@ fn time(text: &str) -> Option<DateTime<Utc>> {
 /// `GET /console/audit?from&to&actor&action&target&outcome&cursor`: one page of the log.
 async fn list(req: HttpRequest, console: Console) -> Result<HttpResponse, ConsoleError> {
     let filters = web::Query::<Filters>::from_query(req.query_string()).map_err(|_| console.bad_query())?.into_inner();
-    let query = match filters.query() {
+    let query = match query(&filters) {
         Ok(query) => query,
         Err(errors) => return Ok(refused(&console, &filters, &errors)),
     };
@@ -166,7 +131,7 @@ fn input(name: &str, label: &str, kind: &str, value: &Option<String>, errors: &F
 /// "Newest" (when paging) and "Older" (when there are older events), keeping the filters.
 fn pages(console: &Console, filters: &Filters, older: Option<String>) -> Markup {
     let link = |cursor: Option<&str>| {
-        let mut pairs = filters.pairs();
+        let mut pairs = filters.set();
         pairs.extend(cursor.map(|cursor| ("cursor", cursor)));
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
         if query.is_empty() {
@@ -256,9 +221,9 @@ mod tests {
             actor: Some("  ".into()),
             ..Filters::default()
         };
-        let errors = filters.query().unwrap_err();
+        let errors = query(&filters).unwrap_err();
         assert_eq!(errors.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "from", "outcome"]);
-        let query = Filters { action: Some("users:*".into()), ..Filters::default() }.query().unwrap();
+        let query = query(&Filters { action: Some("users:*".into()), ..Filters::default() }).unwrap();
         assert_eq!((query.action.as_deref(), query.actor, query.limit), (Some("users:*"), None, PER_PAGE + 1));
     }
 }
