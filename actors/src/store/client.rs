@@ -30,10 +30,10 @@ pub struct EmbeddedMemory {
 }
 
 impl Default for EmbeddedMemory {
-    /// 64 MiB of memtable (a 1,000-operation `/Bulk` is about 3 MiB) and 64 MiB of block cache,
+    /// 64 MiB of memtable (a 1,000-operation `/Bulk` is about 3 MiB) and 16 MiB of block cache,
     /// as `config/default.toml`.
     fn default() -> Self {
-        EmbeddedMemory { memtable_bytes: 64 << 20, block_cache_bytes: 64 << 20 }
+        EmbeddedMemory { memtable_bytes: 64 << 20, block_cache_bytes: 16 << 20 }
     }
 }
 
