@@ -214,26 +214,29 @@ async fn set_local_auth(store: &Store, sealer: &Sealer, tenant: &TenantId, enabl
 /// that was already under way when the deletion started is removed too.
 pub(crate) async fn purge(store: Store, directory: TenantDirectory, tenant: TenantId) {
     tokio::time::sleep(POLL_INTERVAL * 4).await;
-    for sweep in 0..2 {
-        for table in TENANT_TABLES {
-            if let Err(error) = purge_table(&store, &tenant, table).await {
-                tracing::error!(tenant = %tenant, table, %error, "tenant deletion interrupted; it resumes at the next start");
-                return;
-            }
-        }
-        if sweep == 0 {
-            tokio::time::sleep(POLL_INTERVAL * 2).await;
-        }
-    }
-    match store.finish_tenant_deletion(&tenant).await {
+    match purge_all(&store, &tenant).await {
         Ok(()) => tracing::info!(tenant = %tenant, "tenant deleted"),
-        Err(error) => {
-            tracing::error!(tenant = %tenant, %error, "tenant deletion interrupted; it resumes at the next start")
+        Err((stage, error)) => {
+            tracing::error!(tenant = %tenant, stage, %error, "tenant deletion interrupted; it resumes at the next start")
         }
     }
     if let Err(error) = directory.reload().await {
         tracing::warn!(%error, "cannot reload the tenant directory");
     }
+}
+
+/// Both sweeps of every table, then the tenant record; on failure, what was being removed (a
+/// table, or `tenant`) and why.
+async fn purge_all(store: &Store, tenant: &TenantId) -> Result<(), (&'static str, crate::store::StoreError)> {
+    for sweep in 0..2 {
+        for table in TENANT_TABLES {
+            purge_table(store, tenant, table).await.map_err(|error| (*table, error))?;
+        }
+        if sweep == 0 {
+            tokio::time::sleep(POLL_INTERVAL * 2).await;
+        }
+    }
+    store.finish_tenant_deletion(tenant).await.map_err(|error| ("tenant", error))
 }
 
 /// Ids read per scan of a table while a tenant is deleted (see [`Store::tenant_record_ids`]).
