@@ -182,7 +182,7 @@ async fn writes_sign_ins_and_denials_are_recorded_and_paged_per_tenant() {
             "{cursor}"
         );
     }
-    for query in ["limit=0", "limit=501", "cursor=nonsense", "outcome=maybe", "from=yesterday", "colour=red"] {
+    for query in ["limit=0", "limit=501", "cursor=nonsense", "outcome=maybe", "from=yesterday", "to=", "colour=red"] {
         let reply = server.get(&format!("/api/v1/audit-events?{query}"), Some(&admin)).await;
         assert_eq!(reply.status, 400, "{query}: {}", reply.text);
         assert!(reply.body["error"].is_string(), "{query}");

@@ -12,8 +12,9 @@ use crate::store::AuditQuery;
 /// The longest text filter accepted (actor ids, action names and SRNs are far shorter).
 pub const MAX_FILTER_CHARS: usize = 512;
 
-/// The filters as sent, a query string's fields; a blank one (empty or spaces) counts as
-/// absent, and any other field is refused.
+/// The filters as sent, a query string's fields; any other field is refused. A filter given
+/// empty is read as given (an empty time is not a time); forms that send every field, empty or
+/// not, drop the blank ones first ([`AuditFilters::without_blanks`]).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditFilters {
@@ -68,6 +69,22 @@ impl AuditFilters {
         Ok(AuditQuery { from, to, before, actor, action, target, outcome, limit })
     }
 
+    /// The filters with surrounding spaces trimmed and the blank ones removed: what a person
+    /// left empty in a form is no filter.
+    pub fn without_blanks(self) -> Self {
+        let keep = |value: Option<String>| present(value.as_deref()).map(str::to_owned);
+        AuditFilters {
+            from: keep(self.from),
+            to: keep(self.to),
+            actor: keep(self.actor),
+            action: keep(self.action),
+            target: keep(self.target),
+            outcome: keep(self.outcome),
+            cursor: keep(self.cursor),
+            limit: self.limit,
+        }
+    }
+
     /// The filters that are set (not the cursor or the limit), in a stable order, for links
     /// to the same filtered view.
     pub fn set(&self) -> Vec<(&'static str, &str)> {
@@ -85,7 +102,7 @@ impl AuditFilters {
     }
 }
 
-/// Reads one filter with `parse`, unless it was left blank; notes `message` when it cannot.
+/// Reads one filter with `parse`, if it was given; notes `message` when it cannot.
 fn read<T>(
     errors: &mut FieldErrors,
     field: &str,
@@ -93,8 +110,7 @@ fn read<T>(
     parse: impl Fn(&str) -> Option<T>,
     message: &str,
 ) -> Option<T> {
-    let value = present(value)?;
-    let parsed = parse(value);
+    let parsed = parse(value?);
     if parsed.is_none() {
         errors.entry(field.to_owned()).or_default().push(message.to_owned());
     }
@@ -116,31 +132,37 @@ mod tests {
     };
 
     #[test]
-    fn every_unreadable_filter_is_named_and_blank_ones_are_absent() {
+    fn every_unreadable_filter_is_named() {
         let long = "x".repeat(MAX_FILTER_CHARS + 1);
         let filters = AuditFilters {
             from: Some("soon".into()),
             outcome: Some("maybe".into()),
             cursor: Some("x".into()),
-            actor: Some("  ".into()),
+            to: Some(String::new()),
             target: Some(long),
             ..AuditFilters::default()
         };
         let errors = filters.query(10, RFC3339).unwrap_err();
-        assert_eq!(errors.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "from", "outcome", "target"]);
+        assert_eq!(
+            errors.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["cursor", "from", "outcome", "target", "to"]
+        );
         assert_eq!(errors["from"], ["must be an RFC 3339 time"]);
 
         let query = AuditFilters {
             action: Some(" users:* ".into()),
             from: Some("2025-01-31T09:30:00Z".into()),
             outcome: Some("denied".into()),
+            actor: Some("  ".into()),
+            to: Some(String::new()),
             ..AuditFilters::default()
         }
+        .without_blanks()
         .query(10, RFC3339)
         .unwrap();
         assert_eq!(query.action.as_deref(), Some("users:*"));
         assert_eq!(query.from.unwrap().to_rfc3339(), "2025-01-31T09:30:00+00:00");
-        assert_eq!((query.outcome, query.actor, query.limit), (Some(AuditOutcome::Denied), None, 10));
+        assert_eq!((query.outcome, query.actor, query.to, query.limit), (Some(AuditOutcome::Denied), None, None, 10));
     }
 
     #[test]

@@ -49,7 +49,10 @@ fn time(text: &str) -> Option<DateTime<Utc>> {
 
 /// `GET /console/audit?from&to&actor&action&target&outcome&cursor`: one page of the log.
 async fn list(req: HttpRequest, console: Console) -> Result<HttpResponse, ConsoleError> {
-    let filters = web::Query::<Filters>::from_query(req.query_string()).map_err(|_| console.bad_query())?.into_inner();
+    let filters = web::Query::<Filters>::from_query(req.query_string())
+        .map_err(|_| console.bad_query())?
+        .into_inner()
+        .without_blanks();
     let query = match query(&filters) {
         Ok(query) => query,
         Err(errors) => return Ok(refused(&console, &filters, &errors)),
@@ -221,7 +224,7 @@ mod tests {
             actor: Some("  ".into()),
             ..Filters::default()
         };
-        let errors = query(&filters).unwrap_err();
+        let errors = query(&filters.without_blanks()).unwrap_err();
         assert_eq!(errors.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "from", "outcome"]);
         let query = query(&Filters { action: Some("users:*".into()), ..Filters::default() }).unwrap();
         assert_eq!((query.action.as_deref(), query.actor, query.limit), (Some("users:*"), None, PER_PAGE + 1));
