@@ -43,6 +43,14 @@ pub struct TimeFormat<'a> {
     pub message: &'a str,
 }
 
+impl TimeFormat<'static> {
+    /// RFC 3339 (`2025-01-31T09:30:00Z`), as the APIs write times.
+    pub const RFC3339: TimeFormat<'static> = TimeFormat {
+        parse: |text| DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc)),
+        message: "must be an RFC 3339 time",
+    };
+}
+
 impl AuditFilters {
     /// The store query for `limit` events, or the message of every filter that cannot be read.
     /// The limit itself, and whether `from` is before `to`, are checked where the listing runs.
@@ -126,10 +134,7 @@ pub fn present(value: Option<&str>) -> Option<&str> {
 mod tests {
     use super::*;
 
-    const RFC3339: TimeFormat<'static> = TimeFormat {
-        parse: |text| DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc)),
-        message: "must be an RFC 3339 time",
-    };
+    const RFC3339: TimeFormat<'static> = TimeFormat::RFC3339;
 
     #[test]
     fn every_unreadable_filter_is_named() {

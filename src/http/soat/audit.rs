@@ -1,7 +1,6 @@
 //! `/api/v1/audit-events`: the tenant's audit trail, newest first, a page at a time.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tessera_actors::audit::{cursor_of, AuditEvent};
 use tessera_actors::audit_filters::{AuditFilters, TimeFormat};
@@ -23,12 +22,6 @@ pub struct AuditPage {
     next_cursor: Option<String>,
 }
 
-/// SOAT writes times as RFC 3339.
-const RFC3339: TimeFormat<'static> = TimeFormat {
-    parse: |text| DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc)),
-    message: "must be an RFC 3339 time",
-};
-
 /// `GET /audit-events?from&to&actor&action&target&outcome&cursor&limit` (`audit:ListEvents`).
 pub async fn list(
     req: HttpRequest,
@@ -42,7 +35,7 @@ pub async fn list(
         .map_err(|error| SoatError::BadRequest(format!("Invalid query: {error}")))?
         .into_inner();
     let query = filters
-        .query(filters.limit.unwrap_or(DEFAULT_LIMIT), RFC3339)
+        .query(filters.limit.unwrap_or(DEFAULT_LIMIT), TimeFormat::RFC3339)
         .map_err(|errors| SoatError::from_domain(DomainError::Invalid(errors), "Not found"))?;
     let limit = query.limit as usize;
     let events = ask(&state.domain.provisioning, ListAuditEvents { tenant, by, query })
