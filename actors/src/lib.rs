@@ -27,6 +27,6 @@ pub mod user_actor;
 pub mod validate;
 
 pub use error::{AuthFailure, Conflict, DomainError, FieldErrors};
-pub use model::{Principal, Role, Session, TenantId, User};
+pub use model::{Principal, Role, Session, TenantId, User, UserSummary};
 pub use system::{Domain, DomainSettings};
 pub use tenant_directory::TenantDirectory;

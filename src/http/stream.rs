@@ -10,7 +10,7 @@ use actix_web::HttpResponse;
 use futures::stream;
 use serde::Serialize;
 use tessera_actors::user_actor::{ListUsers, MAX_CHUNK};
-use tessera_actors::{DomainError, Principal, TenantId, User};
+use tessera_actors::{DomainError, Principal, TenantId, UserSummary};
 
 use super::{ask, AppState};
 
@@ -24,13 +24,14 @@ pub struct Envelope {
 /// A bare JSON array (SOAT).
 pub const ARRAY: Envelope = Envelope { open: "[", close: "]" };
 
-/// Every user of the tenant in creation order, each as `render` shows it inside `envelope`.
+/// Every user of the tenant in creation order, each as `render` shows its summary inside
+/// `envelope`.
 pub async fn users<S: Serialize + 'static>(
     state: &AppState,
     tenant: TenantId,
     by: Principal,
     envelope: Envelope,
-    render: fn(&User) -> S,
+    render: fn(&UserSummary) -> S,
 ) -> Result<HttpResponse, DomainError> {
     let users = state.domain.users.clone();
     let chunk = move |after| {
@@ -39,7 +40,7 @@ pub async fn users<S: Serialize + 'static>(
         async move { ask(&users, message).await }
     };
     let first = chunk(None).await?;
-    let next = move |last: &User| chunk(Some(ListUsers::after(last)));
+    let next = move |last: &UserSummary| chunk(Some(ListUsers::after(last)));
     Ok(respond(envelope, first, next, render))
 }
 

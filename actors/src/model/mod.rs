@@ -14,4 +14,4 @@ pub use ids::Kind;
 pub use principal::{CredentialKind, Principal};
 pub use session::Session;
 pub use tenant::{limits as tenant_limits, parse_hostname, Tenant, TenantId, TenantSettings};
-pub use user::{NewUser, Role, User, UserChanges};
+pub use user::{NewUser, Role, User, UserChanges, UserSummary};

@@ -94,6 +94,45 @@ impl User {
     }
 }
 
+/// A user as whole lists show it (`GET /api/v1/users`, `GET /v0/users`): the fields those
+/// render, without the password hash, the SCIM profile or the policies. A list of 100,000
+/// users reads only these (issue #12), and never pulls every password hash into memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserSummary {
+    pub id: Uuid,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub last_signed_in_at: Option<DateTime<Utc>>,
+    pub last_signed_in_method: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserSummary {
+    /// As [`User::email_or_username`].
+    pub fn email_or_username(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.username)
+    }
+}
+
+impl From<&User> for UserSummary {
+    fn from(user: &User) -> Self {
+        UserSummary {
+            id: user.id,
+            username: user.username.clone(),
+            email: user.email.clone(),
+            role: user.role,
+            disabled_at: user.disabled_at,
+            last_signed_in_at: user.last_signed_in_at,
+            last_signed_in_method: user.last_signed_in_method.clone(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The hash is deliberately left out so that a stray `{:?}` never logs it.

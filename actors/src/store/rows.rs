@@ -5,7 +5,7 @@ use surrealdb::types::SurrealValue;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::model::{ApiKey, Group, Policy, Role, Session, User};
+use crate::model::{ApiKey, Group, Policy, Role, Session, User, UserSummary};
 
 /// Fields selected for a user (the record id is derived and not read back).
 pub const USER_FIELDS: &str = "uid, username, username_key, email, email_key, role, password_hash, disabled_at, \
@@ -97,8 +97,7 @@ impl UserRow {
     pub fn into_user(self) -> Result<User, StoreError> {
         Ok(User {
             id: parse_uuid(&self.uid)?,
-            role: Role::from_stored(&self.role)
-                .ok_or_else(|| StoreError::Database(format!("stored role {:?} is unknown", self.role)))?,
+            role: stored_role(&self.role)?,
             username: self.username,
             email: self.email,
             password_hash: self.password_hash,
@@ -113,6 +112,46 @@ impl UserRow {
             updated_at: self.updated_at,
         })
     }
+}
+
+/// The fields of a [`UserSummary`], as a whole list reads them.
+pub const SUMMARY_FIELDS: &str =
+    "uid, username, email, role, disabled_at, last_signed_in_at, last_signed_in_method, created_at, updated_at";
+
+/// A stored user as [`SUMMARY_FIELDS`] reads it.
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub struct SummaryRow {
+    pub uid: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub last_signed_in_at: Option<DateTime<Utc>>,
+    pub last_signed_in_method: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SummaryRow {
+    pub fn into_summary(self) -> Result<UserSummary, StoreError> {
+        Ok(UserSummary {
+            id: parse_uuid(&self.uid)?,
+            role: stored_role(&self.role)?,
+            username: self.username,
+            email: self.email,
+            disabled_at: self.disabled_at,
+            last_signed_in_at: self.last_signed_in_at,
+            last_signed_in_method: self.last_signed_in_method,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A stored role, or the store's error for one this build does not know.
+fn stored_role(role: &str) -> Result<Role, StoreError> {
+    Role::from_stored(role).ok_or_else(|| StoreError::Database(format!("stored role {role:?} is unknown")))
 }
 
 #[derive(Debug, SurrealValue)]

@@ -7,11 +7,11 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use surrealdb::types::{Array, Object, RecordId, SurrealValue, Value};
 
-use super::rows::{UserRow, USER_FIELDS};
+use super::rows::{SummaryRow, UserRow, SUMMARY_FIELDS, USER_FIELDS};
 use super::{After, Scope, Store, StoreError};
 use crate::audit::AuditEvent;
 use crate::error::Conflict;
-use crate::model::{Role, TenantId, User};
+use crate::model::{Role, TenantId, User, UserSummary};
 use crate::validate::unique_key;
 
 /// Whether a write must first take the tenant lock and keep at least one admin.
@@ -75,9 +75,10 @@ const ADMIN_ONLY: &str = "IF $by != NONE AND ($current.role = 'admin' OR $role_c
 /// Whether the tenant has a user: one entry of `user_tenant`.
 pub(super) const HAS_USERS: &str = "SELECT VALUE uid FROM user WHERE tenant = $tenant LIMIT 1";
 
-/// Up to `$count` users of the tenant, oldest first, after `$at`/`$id` when `after`.
+/// Up to `$count` users of the tenant as lists show them, oldest first, after `$at`/`$id`
+/// when `after`.
 pub(super) fn users_after_query(after: bool) -> String {
-    super::span::after_queries(USER_FIELDS, "user", "uid", after)
+    super::span::after_queries(SUMMARY_FIELDS, "user", "uid", after)
 }
 
 /// The owner of the sign-in name `$key`, if `condition` holds for it: two record-id reads.
@@ -416,14 +417,15 @@ impl Store {
         rows.into_iter().next().map(UserRow::into_user).transpose()
     }
 
-    /// Up to `count` users of the tenant, oldest first, after `after` (from the first without):
-    /// one page of the whole list, read from the `user_created` index at any depth alike.
+    /// Up to `count` users of the tenant as lists show them, oldest first, after `after` (from
+    /// the first without): one page of the whole list, read from the `user_created` index at
+    /// any depth alike.
     pub async fn list_users(
         &self,
         tenant: &TenantId,
         after: Option<After>,
         count: u64,
-    ) -> Result<Vec<User>, StoreError> {
+    ) -> Result<Vec<UserSummary>, StoreError> {
         let mut request = self
             .db
             .query(users_after_query(after.is_some()))
@@ -433,12 +435,12 @@ impl Store {
             request = request.bind(("at", created_at)).bind(("id", id.to_string()));
         }
         let mut response = request.await?;
-        let mut rows: Vec<UserRow> = response.take(0)?;
+        let mut rows: Vec<SummaryRow> = response.take(0)?;
         if after.is_some() {
-            rows.extend(response.take::<Vec<UserRow>>(1)?);
+            rows.extend(response.take::<Vec<SummaryRow>>(1)?);
         }
         rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
-        rows.into_iter().map(UserRow::into_user).collect()
+        rows.into_iter().map(SummaryRow::into_summary).collect()
     }
 }
 
@@ -590,7 +592,7 @@ mod tests {
 
     use super::{AdminGuard, UserPatch};
     use crate::error::Conflict;
-    use crate::model::{Role, TenantId, User};
+    use crate::model::{Role, TenantId, User, UserSummary};
     use crate::store::{test_store, Store, StoreError};
 
     async fn user(store: &Store, tenant: &TenantId, name: &str, role: Role) -> User {
@@ -984,6 +986,48 @@ mod tests {
                 }
             }
             assert_eq!(read, expected, "chunks of {count}");
+        }
+    }
+
+    /// A whole list shows each user's summary exactly as stored (every field a list renders,
+    /// timestamps and role included), and reads no more: its rows are [`super::SummaryRow`]s,
+    /// whose fields hold no password hash, SCIM profile or policy.
+    #[tokio::test]
+    async fn a_list_reads_each_users_summary_as_stored() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let signed_in = chrono::Utc::now() - chrono::Duration::minutes(5);
+        let admin = User::new("root".to_owned(), None, Role::Admin, Some("$argon2id$v=19$secret".to_owned()));
+        let provisioned = User {
+            disabled_at: Some(signed_in),
+            last_signed_in_at: Some(signed_in),
+            last_signed_in_method: Some("okta".to_owned()),
+            external_id: Some("00u1".to_owned()),
+            profile: serde_json::json!({"name": {"givenName": "Ann"}}),
+            ..person("ann", Some("Ann@Example.test"))
+        };
+        for user in [&admin, &provisioned] {
+            store.create_user(&tenant, user).await.unwrap();
+        }
+        let listed = store.list_users(&tenant, None, 10).await.unwrap();
+        let mut expected = vec![UserSummary::from(&admin), UserSummary::from(&provisioned)];
+        expected.sort_by_key(|user| (user.created_at, user.id));
+        assert_eq!(listed.len(), 2);
+        // Compared to the millisecond, the finest either dialect renders.
+        for (listed, expected) in listed.iter().zip(&expected) {
+            assert_eq!(
+                (listed.id, &listed.username, &listed.email, listed.role),
+                (expected.id, &expected.username, &expected.email, expected.role)
+            );
+            assert_eq!(listed.last_signed_in_method, expected.last_signed_in_method);
+            let millis = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| at.timestamp_millis());
+            assert_eq!(millis(listed.disabled_at), millis(expected.disabled_at));
+            assert_eq!(millis(listed.last_signed_in_at), millis(expected.last_signed_in_at));
+            assert_eq!(listed.created_at.timestamp_millis(), expected.created_at.timestamp_millis());
+            assert_eq!(listed.updated_at.timestamp_millis(), expected.updated_at.timestamp_millis());
+        }
+        for secret in ["password_hash", "scim", "policy_ids", "external_id"] {
+            assert!(!super::SUMMARY_FIELDS.split(", ").any(|field| field == secret), "{secret} is read by lists");
         }
     }
 

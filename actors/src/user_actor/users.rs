@@ -6,7 +6,7 @@ use super::{add, hash, resolve_authorized, PasswordCheck, UserActor, UserRef};
 use crate::auth::{authorize, require_admin};
 use crate::error::{Conflict, DomainError, FieldErrors};
 use crate::hasher::{PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::model::{CredentialKind, Kind, NewUser, Principal, Role, TenantId, User, UserChanges};
+use crate::model::{CredentialKind, Kind, NewUser, Principal, Role, TenantId, User, UserChanges, UserSummary};
 use crate::store::{AdminGuard, After, UserPatch};
 use crate::validate;
 
@@ -47,7 +47,7 @@ pub struct GetUser {
 /// [`MAX_CHUNK`]) after `after` at a time: the whole list is these chunks until one is short, so
 /// listing a large directory never holds it in memory whole.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<User>, DomainError>")]
+#[rtype(result = "Result<Vec<UserSummary>, DomainError>")]
 pub struct ListUsers {
     pub tenant: TenantId,
     pub by: Principal,
@@ -57,7 +57,7 @@ pub struct ListUsers {
 
 impl ListUsers {
     /// Where the chunk after the one ending with `user` starts.
-    pub fn after(user: &User) -> After {
+    pub fn after(user: &UserSummary) -> After {
         After { created_at: user.created_at, id: user.id }
     }
 }
@@ -184,7 +184,7 @@ impl Handler<GetUser> for UserActor {
 }
 
 impl Handler<ListUsers> for UserActor {
-    type Result = ResponseFuture<Result<Vec<User>, DomainError>>;
+    type Result = ResponseFuture<Result<Vec<UserSummary>, DomainError>>;
 
     fn handle(&mut self, message: ListUsers, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();

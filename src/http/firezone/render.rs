@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tessera_actors::{Role, User};
+use tessera_actors::{Role, User, UserSummary};
 
 /// `2023-03-29T15:11:47.363517Z`: always six fraction digits and `Z`.
 pub(super) fn timestamp(at: DateTime<Utc>) -> String {
@@ -45,6 +45,12 @@ pub struct UserJson {
 
 impl From<&User> for UserJson {
     fn from(user: &User) -> Self {
+        UserJson::from(&UserSummary::from(user))
+    }
+}
+
+impl From<&UserSummary> for UserJson {
+    fn from(user: &UserSummary) -> Self {
         UserJson {
             id: user.id.to_string(),
             email: user.email_or_username().to_owned(),

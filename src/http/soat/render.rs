@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tessera_actors::scim::etag;
-use tessera_actors::{Role, Session, User};
+use tessera_actors::{Role, Session, User, UserSummary};
 use utoipa::ToSchema;
 
 use tessera_actors::model::{ApiKey, Group, Kind, Policy};
@@ -40,6 +40,12 @@ pub struct UserRecord {
 
 impl From<&User> for UserRecord {
     fn from(user: &User) -> Self {
+        UserRecord::from(&UserSummary::from(user))
+    }
+}
+
+impl From<&UserSummary> for UserRecord {
+    fn from(user: &UserSummary) -> Self {
         UserRecord {
             id: Kind::User.public_id(user.id),
             username: user.username.clone(),
