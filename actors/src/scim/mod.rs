@@ -29,7 +29,7 @@ pub use error::{ScimProblem, ScimType};
 pub use filter::{parse_filter, parse_path, AttrPath, CompareOp, Filter, PatchPath};
 pub use group_resource::{render_group, split_group, ProvisionedGroup};
 pub use patch::{apply as apply_patch, PATCH_OP_URN};
-pub use query::{translate, Condition, SortKey};
+pub use query::{translate, Access, Condition, SortKey};
 pub use schema::{check_immutable, normalize, project, ResourceKind, ENTERPRISE_USER_URN, GROUP_URN, USER_URN};
 pub use user_resource::{render_user, split_user, ProvisionedUser};
 pub use version::{etag, parse_etags, Precondition};

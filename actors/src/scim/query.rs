@@ -15,10 +15,20 @@ use super::schema::{resolve, AttrDef, AttrType, ResourceKind, Scope};
 pub struct Condition {
     pub sql: String,
     pub params: Vec<(String, Value)>,
-    /// The index that answers the condition, when it (or one side of a top-level `and`) is an
-    /// equality on an indexed attribute: the query names it, so that the database reads that
-    /// index alone instead of intersecting it with a scan of the tenant.
-    pub index: Option<&'static str>,
+    /// How the database reaches the matching records, when the condition (or one side of a
+    /// top-level `and`) is an equality on an indexed attribute or on the id: the query names it,
+    /// so that the database reads that index or record alone instead of scanning the tenant.
+    pub access: Option<Access>,
+}
+
+/// The one place a condition's records are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// The named index, read at the compared value.
+    Index(&'static str),
+    /// The record whose id (`[tenant, id]`) an `id eq` names: read by record id, so the id needs
+    /// no index of its own.
+    Record(String),
 }
 
 /// An ORDER BY expression for `sortBy`.
@@ -30,7 +40,7 @@ pub struct SortKey(pub String);
 pub fn translate(kind: ResourceKind, filter: &Filter) -> Result<Condition, ScimProblem> {
     let mut translator = Translator { kind, params: Vec::new() };
     let sql = translator.filter(filter, None)?;
-    Ok(Condition { sql, params: translator.params, index: equality_index(kind, filter) })
+    Ok(Condition { sql, params: translator.params, access: equality_access(kind, filter) })
 }
 
 impl SortKey {
@@ -61,28 +71,36 @@ impl SortKey {
     }
 }
 
-/// The index of an equality on an indexed attribute (or of either side of an `and`).
-fn equality_index(kind: ResourceKind, filter: &Filter) -> Option<&'static str> {
-    match filter {
-        Filter::And(left, right) => equality_index(kind, left).or_else(|| equality_index(kind, right)),
-        Filter::Compare(path, CompareOp::Eq, _) => match (kind, core_field(kind, path)?) {
-            (ResourceKind::User, CoreField::Plain { column: "username_key", .. }) => Some("user_username"),
-            (ResourceKind::User, CoreField::Plain { column: "external_id", .. }) => Some("user_external_id"),
-            (ResourceKind::User, CoreField::Plain { column: "uid", .. }) => Some("user_uid"),
-            (ResourceKind::User, CoreField::Emails) => Some("user_email_keys"),
-            (ResourceKind::Group, CoreField::Plain { column: "name_key", .. }) => Some("group_name"),
-            (ResourceKind::Group, CoreField::Plain { column: "external_id", .. }) => Some("group_external_id"),
-            (ResourceKind::Group, CoreField::Plain { column: "gid", .. }) => Some("group_gid"),
-            (ResourceKind::Group, CoreField::Keys("members")) => Some("group_members"),
-            _ => None,
+/// The access of an equality on the id or an indexed attribute (or of either side of an `and`).
+fn equality_access(kind: ResourceKind, filter: &Filter) -> Option<Access> {
+    let index = match filter {
+        Filter::And(left, right) => {
+            return equality_access(kind, left).or_else(|| equality_access(kind, right));
+        }
+        Filter::Compare(path, CompareOp::Eq, value) => match (kind, core_field(kind, path)?) {
+            // The id column is the record id's second part, lowercased as the translation does.
+            (_, CoreField::Plain { column: "uid" | "gid", .. }) => {
+                return value.as_str().map(|id| Access::Record(id.to_lowercase()));
+            }
+            (ResourceKind::User, CoreField::Plain { column: "username_key", .. }) => "user_username",
+            (ResourceKind::User, CoreField::Plain { column: "external_id", .. }) => "user_external_id",
+            (ResourceKind::User, CoreField::Emails) => "user_email_keys",
+            (ResourceKind::Group, CoreField::Plain { column: "name_key", .. }) => "group_name",
+            (ResourceKind::Group, CoreField::Plain { column: "external_id", .. }) => "group_external_id",
+            (ResourceKind::Group, CoreField::Keys("members")) => "group_members",
+            _ => return None,
         },
         Filter::ValuePath(path, inner) if kind == ResourceKind::Group => {
             let is_members = matches!(core_field(kind, path), Some(CoreField::Keys("members")));
             let is_value_eq = matches!(inner.as_ref(), Filter::Compare(sub, CompareOp::Eq, _) if sub.name.eq_ignore_ascii_case("value"));
-            (is_members && is_value_eq).then_some("group_members")
+            if !(is_members && is_value_eq) {
+                return None;
+            }
+            "group_members"
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(Access::Index(index))
 }
 
 /// Attributes the record holds in its own (indexed) columns.
@@ -449,6 +467,21 @@ mod tests {
         assert_eq!(sql(ResourceKind::Group, "displayName eq \"Staff\"").sql, "name_key = $f0");
         assert_eq!(sql(ResourceKind::Group, "members.value eq \"abc\"").sql, "members CONTAINS $f0");
         assert_eq!(sql(ResourceKind::User, "active eq false").sql, "disabled_at != NONE");
+    }
+
+    #[test]
+    fn equalities_name_the_index_or_the_record_they_read() {
+        let access = |kind, filter| sql(kind, filter).access;
+        assert_eq!(access(ResourceKind::User, "userName eq \"BJensen\""), Some(Access::Index("user_username")));
+        assert_eq!(
+            access(ResourceKind::User, "id eq \"2819C223-7F76-453A-919D-413861904646\" and active eq true"),
+            Some(Access::Record("2819c223-7f76-453a-919d-413861904646".to_owned()))
+        );
+        assert_eq!(access(ResourceKind::Group, "id eq \"g1\""), Some(Access::Record("g1".to_owned())));
+        assert_eq!(access(ResourceKind::Group, "members[value eq \"u1\"]"), Some(Access::Index("group_members")));
+        // Neither side of an `or` bounds the records read.
+        assert_eq!(access(ResourceKind::User, "id eq \"a\" or userName eq \"b\""), None);
+        assert_eq!(access(ResourceKind::User, "name.familyName eq \"J\""), None);
     }
 
     #[test]

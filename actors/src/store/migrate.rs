@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("../../../schemas/015_ordered_lists.surql")),
     (16, include_str!("../../../schemas/016_range_keys.surql")),
     (17, include_str!("../../../schemas/017_key_session_order.surql")),
+    (18, include_str!("../../../schemas/018_fewer_indexes.surql")),
 ];
 
 /// The newest schema version this binary knows.
@@ -60,5 +61,53 @@ impl Store {
             done.push(*version);
         }
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_store;
+
+    /// `table`'s definition as the database gives it now (its indexes by name among it).
+    async fn info(store: &crate::store::Store, table: &str) -> String {
+        let mut response = store.db.query(format!("INFO FOR TABLE {table}")).await.expect("info");
+        let info: surrealdb::types::Value = response.take(0).expect("info");
+        format!("{info:?}")
+    }
+
+    /// Schema 18's removals hold: upgrading from 17 removes the indexes, and a later start
+    /// (which applies the first file again) does not bring `user_tenant` back.
+    #[tokio::test]
+    async fn removed_indexes_stay_removed() {
+        let store = test_store().await;
+        store
+            .db
+            .query(
+                "DEFINE INDEX user_tenant ON user FIELDS tenant; DEFINE INDEX user_uid ON user FIELDS tenant, uid UNIQUE;
+                 DEFINE INDEX group_gid ON user_group FIELDS tenant, gid UNIQUE;
+                 DEFINE INDEX sign_in_name_tenant ON sign_in_name FIELDS tenant;
+                 DEFINE INDEX audit_tenant ON audit_event FIELDS tenant, at;
+                 DELETE schema_version WHERE version >= 18;",
+            )
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+        assert_eq!(store.migrate().await.unwrap(), vec![18]);
+        assert_eq!(store.migrate().await.unwrap(), Vec::<i64>::new());
+        for (table, kept, removed) in [
+            ("user", &["user_created", "user_email", "user_username"][..], &["user_tenant", "user_uid"][..]),
+            ("user_group", &["group_name"], &["group_gid"]),
+            ("sign_in_name", &["sign_in_name_key"], &["sign_in_name_tenant"]),
+            ("audit_event", &["audit_at", "audit_feed"], &["audit_tenant"]),
+        ] {
+            let info = info(&store, table).await;
+            for name in kept {
+                assert!(info.contains(&format!("\"{name}\"")), "{table} lost {name}:\n{info}");
+            }
+            for name in removed {
+                assert!(!info.contains(&format!("\"{name}\"")), "{table} still has {name}:\n{info}");
+            }
+        }
     }
 }

@@ -268,7 +268,7 @@ async fn request_path_queries_read_indexes_or_record_ids() {
         ("CHECK_MEMBERS", groups::EXISTING_MEMBERS.replace("$members", "$ids"), Verdict::RecordId),
         // The last-admin check reads the tenant's admins.
         ("ADMINS_LEFT", users::OTHER_ADMINS.to_owned(), Verdict::Point("user_role", "admin".to_owned())),
-        ("has_users", users::HAS_USERS.to_owned(), Verdict::First("user_tenant")),
+        ("has_users", users::HAS_USERS.to_owned(), Verdict::First("user_created")),
         // The groups of a user: a record-id range of its memberships (schema 14), then the
         // groups by record id.
         (
@@ -337,5 +337,33 @@ async fn request_path_queries_read_indexes_or_record_ids() {
     for (name, query, verdict) in cases {
         let plan = explain(&store, &query, &binds).await;
         verdict.check(name, &plan);
+    }
+}
+
+/// A tenant's deletion reads each table's records of the tenant from an index that starts with
+/// the tenant, a bounded number at a time: never a scan of the table (every tenant's records).
+#[tokio::test]
+async fn purge_reads_each_tables_tenant_from_an_index() {
+    let (store, binds) = populated().await;
+    let tenant = binds.tenant.as_str();
+    for table in super::TENANT_TABLES {
+        let mut response = store
+            .db
+            .query(format!("{} EXPLAIN", super::tenants::tenant_ids_query(table)))
+            .bind(("table", (*table).to_owned()))
+            .bind(("tenant", tenant.to_owned()))
+            .bind(("from", format!("{tenant} ")))
+            .bind(("to", format!("{tenant}!")))
+            .bind(("limit", 1000))
+            .await
+            .expect("explain");
+        let plan: surrealdb::types::Value = response.take(0).expect("plan");
+        let plan = format!("{plan:?}");
+        assert!(!plan.contains("TableScan") && !plan.contains("Iterate Table"), "{table}: the purge scans it:\n{plan}");
+        let reads = plan.matches("\"index\": String(").count();
+        assert!(
+            reads == 1 && plan.contains("\"limit\": String(\"$limit\")"),
+            "{table}: expected one bounded index read:\n{plan}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::rows::{GroupRow, UserRow, USER_FIELDS};
 use super::{Store, StoreError};
 use crate::model::{Group, TenantId, User};
-use crate::scim::{Condition, SortKey};
+use crate::scim::{Access, Condition, SortKey};
 
 /// What to read: the records matching `condition` (all when `None`), in `order` (creation
 /// order when `None`), `count` of them from the 0-based `offset`.
@@ -131,14 +131,16 @@ fn search_script(table: &str, fields: &str, id_column: &str, page: &Page<'_>, su
         Some((key, _)) => format!("{fields}, {} AS sort_key", key.0),
         None => fields.to_owned(),
     };
-    // The index names come from the translator's fixed list, never from a request.
-    let index = match page.condition.and_then(|condition| condition.index) {
-        Some(index) => format!(" WITH INDEX {index}"),
-        None => String::new(),
+    // The index names come from the translator's fixed list, never from a request; a record's
+    // id is bound (`$record`, see `bind_page`).
+    let source = match page.condition.and_then(|condition| condition.access.as_ref()) {
+        Some(Access::Index(index)) => format!("{table} WITH INDEX {index}"),
+        Some(Access::Record(_)) => format!("type::record('{table}', [$tenant, $record])"),
+        None => table.to_owned(),
     };
     format!(
-        "SELECT count() FROM {table}{index} WHERE {condition} GROUP ALL{suffix};
-         SELECT {selection} FROM {table}{index} WHERE {condition} ORDER BY {order} LIMIT $count START $offset{suffix};"
+        "SELECT count() FROM {source} WHERE {condition} GROUP ALL{suffix};
+         SELECT {selection} FROM {source} WHERE {condition} ORDER BY {order} LIMIT $count START $offset{suffix};"
     )
 }
 
@@ -149,6 +151,9 @@ fn bind_page(mut request: super::db::TimedQuery, tenant: &TenantId, page: &Page<
     if let Some(condition) = page.condition {
         for (name, value) in &condition.params {
             request = request.bind((name.clone(), value.clone()));
+        }
+        if let Some(Access::Record(id)) = &condition.access {
+            request = request.bind(("record", id.clone()));
         }
     }
     request
@@ -201,7 +206,6 @@ mod tests {
                 "user_external_id",
                 Some("ext-7".to_owned()),
             ),
-            (ResourceKind::User, "user", format!("id eq \"{}\"", user.id), "user_uid", Some(user.id.to_string())),
             (ResourceKind::User, "user", "emails.value eq \"user7@x.test\"".to_owned(), "user_email_keys", None),
             (
                 ResourceKind::Group,
@@ -216,13 +220,6 @@ mod tests {
                 "externalId eq \"g-ext\"".to_owned(),
                 "group_external_id",
                 Some("g-ext".to_owned()),
-            ),
-            (
-                ResourceKind::Group,
-                "user_group",
-                format!("id eq \"{}\"", group.id),
-                "group_gid",
-                Some(group.id.to_string()),
             ),
             (ResourceKind::Group, "user_group", format!("members.value eq \"{}\"", user.id), "group_members", None),
         ];
@@ -240,5 +237,47 @@ mod tests {
                 assert!(!plan.contains(scan), "{filter} scans the tenant ({scan}):\n{plan}");
             }
         }
+        // `id eq` (alone or beside another test) reads the one record, through no index.
+        for (kind, table, filter) in [
+            (ResourceKind::User, "user", format!("id eq \"{}\" and active eq true", user.id)),
+            (ResourceKind::Group, "user_group", format!("id eq \"{}\"", group.id)),
+        ] {
+            let condition = translate(kind, &parse_filter(&filter).unwrap()).unwrap();
+            let page = Page { condition: Some(&condition), order: None, offset: 0, count: 10 };
+            let plan = store.explain_search(table, &tenant, &page).await;
+            let reads = plan.matches("\"index\": String(").count();
+            assert!(plan.contains("DynamicScan") && reads == 0, "{filter}: expected the record alone:\n{plan}");
+            assert!(!plan.contains("TableScan") && !plan.contains("Iterate Table"), "{filter}:\n{plan}");
+        }
+    }
+
+    /// `id eq` finds the record by id, whatever the case of the id, and only in the tenant
+    /// searched: another tenant's user with that id is not found.
+    #[tokio::test]
+    async fn id_filters_find_the_tenants_record_only() {
+        let store = test_store().await;
+        let tenant = TenantId::default_tenant();
+        let other = TenantId::parse("acme").unwrap();
+        store.ensure_tenant(&other).await.unwrap();
+        let user = User::new("alice".into(), Some("alice@x.test".into()), Role::Unprivileged, None);
+        store.create_user(&tenant, &user).await.unwrap();
+        store.create_user(&tenant, &User::new("bob".into(), None, Role::Unprivileged, None)).await.unwrap();
+        let stranger = User::new("carol".into(), None, Role::Unprivileged, None);
+        store.create_user(&other, &stranger).await.unwrap();
+        let search = |tenant: TenantId, filter: String| {
+            let store = store.clone();
+            async move {
+                let condition = translate(ResourceKind::User, &parse_filter(&filter).unwrap()).unwrap();
+                let page = Page { condition: Some(&condition), order: None, offset: 0, count: 10 };
+                let (total, users) = store.search_users(&tenant, &page).await.unwrap();
+                (total, users.into_iter().map(|user| user.id).collect::<Vec<_>>())
+            }
+        };
+        let upper = user.id.to_string().to_uppercase();
+        assert_eq!(search(tenant.clone(), format!("id eq \"{upper}\"")).await, (1, vec![user.id]));
+        assert_eq!(search(tenant.clone(), format!("id eq \"{}\" and active eq false", user.id)).await, (0, vec![]));
+        assert_eq!(search(tenant.clone(), format!("id eq \"{}\"", stranger.id)).await, (0, vec![]));
+        assert_eq!(search(tenant.clone(), "id eq \"not-an-id\"".to_owned()).await, (0, vec![]));
+        assert_eq!(search(other, format!("id eq \"{}\"", stranger.id)).await, (1, vec![stranger.id]));
     }
 }

@@ -7,8 +7,9 @@ use surrealdb::types::{RecordId, SurrealValue};
 use super::{Scope, Store, StoreError};
 use crate::model::{Tenant, TenantId, TenantSettings};
 
-/// Every table that holds records of a tenant, each with an index on (or starting with)
-/// `tenant`, so that a deletion can empty it for one tenant in bounded batches.
+/// Every table that holds records of a tenant, each with an index starting with `tenant` (or
+/// with a tenant-first key, [`KEYED_TABLES`]), so that a deletion can empty it for one tenant in
+/// bounded batches.
 pub const TENANT_TABLES: &[&str] = &[
     "session",
     "api_key",
@@ -25,6 +26,21 @@ pub const TENANT_TABLES: &[&str] = &[
     "audit_event",
     "membership",
 ];
+
+/// The tenant tables whose only tenant-first index is on a string key `<tenant> …` (schema
+/// version 16), and that key: a tenant's records are those keyed from `<tenant> ` up to
+/// `<tenant>!` (a tenant id holds no space and no `!`).
+const KEYED_TABLES: &[(&str, &str)] = &[("sign_in_name", "name_key"), ("audit_event", "feed_key")];
+
+/// The query reading up to `$limit` ids of `$tenant`'s records in `table` from an index.
+pub(super) fn tenant_ids_query(table: &str) -> String {
+    match KEYED_TABLES.iter().find(|(keyed, _)| *keyed == table) {
+        Some((_, key)) => {
+            format!("SELECT VALUE id FROM {table} WHERE {key} >= $from AND {key} < $to ORDER BY {key} LIMIT $limit")
+        }
+        None => "SELECT VALUE id FROM type::table($table) WHERE tenant = $tenant LIMIT $limit".to_owned(),
+    }
+}
 
 /// Bumps the epoch every replica polls; part of every tenant write's transaction.
 const BUMP_EPOCH: &str = "UPSERT tenant_registry:epoch SET epoch = (epoch OR 0) + 1 RETURN NONE;";
@@ -243,9 +259,11 @@ impl Store {
         let mut response = self
             .retrying(|| async {
                 self.db
-                    .query("SELECT VALUE id FROM type::table($table) WHERE tenant = $tenant LIMIT $limit")
+                    .query(tenant_ids_query(table))
                     .bind(("table", table.to_owned()))
                     .bind(("tenant", tenant.as_str().to_owned()))
+                    .bind(("from", format!("{tenant} ")))
+                    .bind(("to", format!("{tenant}!")))
                     .bind(("limit", i64::try_from(limit).unwrap_or(i64::MAX)))
                     .await
             })

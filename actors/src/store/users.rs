@@ -72,8 +72,9 @@ const RELEASE_NAMES: &str =
 const ADMIN_ONLY: &str = "IF $by != NONE AND ($current.role = 'admin' OR $role_change)
          AND (SELECT role FROM ONLY type::record('user', [$tenant, $by])).role != 'admin' { THROW 'forbidden'; };";
 
-/// Whether the tenant has a user: one entry of `user_tenant`.
-pub(super) const HAS_USERS: &str = "SELECT VALUE uid FROM user WHERE tenant = $tenant LIMIT 1";
+/// Whether the tenant has a user: the first entry of `user_created` (tenant first), named since
+/// no index is on the tenant alone.
+pub(super) const HAS_USERS: &str = "SELECT VALUE uid FROM user WITH INDEX user_created WHERE tenant = $tenant LIMIT 1";
 
 /// Up to `$count` users of the tenant as lists show them, oldest first, after `$at`/`$id`
 /// when `after`.
@@ -90,7 +91,7 @@ pub(super) fn find_one_query(condition: &str) -> String {
 }
 
 /// The other admins of the tenant, through `user_role` at admin (named, since the planner would
-/// otherwise intersect it with `user_tenant`).
+/// otherwise intersect it with another index of the tenant).
 #[cfg(test)]
 pub(super) const OTHER_ADMINS: &str =
     "SELECT uid FROM user WITH INDEX user_role WHERE tenant = $tenant AND role = 'admin' AND uid != $uid";
@@ -230,7 +231,7 @@ impl Store {
     pub async fn bootstrap_user(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
         let script = format!(
             "BEGIN TRANSACTION; {LOCK}
-             IF array::len(SELECT uid FROM user WHERE tenant = $tenant LIMIT 1) > 0 {{ THROW 'users_exist'; }};
+             IF array::len({HAS_USERS}) > 0 {{ THROW 'users_exist'; }};
              {CLAIM_NEW_NAMES}
              CREATE type::record('user', [$tenant, $uid]) CONTENT $row RETURN NONE;
              COMMIT TRANSACTION;"
