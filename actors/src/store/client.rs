@@ -201,4 +201,38 @@ mod tests {
             assert!(matches!(found, Entry::Any(value) if value.downcast_ref::<usize>() == Some(&i)), "lookup {i}");
         }
     }
+
+    /// The vendored `surrealdb-datastore`'s second patch is in effect (vendor/README.md): a
+    /// table's field definitions are compiled once per stored form, and the memo returns what
+    /// it compiled before.
+    #[test]
+    fn field_definitions_are_compiled_once_per_stored_form() {
+        use surrealdb_datastore::util::compiled_fields;
+        let first = compiled_fields(&[]).unwrap();
+        let again = compiled_fields(&[]).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "the second compilation was not memoized");
+    }
+
+    /// A changed field definition takes effect on the next read: the memo is keyed by the
+    /// stored definitions, so a redefined computed field is compiled again, not served stale.
+    #[tokio::test]
+    async fn a_redefined_field_is_read_as_redefined() {
+        let store = super::super::test_store().await;
+        let read = |statement: &'static str| {
+            let store = store.clone();
+            async move {
+                let mut response = store.db.query(statement).await.unwrap();
+                let values: Vec<i64> = response.take(response.num_statements() - 1).unwrap();
+                values
+            }
+        };
+        let define = "DEFINE TABLE scratch SCHEMAFULL; DEFINE FIELD a ON scratch TYPE int;
+             DEFINE FIELD c ON scratch COMPUTED a + 1; CREATE scratch:one SET a = 1;
+             SELECT VALUE c FROM scratch:one";
+        assert_eq!(read(define).await, [2]);
+        assert_eq!(read("SELECT VALUE c FROM scratch:one").await, [2]);
+        let redefine = "DEFINE FIELD OVERWRITE c ON scratch COMPUTED a + 10; SELECT VALUE c FROM scratch:one";
+        assert_eq!(read(redefine).await, [11]);
+        assert_eq!(read("SELECT VALUE c FROM scratch:one").await, [11]);
+    }
 }

@@ -5425,9 +5425,7 @@ impl TableProvider for Transaction {
 						}
 						.range()?;
 						let val = self.tr.getr(range.into_key_range(), None).await?;
-						let stored: Arc<[catalog::StoredFieldDefinition]> =
-							util::deserialize_cache(val.values.iter().map(|x| x.1.as_slice()))?;
-						let val = catalog::from_stored_all(&stored)?;
+						let val = util::compiled_fields(&val.values)?;
 						let entry = cache::tx::Entry::Fds(Arc::clone(&val));
 						self.cache.insert(qey, entry);
 						Ok(val)
