@@ -73,34 +73,37 @@ impl SortKey {
 
 /// The access of an equality on the id or an indexed attribute (or of either side of an `and`).
 fn equality_access(kind: ResourceKind, filter: &Filter) -> Option<Access> {
-    let index = match filter {
-        Filter::And(left, right) => {
-            return equality_access(kind, left).or_else(|| equality_access(kind, right));
+    match filter {
+        Filter::And(left, right) => equality_access(kind, left).or_else(|| equality_access(kind, right)),
+        // The id column is the record id's second part, lowercased as the translation does.
+        Filter::Compare(path, CompareOp::Eq, value)
+            if matches!(core_field(kind, path), Some(CoreField::Plain { column: "uid" | "gid", .. })) =>
+        {
+            value.as_str().map(|id| Access::Record(id.to_lowercase()))
         }
-        Filter::Compare(path, CompareOp::Eq, value) => match (kind, core_field(kind, path)?) {
-            // The id column is the record id's second part, lowercased as the translation does.
-            (_, CoreField::Plain { column: "uid" | "gid", .. }) => {
-                return value.as_str().map(|id| Access::Record(id.to_lowercase()));
-            }
-            (ResourceKind::User, CoreField::Plain { column: "username_key", .. }) => "user_username",
-            (ResourceKind::User, CoreField::Plain { column: "external_id", .. }) => "user_external_id",
-            (ResourceKind::User, CoreField::Emails) => "user_email_keys",
-            (ResourceKind::Group, CoreField::Plain { column: "name_key", .. }) => "group_name",
-            (ResourceKind::Group, CoreField::Plain { column: "external_id", .. }) => "group_external_id",
-            (ResourceKind::Group, CoreField::Keys("members")) => "group_members",
-            _ => return None,
+        _ => equality_index(kind, filter).map(Access::Index),
+    }
+}
+
+/// The index of an equality on an indexed attribute.
+fn equality_index(kind: ResourceKind, filter: &Filter) -> Option<&'static str> {
+    match filter {
+        Filter::Compare(path, CompareOp::Eq, _) => match (kind, core_field(kind, path)?) {
+            (ResourceKind::User, CoreField::Plain { column: "username_key", .. }) => Some("user_username"),
+            (ResourceKind::User, CoreField::Plain { column: "external_id", .. }) => Some("user_external_id"),
+            (ResourceKind::User, CoreField::Emails) => Some("user_email_keys"),
+            (ResourceKind::Group, CoreField::Plain { column: "name_key", .. }) => Some("group_name"),
+            (ResourceKind::Group, CoreField::Plain { column: "external_id", .. }) => Some("group_external_id"),
+            (ResourceKind::Group, CoreField::Keys("members")) => Some("group_members"),
+            _ => None,
         },
         Filter::ValuePath(path, inner) if kind == ResourceKind::Group => {
             let is_members = matches!(core_field(kind, path), Some(CoreField::Keys("members")));
             let is_value_eq = matches!(inner.as_ref(), Filter::Compare(sub, CompareOp::Eq, _) if sub.name.eq_ignore_ascii_case("value"));
-            if !(is_members && is_value_eq) {
-                return None;
-            }
-            "group_members"
+            (is_members && is_value_eq).then_some("group_members")
         }
-        _ => return None,
-    };
-    Some(Access::Index(index))
+        _ => None,
+    }
 }
 
 /// Attributes the record holds in its own (indexed) columns.

@@ -345,15 +345,15 @@ async fn request_path_queries_read_indexes_or_record_ids() {
 #[tokio::test]
 async fn purge_reads_each_tables_tenant_from_an_index() {
     let (store, binds) = populated().await;
-    let tenant = binds.tenant.as_str();
+    let (from, to) = super::tenants::tenant_key_bounds(&binds.tenant);
     for table in super::TENANT_TABLES {
         let mut response = store
             .db
             .query(format!("{} EXPLAIN", super::tenants::tenant_ids_query(table)))
             .bind(("table", (*table).to_owned()))
-            .bind(("tenant", tenant.to_owned()))
-            .bind(("from", format!("{tenant} ")))
-            .bind(("to", format!("{tenant}!")))
+            .bind(("tenant", binds.tenant.as_str().to_owned()))
+            .bind(("from", from.clone()))
+            .bind(("to", to.clone()))
             .bind(("limit", 1000))
             .await
             .expect("explain");

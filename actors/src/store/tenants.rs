@@ -32,7 +32,13 @@ pub const TENANT_TABLES: &[&str] = &[
 /// `<tenant>!` (a tenant id holds no space and no `!`).
 const KEYED_TABLES: &[(&str, &str)] = &[("sign_in_name", "name_key"), ("audit_event", "feed_key")];
 
-/// The query reading up to `$limit` ids of `$tenant`'s records in `table` from an index.
+/// The bounds `$from`, `$to` of a tenant's keys in [`KEYED_TABLES`].
+pub(super) fn tenant_key_bounds(tenant: &TenantId) -> (String, String) {
+    (format!("{tenant} "), format!("{tenant}!"))
+}
+
+/// The query reading up to `$limit` ids of `$tenant`'s records in `table` from an index (a
+/// keyed table's between [`tenant_key_bounds`]).
 pub(super) fn tenant_ids_query(table: &str) -> String {
     match KEYED_TABLES.iter().find(|(keyed, _)| *keyed == table) {
         Some((_, key)) => {
@@ -256,14 +262,15 @@ impl Store {
         if !TENANT_TABLES.contains(&table) {
             return Err(StoreError::Database(format!("{table} is not a tenant table")));
         }
+        let (from, to) = tenant_key_bounds(tenant);
         let mut response = self
             .retrying(|| async {
                 self.db
                     .query(tenant_ids_query(table))
                     .bind(("table", table.to_owned()))
                     .bind(("tenant", tenant.as_str().to_owned()))
-                    .bind(("from", format!("{tenant} ")))
-                    .bind(("to", format!("{tenant}!")))
+                    .bind(("from", from.clone()))
+                    .bind(("to", to.clone()))
                     .bind(("limit", i64::try_from(limit).unwrap_or(i64::MAX)))
                     .await
             })
