@@ -114,37 +114,51 @@ impl UserRow {
     }
 }
 
-/// The fields of a [`UserSummary`], as a whole list reads them.
-pub const SUMMARY_FIELDS: &str =
-    "uid, username, email, role, disabled_at, last_signed_in_at, last_signed_in_method, created_at, updated_at";
+/// The projection of a whole list: each user as one array of the fields of a [`UserSummary`]
+/// (no hash, profile or policy), in [`SummaryRow`]'s order. An array, not an object, because a
+/// list reads 100k of them: no field names are built, converted and looked up again per user
+/// (issue #12).
+pub const SUMMARY_ARRAY: &str = "VALUE [uid, username, email, role, disabled_at, last_signed_in_at, \
+     last_signed_in_method, created_at, updated_at]";
 
-/// A stored user as [`SUMMARY_FIELDS`] reads it.
+/// A stored user as [`SUMMARY_ARRAY`] reads it, field by field in its order.
 #[derive(Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
-pub struct SummaryRow {
-    pub uid: String,
-    pub username: String,
-    pub email: Option<String>,
-    pub role: String,
-    pub disabled_at: Option<DateTime<Utc>>,
-    pub last_signed_in_at: Option<DateTime<Utc>>,
-    pub last_signed_in_method: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
+pub struct SummaryRow(
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
 
 impl SummaryRow {
     pub fn into_summary(self) -> Result<UserSummary, StoreError> {
+        let SummaryRow(
+            uid,
+            username,
+            email,
+            role,
+            disabled_at,
+            last_signed_in_at,
+            last_signed_in_method,
+            created_at,
+            updated_at,
+        ) = self;
         Ok(UserSummary {
-            id: parse_uuid(&self.uid)?,
-            role: stored_role(&self.role)?,
-            username: self.username,
-            email: self.email,
-            disabled_at: self.disabled_at,
-            last_signed_in_at: self.last_signed_in_at,
-            last_signed_in_method: self.last_signed_in_method,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
+            id: parse_uuid(&uid)?,
+            role: stored_role(&role)?,
+            username,
+            email,
+            disabled_at,
+            last_signed_in_at,
+            last_signed_in_method,
+            created_at,
+            updated_at,
         })
     }
 }
