@@ -110,6 +110,8 @@ async fn the_operator_scrapes_series_that_follow_the_traffic() {
     assert_eq!(wrong.status, 401);
     server.login_in("", "watcher", "watcher-password").await;
     assert_eq!(server.get(&format!("/api/v1/users/{watcher_id}"), Some(&admin)).await.status, 200);
+    // Read again, unchanged: answered from the user-record cache.
+    assert_eq!(server.get(&format!("/api/v1/users/{watcher_id}"), Some(&admin)).await.status, 200);
     let scim_user =
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "provisioned@acme.test"});
     let created = server.post("/scim/v2/Users", Some(&admin), scim_user).await;
@@ -122,13 +124,19 @@ async fn the_operator_scrapes_series_that_follow_the_traffic() {
     assert_eq!(delta(sign_ins, &[("method", "password"), ("outcome", "invalid_credentials")]), 1.0);
     assert_eq!(delta(sign_ins, &[("method", "password"), ("outcome", "success")]), 1.0);
     let by_id = [("route", "/api/v1/users/{user_id}"), ("method", "GET"), ("status", "200")];
-    assert_eq!(delta("tessera_http_requests_total", &by_id), 1.0);
+    assert_eq!(delta("tessera_http_requests_total", &by_id), 2.0);
     let login = [("route", "/api/v1/users/login"), ("method", "POST"), ("status", "401")];
     assert_eq!(delta("tessera_http_requests_total", &login), 1.0);
     let unmatched = [("route", "unmatched"), ("method", "GET"), ("status", "404")];
     assert_eq!(delta("tessera_http_requests_total", &unmatched), 1.0);
     let latency = [("route", "/api/v1/users/{user_id}"), ("method", "GET")];
-    assert_eq!(delta("tessera_http_request_duration_seconds_count", &latency), 1.0);
+    assert_eq!(delta("tessera_http_request_duration_seconds_count", &latency), 2.0);
+    // The watcher signed in just before (a changed record): the first read goes to the store,
+    // the second is a hit; the admin's token and the key were checked before, so are hits too.
+    let cache = "tessera_cache_lookups_total";
+    assert_eq!(delta(cache, &[("cache", "user"), ("outcome", "miss")]), 1.0);
+    assert_eq!(delta(cache, &[("cache", "user"), ("outcome", "hit")]), 1.0);
+    assert!(delta(cache, &[("cache", "principal"), ("outcome", "hit")]) >= 3.0);
     let scim = [("resource", "User"), ("operation", "create"), ("outcome", "success")];
     assert_eq!(delta("tessera_scim_operations_total", &scim), 1.0);
     assert_eq!(delta("tessera_password_hash_duration_seconds_count", &[("operation", "verify")]), 2.0);

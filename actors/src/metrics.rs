@@ -30,6 +30,17 @@ struct Metrics {
     active_sessions: IntGaugeVec,
     scim_operations: IntCounterVec,
     audit_dropped: IntCounter,
+    /// Hits and misses of each cache, resolved once: counted on every authenticated request.
+    cache_lookups: [[IntCounter; 2]; 2],
+}
+
+/// The in-memory caches whose lookups are counted (`cache` label).
+#[derive(Debug, Clone, Copy)]
+pub enum Cache {
+    /// Checked credentials (session or `sk_` key → user → permissions).
+    Principal,
+    /// User records read by id for `GET /users/{id}`.
+    User,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -77,7 +88,16 @@ impl Metrics {
             IntGaugeVec::new(Opts::new("tessera_active_sessions", "Unexpired sessions per tenant."), &["tenant"])
                 .expect("gauge");
         registry.register(Box::new(active_sessions.clone())).expect("unique gauge");
+        let lookups = counter(
+            &registry,
+            "tessera_cache_lookups_total",
+            "Lookups of the principal and user-record caches, by outcome.",
+            &["cache", "outcome"],
+        );
+        let cache_lookups = ["principal", "user"]
+            .map(|cache| ["miss", "hit"].map(|outcome| lookups.with_label_values(&[cache, outcome])));
         Metrics {
+            cache_lookups,
             http_requests: counter(
                 &registry,
                 "tessera_http_requests_total",
@@ -232,6 +252,11 @@ impl Drop for HasherQueued {
 /// Times one hasher operation (`hash` or `verify`) from its start.
 pub fn hashed(operation: &str, started: Instant) {
     METRICS.hash_duration.with_label_values(&[operation]).observe(started.elapsed().as_secs_f64());
+}
+
+/// A lookup of `cache` found a servable entry (`hit`) or sent the caller to the store.
+pub fn cache_lookup(cache: Cache, hit: bool) {
+    METRICS.cache_lookups[cache as usize][usize::from(hit)].inc();
 }
 
 /// One store query took `elapsed`.

@@ -147,6 +147,14 @@ class Listing:
 
 
 @dataclass
+class Lookups(Run):
+    """A lookup series, and how many of its answers Tessera's user-record cache gave
+    (`tessera_cache_lookups_total`, read from `/metrics` around the series; None when
+    unreadable): at a small directory most draws repeat a user read before."""
+    from_cache: int | None = None
+
+
+@dataclass
 class Phase:
     """The directory grown from `before` to `size` users, and what was measured there."""
     size: int
@@ -160,8 +168,8 @@ class Phase:
     stopped: str = ""                 # why the phase ended early, if it did
     rss_after: float = math.nan
     rss_peak: float = math.nan
-    by_id: Run | None = None
-    by_email: Run | None = None
+    by_id: Lookups | None = None
+    by_email: Lookups | None = None
     listings: list = field(default_factory=list)
 
     @property
@@ -372,10 +380,10 @@ async def lookups(t: Tessera, token: str, d: Directory, ph: Phase, args, quiet: 
             # Other users at each attempt: a user looked up again may be answered from a cache.
             picked = d.sample(rng, args.lookups)
             warm = d.sample(rng, min(WARMUP, args.lookups))
-            run = Run(label)
+            run = Lookups(label)
             http = Http(t.port)
             try:
-                await lookup_series(t, http, token, d, kind, warm, Run("warm-up"))
+                await lookup_series(t, http, token, d, kind, warm, Lookups("warm-up"))
                 await lookup_series(t, http, token, d, kind, picked, run)
             finally:
                 await http.close()
@@ -383,13 +391,33 @@ async def lookups(t: Tessera, token: str, d: Directory, ph: Phase, args, quiet: 
 
         run = await quiet.phase(label, attempt)
         setattr(ph, f"by_{kind}", run)
-        log(f"  {run.summary()}")
+        cached = "?" if run.from_cache is None else f"{run.from_cache:,}"
+        log(f"  {run.summary()}, {cached} from the user-record cache")
+
+
+USER_CACHE_HITS = 'tessera_cache_lookups_total{cache="user",outcome="hit"} '
+
+
+async def user_cache_hits(http: Http, head: str) -> int | None:
+    """Tessera's count of lookups its user-record cache answered, from `/metrics` (the bench's
+    admin may read it), or None when it cannot be read."""
+    try:
+        status, body = await http.exchange(f"GET /metrics HTTP/1.1\r\n{head}".encode())
+    except TransportError:
+        return None
+    if status != 200:
+        return None
+    for line in body.decode("utf-8", "replace").splitlines():
+        if line.startswith(USER_CACHE_HITS):
+            return int(float(line[len(USER_CACHE_HITS):]))
+    return 0  # the series appears at the first lookup
 
 
 async def lookup_series(t: Tessera, http: Http, token: str, d: Directory, kind: str,
-                        picked: list[int], run: Run) -> None:
+                        picked: list[int], run: Lookups) -> None:
     head = (f"Host: 127.0.0.1:{t.port}\r\nAccept: application/json\r\n"
             f"Authorization: Bearer {token}\r\n\r\n")
+    hits = await user_cache_hits(http, head)
     t0, s0 = time.perf_counter(), t.cpu()
     for i in picked:
         ident, email = d.id_of(i), email_of(i)
@@ -415,6 +443,9 @@ async def lookup_series(t: Tessera, http: Http, token: str, d: Directory, kind: 
         run.lat.append(took)
     run.wall += time.perf_counter() - t0
     run.server_cpu += t.cpu() - s0
+    after = await user_cache_hits(http, head)
+    if hits is not None and after is not None:
+        run.from_cache = after - hits
 
 
 # --------------------------------------------------------------------------- listing
@@ -675,15 +706,17 @@ def report(res: Results, args, m: dict, version: str, load_end: str) -> str:
              f"{args.lookups:,} others by email (`GET /v0/users/{{email}}`), after {WARMUP} of "
              f"warm-up; each timed from its send to the whole answer read.")
     L.append("")
-    L.append("| users | by id: p50 / p99 (ms) | by email: p50 / p99 (ms) | server CPU per lookup "
-             "by id / by email (ms) | goal: p50 < 1 ms |")
-    L.append("|---|---|---|---|---|")
+    L.append("| users | by id: p50 / p99 (ms) | by id: answered by the user-record cache | "
+             "by email: p50 / p99 (ms) | server CPU per lookup by id / by email (ms) | "
+             "goal: p50 < 1 ms |")
+    L.append("|---|---|---|---|---|---|")
     for ph in phases:
         a, b = ph.by_id, ph.by_email
         if a is None or b is None:
             continue
         ok = None if not (a.lat and b.lat) else max(a.p50, b.p50) < GOAL_P50_MS
-        L.append(f"| {ph.reached:,} | {fmt_ms(a.p50)} / {fmt_ms(a.p99)} | "
+        cached = "—" if a.from_cache is None else f"{a.from_cache:,} of {len(a.lat):,}"
+        L.append(f"| {ph.reached:,} | {fmt_ms(a.p50)} / {fmt_ms(a.p99)} | {cached} | "
                  f"{fmt_ms(b.p50)} / {fmt_ms(b.p99)} | "
                  f"{fmt_ms(per_ms(a))} / {fmt_ms(per_ms(b))} | {mark(ok).strip() or '—'} |")
     looked = [ph for ph in phases if ph.by_id and ph.by_email]
@@ -691,7 +724,7 @@ def report(res: Results, args, m: dict, version: str, load_end: str) -> str:
         lo, hi = looked[0], looked[-1]
         gi, ge = growth(hi.by_id.p50, lo.by_id.p50), growth(hi.by_email.p50, lo.by_email.p50)
         ok = None if math.isnan(gi) or math.isnan(ge) else max(gi, ge) <= GOAL_FLAT
-        L.append(f"| p50 at {fmt_n(hi.reached)} ÷ p50 at {fmt_n(lo.reached)} | {gi:.2f}× | "
+        L.append(f"| p50 at {fmt_n(hi.reached)} ÷ p50 at {fmt_n(lo.reached)} | {gi:.2f}× | | "
                  f"{ge:.2f}× | | ≤ {GOAL_FLAT:g}×{mark(ok)} |")
     L.append("")
 
@@ -824,7 +857,8 @@ def run_json(r: Run | None) -> dict | None:
         return None
     return {"label": r.label, "n": len(r.lat), "items": getattr(r, "items", len(r.lat)),
             "wall_s": r.wall, "rate_per_s": r.rate, "p50_ms": r.p50, "p99_ms": r.p99,
-            "server_cpu_s": r.server_cpu, "errors": r.errors}
+            "server_cpu_s": r.server_cpu, "errors": r.errors,
+            "from_cache": getattr(r, "from_cache", None)}
 
 
 def to_json(res: Results) -> dict:

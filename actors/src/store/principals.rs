@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::metrics::Cache;
 use crate::model::{CredentialKind, Permissions, TenantId, User};
 
 /// How many principals are kept (least recently used go first).
@@ -113,6 +114,12 @@ impl PrincipalCache {
     /// The cached principal for this credential, if nothing it depends on changed since it was
     /// read and the credential has not expired.
     pub fn get(&self, tenant: &TenantId, credential: &CredentialRef) -> Option<CachedPrincipal> {
+        let found = self.find(tenant, credential);
+        crate::metrics::cache_lookup(Cache::Principal, found.is_some());
+        found
+    }
+
+    fn find(&self, tenant: &TenantId, credential: &CredentialRef) -> Option<CachedPrincipal> {
         let key = (tenant.as_str().to_owned(), credential.clone());
         let entry = self.entries.get(&key)?;
         let live = entry.principal.expires_at.is_none_or(|at| at > Utc::now());
@@ -154,6 +161,12 @@ impl PrincipalCache {
 
     /// The cached record of user `id`, if neither it nor its tenant changed since it was read.
     pub fn get_user(&self, tenant: &TenantId, id: Uuid) -> Option<User> {
+        let found = self.find_user(tenant, id);
+        crate::metrics::cache_lookup(Cache::User, found.is_some());
+        found
+    }
+
+    fn find_user(&self, tenant: &TenantId, id: Uuid) -> Option<User> {
         let key = (tenant.as_str().to_owned(), id);
         let entry = self.users.get(&key)?;
         if self.fresh(&entry.slots, &entry.stamps, entry.stored) {
